@@ -1,0 +1,241 @@
+//! Payload codecs for what SageMaker containers accept and return.
+//!
+//! Responses: CSV (one value per line, or one row of comma-separated values — the
+//! xgboost container returns either), JSON Lines (a number, `[number]` or an object
+//! with `score` per line), JSON arrays, the linear-learner shape
+//! `{"predictions":[{"score":…,"predicted_label":…}]}` and the framework containers'
+//! `{"predictions":[…]}`. Requests: CSV feature rows without the label column (the label
+//! comes first in the built-in algorithms' training CSV) or JSON Lines.
+//! A malformed payload is a [`CoreError::Payload`] naming the 1-based line.
+
+use serde_json::Value;
+
+use crate::error::{CoreError, Result};
+
+/// Payload formats, by their SageMaker content types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `text/csv`
+    Csv,
+    /// `application/jsonlines`
+    JsonLines,
+    /// `application/json`
+    Json,
+}
+
+impl Format {
+    /// Maps a Content-Type (parameters ignored) to a format.
+    pub fn from_content_type(content_type: &str) -> Result<Format> {
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match mime.as_str() {
+            "text/csv" => Ok(Format::Csv),
+            "application/jsonlines" | "application/x-jsonlines" | "application/jsonl" => Ok(Format::JsonLines),
+            "application/json" => Ok(Format::Json),
+            _ => Err(CoreError::invalid(format!(
+                "content type {content_type:?} is not supported; use text/csv, application/json or application/jsonlines"
+            ))),
+        }
+    }
+
+    /// The Content-Type header for this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Csv => "text/csv",
+            Format::JsonLines => "application/jsonlines",
+            Format::Json => "application/json",
+        }
+    }
+
+    /// Guesses the format of a file's text: a JSON document, JSON Lines, or CSV.
+    pub fn sniff(text: &str) -> Format {
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('[') || trimmed.starts_with('{') {
+            if serde_json::from_str::<Value>(trimmed).is_ok() {
+                Format::Json
+            } else {
+                Format::JsonLines
+            }
+        } else {
+            Format::Csv
+        }
+    }
+}
+
+fn payload_err(line: usize, problem: impl Into<String>) -> CoreError {
+    CoreError::Payload {
+        line,
+        problem: problem.into(),
+    }
+}
+
+/// Non-blank lines with their 1-based line numbers.
+fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty())
+}
+
+fn parse_number(line: usize, field: &str) -> Result<f64> {
+    let v: f64 = field
+        .trim()
+        .parse()
+        .map_err(|_| payload_err(line, format!("{:?} is not a number", field.trim())))?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(payload_err(line, format!("{v} is not a finite number")))
+    }
+}
+
+/// Decodes one prediction per input row from a container's response body.
+pub fn decode_predictions(body: &str, format: Format) -> Result<Vec<f64>> {
+    match format {
+        Format::Csv => decode_csv(body),
+        Format::JsonLines => lines(body)
+            .map(|(n, l)| {
+                let v: Value =
+                    serde_json::from_str(l).map_err(|e| payload_err(n, format!("invalid JSON: {e}")))?;
+                score_of(&v).map_err(|p| payload_err(n, p))
+            })
+            .collect(),
+        Format::Json => decode_json(body),
+    }
+}
+
+fn decode_csv(body: &str) -> Result<Vec<f64>> {
+    let rows: Vec<(usize, &str)> = lines(body).collect();
+    match rows.as_slice() {
+        [] => Ok(Vec::new()),
+        [(n, only)] => only.split(',').map(|f| parse_number(*n, f)).collect(),
+        many => many
+            .iter()
+            .map(|&(n, l)| {
+                let fields: Vec<&str> = l.split(',').collect();
+                if fields.len() != 1 {
+                    return Err(payload_err(
+                        n,
+                        format!(
+                            "{} values on one line; expected one prediction per line or a single row of predictions",
+                            fields.len()
+                        ),
+                    ));
+                }
+                parse_number(n, fields[0])
+            })
+            .collect(),
+    }
+}
+
+/// A JSON document: an array of predictions or an object with a `predictions` array.
+fn decode_json(body: &str) -> Result<Vec<f64>> {
+    let doc: Value =
+        serde_json::from_str(body).map_err(|e| payload_err(e.line(), format!("invalid JSON: {e}")))?;
+    let items = match &doc {
+        Value::Array(items) => items,
+        Value::Object(map) => match map.get("predictions") {
+            Some(Value::Array(items)) => items,
+            _ => {
+                return Err(payload_err(
+                    1,
+                    "a JSON object response needs a \"predictions\" array (e.g. {\"predictions\":[{\"score\":0.7}]})",
+                ))
+            }
+        },
+        other => return Err(payload_err(1, format!("expected a JSON array or object, got {other}"))),
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| score_of(v).map_err(|p| payload_err(1, format!("prediction {}: {p}", i + 1))))
+        .collect()
+}
+
+/// One prediction: a number, a one-element array, or an object with a `score`
+/// (linear-learner), `prediction`, or `predicted_label` field, in that preference.
+fn score_of(v: &Value) -> std::result::Result<f64, String> {
+    let number = |v: &Value| -> std::result::Result<f64, String> {
+        v.as_f64()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| format!("{v} is not a finite number"))
+    };
+    match v {
+        Value::Number(_) => number(v),
+        Value::Array(items) if items.len() == 1 => number(&items[0]),
+        Value::Array(items) => Err(format!(
+            "an array of {} values; expected one prediction per row",
+            items.len()
+        )),
+        Value::Object(map) => ["score", "prediction", "predicted_label"]
+            .iter()
+            .find_map(|k| map.get(*k))
+            .map(number)
+            .unwrap_or_else(|| Err("object has no \"score\", \"prediction\" or \"predicted_label\"".into())),
+        other => Err(format!("{other} is not a prediction")),
+    }
+}
+
+/// One labelled row of a test set: the label and the features the model sees.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledRow {
+    pub label: f64,
+    pub features: Vec<f64>,
+}
+
+/// Parses a label-first CSV test set (no header), the built-in algorithms' convention.
+pub fn parse_label_first_csv(text: &str) -> Result<Vec<LabelledRow>> {
+    let mut width = None;
+    lines(text)
+        .map(|(n, l)| {
+            let values: Vec<f64> = l.split(',').map(|f| parse_number(n, f)).collect::<Result<_>>()?;
+            if values.len() < 2 {
+                return Err(payload_err(
+                    n,
+                    "a labelled row needs the label and at least one feature",
+                ));
+            }
+            match width {
+                None => width = Some(values.len()),
+                Some(w) if w != values.len() => {
+                    return Err(payload_err(
+                        n,
+                        format!("{} columns, but earlier rows have {w}", values.len()),
+                    ))
+                }
+                _ => {}
+            }
+            Ok(LabelledRow {
+                label: values[0],
+                features: values[1..].to_vec(),
+            })
+        })
+        .collect()
+}
+
+/// Encodes feature rows as an InvokeEndpoint request body (label column already dropped).
+pub fn encode_rows(rows: &[&[f64]], format: Format) -> Result<String> {
+    let mut out = String::new();
+    for row in rows {
+        match format {
+            Format::Csv => {
+                let fields: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+                out.push_str(&fields.join(","));
+            }
+            Format::JsonLines => {
+                out.push_str(&serde_json::json!({ "features": row }).to_string());
+            }
+            Format::Json => {
+                return Err(CoreError::invalid(
+                    "requests are encoded as text/csv or application/jsonlines, not application/json",
+                ))
+            }
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}

@@ -1,0 +1,20 @@
+//! Weighbridge's pure domain: everything that decides where an endpoint's traffic goes,
+//! with no I/O and no AWS types, so it can be proven exact and fast in isolation.
+//!
+//! - [`metrics`]: streaming regression and classification metrics, tie-aware ROC AUC.
+//! - [`compare`]: paired comparisons of two variants scored on the same rows
+//!   (DeLong for AUC, Poisson paired bootstrap and paired z for mean-of-loss metrics).
+//! - [`sequential`]: evidence pooled across scheduled looks with always-valid intervals.
+//! - [`policy`]: turns evidence into `hold` / `shift` / `promote` / `rollback` and weights.
+//! - [`codec`]: the payloads SageMaker containers accept and return.
+//! - [`error`]: typed errors with stable names that ASL `Retry`/`Catch` can match.
+
+pub mod codec;
+pub mod compare;
+pub mod error;
+pub mod metrics;
+pub mod normal;
+pub mod policy;
+pub mod sequential;
+
+pub use error::{CoreError, Result};
