@@ -1,1 +1,38 @@
-fn main() {}
+//! `weighbridge`: the command-line entry point. Each subcommand lives in `commands/`.
+
+mod commands;
+mod error;
+mod input;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Weighbridge: train, evaluate, deploy and shift traffic between SageMaker model variants.
+#[derive(Debug, Parser)]
+#[command(name = "weighbridge", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compare two or more variants' predictions on the same labelled rows: every metric
+    /// per variant and paired tests (DeLong for AUC, paired bootstrap for RMSE/MAE/log-loss).
+    Compare(commands::compare::CompareArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Compare(args) => commands::compare::run(&args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}

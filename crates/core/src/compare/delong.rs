@@ -64,14 +64,8 @@ pub fn delong(scores_a: &[f64], scores_b: &[f64], labels: &[f64], alpha: f64) ->
         )));
     }
     let pos = covariance(&a.placements, &b.placements, &positive, true, a.auc, b.auc);
-    let neg = covariance(
-        &a.placements,
-        &b.placements,
-        &positive,
-        false,
-        1.0 - a.auc,
-        1.0 - b.auc,
-    );
+    // The negatives' mean placement is the AUC too: both are the share of pairs ranked right.
+    let neg = covariance(&a.placements, &b.placements, &positive, false, a.auc, b.auc);
     // Var(θb − θa) = (S10aa + S10bb − 2 S10ab)/m + (S01aa + S01bb − 2 S01ab)/n.
     let var = (pos.aa + pos.bb - 2.0 * pos.ab) / m as f64 + (neg.aa + neg.bb - 2.0 * neg.ab) / n as f64;
     let se = var.max(0.0).sqrt();

@@ -10,3 +10,7 @@ mod paired_z;
 pub use bootstrap::{paired_bootstrap, BootstrapConfig, BootstrapResult, LossStatistic};
 pub use delong::{delong, DeLongResult};
 pub use paired_z::{paired_mean_difference, PairedDifference, PairedLossMoments};
+mod report;
+pub use report::{
+    compare_variants, CompareOptions, ComparisonReport, MetricComparison, VariantMetrics, VariantReport,
+};

@@ -1,0 +1,201 @@
+//! A full comparison of two or more variants scored on the same labelled rows: every
+//! metric per variant and each challenger's paired tests against the baseline (the
+//! first variant). `weighbridge compare` prints it; the evaluator reuses it.
+
+use serde::{Deserialize, Serialize};
+
+use super::{delong, paired_bootstrap, BootstrapConfig, LossStatistic};
+use crate::error::{check_binary_labels, check_paired, CoreError, Result};
+use crate::metrics::{ClassificationMetrics, RegressionMetrics, Task, LOG_LOSS_EPS};
+
+/// How to compare.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareOptions {
+    /// `None`: inferred from the labels (all 0/1 → classification).
+    pub task: Option<Task>,
+    /// Classification threshold for accuracy/precision/recall/F1.
+    pub threshold: f64,
+    /// Significance level of intervals and tests.
+    pub alpha: f64,
+    pub bootstrap: BootstrapConfig,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        Self {
+            task: None,
+            threshold: 0.5,
+            alpha: 0.05,
+            bootstrap: BootstrapConfig::default(),
+        }
+    }
+}
+
+/// One variant's metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum VariantMetrics {
+    Regression(RegressionMetrics),
+    Classification(ClassificationMetrics),
+}
+
+/// A named variant and its metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantReport {
+    pub name: String,
+    pub metrics: VariantMetrics,
+}
+
+/// One paired test of `challenger − baseline` on one metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricComparison {
+    pub baseline: String,
+    pub challenger: String,
+    pub metric: String,
+    /// `delong` or `paired_bootstrap`.
+    pub method: String,
+    pub baseline_value: f64,
+    pub challenger_value: f64,
+    pub difference: f64,
+    pub se: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub p_value: f64,
+}
+
+/// Everything `weighbridge compare` reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonReport {
+    pub task: Task,
+    pub rows: usize,
+    pub alpha: f64,
+    pub variants: Vec<VariantReport>,
+    pub comparisons: Vec<MetricComparison>,
+}
+
+/// Compares variants (name, predictions) on `labels`. The first variant is the baseline.
+pub fn compare_variants(
+    labels: &[f64],
+    variants: &[(String, Vec<f64>)],
+    options: &CompareOptions,
+) -> Result<ComparisonReport> {
+    if variants.is_empty() {
+        return Err(CoreError::invalid(
+            "no prediction files: pass at least one variant",
+        ));
+    }
+    for (name, predictions) in variants {
+        check_paired(&format!("variant {name}"), predictions, labels)?;
+    }
+    let task = options.task.unwrap_or_else(|| Task::infer(labels));
+    if task == Task::BinaryClassification {
+        check_binary_labels(labels)?;
+        if labels.iter().all(|&y| y == labels[0]) {
+            return Err(CoreError::insufficient(format!(
+                "all {} labels are {}; AUC and the paired tests need both classes",
+                labels.len(),
+                labels[0]
+            )));
+        }
+    }
+    let reports = variants
+        .iter()
+        .map(|(name, p)| {
+            let metrics =
+                match task {
+                    Task::Regression => VariantMetrics::Regression(RegressionMetrics::compute(p, labels)?),
+                    Task::BinaryClassification => VariantMetrics::Classification(
+                        ClassificationMetrics::compute(p, labels, options.threshold)?,
+                    ),
+                };
+            Ok(VariantReport {
+                name: name.clone(),
+                metrics,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (base_name, base) = &variants[0];
+    let mut comparisons = Vec::new();
+    for (name, challenger) in &variants[1..] {
+        let pair = |metric: &str, method: &str, a: f64, b: f64, d: f64, se: f64, lo: f64, hi: f64, p: f64| {
+            MetricComparison {
+                baseline: base_name.clone(),
+                challenger: name.clone(),
+                metric: metric.into(),
+                method: method.into(),
+                baseline_value: a,
+                challenger_value: b,
+                difference: d,
+                se,
+                ci_low: lo,
+                ci_high: hi,
+                p_value: p,
+            }
+        };
+        let boot =
+            |metric: &str, loss: fn(f64, f64) -> f64, stat: LossStatistic| -> Result<MetricComparison> {
+                let la: Vec<f64> = base.iter().zip(labels).map(|(&p, &y)| loss(p, y)).collect();
+                let lb: Vec<f64> = challenger.iter().zip(labels).map(|(&p, &y)| loss(p, y)).collect();
+                let mut config = options.bootstrap.clone();
+                config.alpha = options.alpha;
+                let r = paired_bootstrap(&la, &lb, stat, &config)?;
+                let value = |l: &[f64]| {
+                    let mean = l.iter().sum::<f64>() / l.len() as f64;
+                    if stat == LossStatistic::RootMean {
+                        mean.sqrt()
+                    } else {
+                        mean
+                    }
+                };
+                Ok(pair(
+                    metric,
+                    "paired_bootstrap",
+                    value(&la),
+                    value(&lb),
+                    r.estimate,
+                    r.se,
+                    r.ci_low,
+                    r.ci_high,
+                    r.p_value,
+                ))
+            };
+        match task {
+            Task::Regression => {
+                comparisons.push(boot("rmse", |p, y| (p - y) * (p - y), LossStatistic::RootMean)?);
+                comparisons.push(boot("mae", |p, y| (p - y).abs(), LossStatistic::Mean)?);
+            }
+            Task::BinaryClassification => {
+                let d = delong(base, challenger, labels, options.alpha)?;
+                comparisons.push(pair(
+                    "auc",
+                    "delong",
+                    d.auc_a,
+                    d.auc_b,
+                    d.difference,
+                    d.se,
+                    d.ci_low,
+                    d.ci_high,
+                    d.p_value,
+                ));
+                comparisons.push(boot("log_loss", log_loss_row, LossStatistic::Mean)?);
+            }
+        }
+    }
+    Ok(ComparisonReport {
+        task,
+        rows: labels.len(),
+        alpha: options.alpha,
+        variants: reports,
+        comparisons,
+    })
+}
+
+/// The clipped log-loss of one row, as in [`crate::metrics::ClassificationAccumulator`].
+fn log_loss_row(score: f64, label: f64) -> f64 {
+    let p = score.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS);
+    if label == 1.0 {
+        -p.ln()
+    } else {
+        -(1.0 - p).ln()
+    }
+}
