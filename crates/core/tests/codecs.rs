@@ -1,0 +1,108 @@
+//! Payload codecs: every shape SageMaker containers use, and typed errors naming the line.
+
+use weighbridge_core::codec::{decode_predictions, encode_rows, parse_label_first_csv, Format};
+use weighbridge_core::CoreError;
+
+#[test]
+fn csv_one_value_per_line_or_one_row() {
+    assert_eq!(
+        decode_predictions("0.1\n0.2\n\n0.3\n", Format::Csv).unwrap(),
+        vec![0.1, 0.2, 0.3]
+    );
+    assert_eq!(
+        decode_predictions("0.1,0.2,0.3", Format::Csv).unwrap(),
+        vec![0.1, 0.2, 0.3]
+    );
+}
+
+#[test]
+fn json_lines_numbers_arrays_and_objects() {
+    let body = "0.5\n[0.25]\n{\"score\": 0.75}\n{\"predicted_label\": 1}\n";
+    assert_eq!(
+        decode_predictions(body, Format::JsonLines).unwrap(),
+        vec![0.5, 0.25, 0.75, 1.0]
+    );
+}
+
+#[test]
+fn json_documents_of_every_container_shape() {
+    let linear_learner =
+        r#"{"predictions":[{"score":0.9,"predicted_label":1},{"score":0.2,"predicted_label":0}]}"#;
+    assert_eq!(
+        decode_predictions(linear_learner, Format::Json).unwrap(),
+        vec![0.9, 0.2]
+    );
+    let framework = r#"{"predictions":[[0.4],[0.6]]}"#;
+    assert_eq!(
+        decode_predictions(framework, Format::Json).unwrap(),
+        vec![0.4, 0.6]
+    );
+    assert_eq!(
+        decode_predictions("[1, 2.5]", Format::Json).unwrap(),
+        vec![1.0, 2.5]
+    );
+}
+
+#[test]
+fn malformed_payloads_name_the_line_and_the_problem() {
+    let err = decode_predictions("0.1\nabc\n0.3", Format::Csv).unwrap_err();
+    assert_eq!(
+        err,
+        CoreError::Payload {
+            line: 2,
+            problem: "\"abc\" is not a number".into()
+        }
+    );
+    assert_eq!(err.error_name(), "Weighbridge.InvalidPayload");
+    let err = decode_predictions("0.1\n0.2,0.3\n", Format::Csv).unwrap_err();
+    assert!(matches!(err, CoreError::Payload { line: 2, .. }), "{err}");
+    let err = decode_predictions("0.5\n{\"label\": 1}\n", Format::JsonLines).unwrap_err();
+    assert!(
+        matches!(&err, CoreError::Payload { line: 2, problem } if problem.contains("score")),
+        "{err}"
+    );
+    let err = decode_predictions("{\"predictions\": 3}", Format::Json).unwrap_err();
+    assert!(err.to_string().contains("predictions"), "{err}");
+    let err = decode_predictions("NaN\n", Format::Csv).unwrap_err();
+    assert!(err.to_string().contains("finite"), "{err}");
+    let err = decode_predictions("[1, [2, 3]]", Format::Json).unwrap_err();
+    assert!(err.to_string().contains("prediction 2"), "{err}");
+}
+
+#[test]
+fn content_types_and_sniffing() {
+    assert_eq!(
+        Format::from_content_type("text/csv; charset=utf-8").unwrap(),
+        Format::Csv
+    );
+    assert_eq!(
+        Format::from_content_type("application/jsonlines").unwrap(),
+        Format::JsonLines
+    );
+    assert!(Format::from_content_type("image/png").is_err());
+    assert_eq!(Format::sniff("{\"a\":1}\n{\"a\":2}\n"), Format::JsonLines);
+    assert_eq!(Format::sniff("{\"predictions\":[1]}"), Format::Json);
+    assert_eq!(Format::sniff("0.1\n"), Format::Csv);
+}
+
+#[test]
+fn label_first_csv_splits_label_and_features() {
+    let rows = parse_label_first_csv("10,1.5,2\n20,3,4\n").unwrap();
+    assert_eq!(rows[1].label, 20.0);
+    assert_eq!(rows[1].features, vec![3.0, 4.0]);
+    let err = parse_label_first_csv("10,1,2\n20,3\n").unwrap_err();
+    assert!(matches!(err, CoreError::Payload { line: 2, .. }));
+    let err = parse_label_first_csv("10\n").unwrap_err();
+    assert!(err.to_string().contains("at least one feature"));
+}
+
+#[test]
+fn requests_drop_nothing_and_encode_rows() {
+    let rows: Vec<&[f64]> = vec![&[1.0, 2.5], &[3.0, 4.0]];
+    assert_eq!(encode_rows(&rows, Format::Csv).unwrap(), "1,2.5\n3,4\n");
+    assert_eq!(
+        encode_rows(&rows, Format::JsonLines).unwrap(),
+        "{\"features\":[1.0,2.5]}\n{\"features\":[3.0,4.0]}\n"
+    );
+    assert!(encode_rows(&rows, Format::Json).is_err());
+}
