@@ -6,6 +6,7 @@
 //!   (DeLong for AUC, Poisson paired bootstrap and paired z for mean-of-loss metrics).
 //! - [`sequential`]: evidence pooled across scheduled looks with always-valid intervals.
 //! - [`policy`]: turns evidence into `hold` / `shift` / `promote` / `rollback` and weights.
+//! - [`simulation`]: seeded A/B experiments that measure the policy's decision quality.
 //! - [`codec`]: the payloads SageMaker containers accept and return.
 //! - [`error`]: typed errors with stable names that ASL `Retry`/`Catch` can match.
 
@@ -16,5 +17,6 @@ pub mod metrics;
 pub mod normal;
 pub mod policy;
 pub mod sequential;
+pub mod simulation;
 
 pub use error::{CoreError, Result};

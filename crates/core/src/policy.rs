@@ -12,8 +12,9 @@
 //!    promoted once the champion would fall to the floor; `Immediate` promotes at once.
 //! 4. Otherwise hold.
 //!
-//! Intervals are the always-valid confidence sequences of [`crate::sequential`], so
-//! looking at every scheduled evaluation does not inflate the false-promotion rate.
+//! Bounds are the one-sided always-valid confidence sequences of [`crate::sequential`],
+//! each at `alpha`, so looking at every scheduled evaluation inflates neither the
+//! false-promotion rate nor the false-rollback rate.
 //! Whatever happens, the returned weights are finite, ≥ 0, sum to 1, and name exactly
 //! the variants passed in: valid for `UpdateEndpointWeightsAndCapacities`.
 
@@ -23,7 +24,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, Result};
-use crate::sequential::confidence_sequence;
+use crate::sequential::always_valid_bounds;
 
 /// Whether larger values of a metric are better (AUC) or worse (RMSE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +101,9 @@ pub struct PolicyConfig {
     /// Overrides `relative_effect` with an absolute effect size in metric units.
     pub absolute_effect: Option<f64>,
     /// The champion's variant name; by default the variant with the highest weight.
+    /// An experiment that shifts stepwise pins it (the evaluator keeps it in the
+    /// experiment record), because a winning challenger holds most of the traffic for a
+    /// few looks before it is promoted.
     pub champion: Option<String>,
 }
 
@@ -232,7 +236,7 @@ pub struct ChallengerVerdict {
     pub verdict: Verdict,
     /// Improvement over the champion on the primary metric (positive = better).
     pub improvement: f64,
-    /// Always-valid (1 − alpha) interval of the improvement.
+    /// Always-valid bounds of the improvement, each one-sided at alpha.
     pub interval: (f64, f64),
     pub rows: u64,
     pub reason: String,
@@ -410,10 +414,10 @@ fn judge(e: &ChallengerEvidence, config: &PolicyConfig) -> Result<ChallengerVerd
     check_evidence(&e.primary, &e.variant)?;
     let p = &e.primary;
     let improvement = config.direction.improvement(p.difference);
-    let (lo, hi) = confidence_sequence(improvement, p.se, config.alpha, config.tau(p.champion_value));
+    let (lo, hi) = always_valid_bounds(improvement, p.se, config.alpha, config.tau(p.champion_value));
     let level = 100.0 * (1.0 - config.alpha);
     let described = format!(
-        "{} {} by {:.4} (always-valid {level:.0}% interval {:.4}..{:.4}, {} rows)",
+        "{} {} by {:.4} (always-valid {level:.0}% bounds {:.4}..{:.4}, {} rows)",
         p.metric,
         if improvement >= 0.0 { "better" } else { "worse" },
         improvement.abs(),
@@ -448,12 +452,12 @@ fn judge(e: &ChallengerEvidence, config: &PolicyConfig) -> Result<ChallengerVerd
         };
         check_evidence(g, &e.variant)?;
         let gi = guard.direction.improvement(g.difference);
-        let (glo, ghi) = confidence_sequence(gi, g.se, config.alpha, config.tau(g.champion_value));
+        let (glo, ghi) = always_valid_bounds(gi, g.se, config.alpha, config.tau(g.champion_value));
         if ghi < -guard.margin {
             return Ok(verdict_of(
                 Verdict::GuardrailBreached,
                 format!(
-                    "guardrail {} worse by more than its margin {} (interval {:.4}..{:.4})",
+                    "guardrail {} worse by more than its margin {} (bounds {:.4}..{:.4})",
                     guard.metric, guard.margin, glo, ghi
                 ),
             ));

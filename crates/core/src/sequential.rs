@@ -13,12 +13,16 @@
 //! `examples/decision_quality.rs` measures it.
 //!
 //! The estimate at each look is approximately normal with known variance V (DeLong's
-//! variance for AUC, the delta-method paired variance for RMSE/MAE). With a normal
-//! mixing distribution N(0, τ²) on the effect, the mixture likelihood ratio is
-//! `Λ = sqrt(V/(V+τ²)) · exp(τ²·(θ̂−θ₀)² / (2V(V+τ²)))` and `{θ₀ : Λ < 1/α}` is the
-//! interval returned here.
+//! variance for AUC, the delta-method paired variance for RMSE/MAE). Promotion and
+//! rollback are one-sided questions ("is the challenger better?", "is it worse?"), so
+//! each uses a one-sided mixture: a half-normal mixing distribution of scale τ on the
+//! effect, whose likelihood ratio Λ⁺ has a closed form (below). Spending all of alpha on
+//! the side that matters, rather than half of it as a two-sided interval would, is what
+//! lets a clearly worse challenger be rolled back within a few looks.
 
 use serde::{Deserialize, Serialize};
+
+use crate::normal;
 
 /// An estimate of `challenger − champion` with its standard error, pooled over looks.
 ///
@@ -69,31 +73,69 @@ impl PooledEstimate {
     }
 }
 
-/// An always-valid (1 − alpha) interval for the true difference, centred on `estimate`.
-/// `tau` is the standard deviation of the mixing distribution: the size of effect the
-/// test is tuned to find soonest (any effect is found eventually).
-pub fn confidence_sequence(estimate: f64, se: f64, alpha: f64, tau: f64) -> (f64, f64) {
-    let half = msprt_half_width(se, alpha, tau);
-    (estimate - half, estimate + half)
+/// One-sided always-valid bounds `(estimate − m, estimate + m)`: the probability that
+/// the lower bound *ever* exceeds the true difference, over every look, is at most
+/// alpha, and likewise for the upper bound falling below it. The policy promotes on the
+/// lower bound and rolls back on the upper, so each decision has its own alpha.
+/// `tau` is the mixing scale: the effect size the test finds soonest.
+pub fn always_valid_bounds(estimate: f64, se: f64, alpha: f64, tau: f64) -> (f64, f64) {
+    let m = one_sided_margin(se, alpha, tau);
+    (estimate - m, estimate + m)
 }
 
-/// Half-width of the mSPRT confidence sequence for variance `se²`.
-pub fn msprt_half_width(se: f64, alpha: f64, tau: f64) -> f64 {
+/// `log Λ⁺(s)`: the half-normal mixture likelihood ratio of "the difference is positive"
+/// against "it is zero", for an observed `s = θ̂ − θ₀` with variance `v`:
+/// `Λ⁺ = 2·sqrt(v/(v+τ²)) · exp(s²τ²/(2v(v+τ²))) · Φ(sτ/sqrt(v(v+τ²)))`.
+/// A mixture of likelihood-ratio martingales, so Ville's inequality bounds
+/// P(sup Λ⁺ ≥ 1/α) by α; it increases with `s`.
+fn log_lambda_plus(s: f64, v: f64, t2: f64) -> f64 {
+    let c = (t2 / (v * (v + t2))).sqrt();
+    std::f64::consts::LN_2 + 0.5 * (v / (v + t2)).ln() + s * s * t2 / (2.0 * v * (v + t2)) + log_cdf(c * s)
+}
+
+/// ln Φ(x), accurate in the lower tail where Φ underflows.
+fn log_cdf(x: f64) -> f64 {
+    if x > -30.0 {
+        normal::cdf(x).ln()
+    } else {
+        // Mills ratio asymptote: Φ(x) ≈ φ(x)/|x|.
+        -0.5 * x * x - (-x).ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+    }
+}
+
+/// The margin `m` at which `Λ⁺(m) = 1/alpha`, found by bisection (Λ⁺ is monotone).
+pub fn one_sided_margin(se: f64, alpha: f64, tau: f64) -> f64 {
     let v = se * se;
-    if v == 0.0 {
-        return 0.0;
+    if v == 0.0 || !v.is_finite() {
+        return if v == 0.0 { 0.0 } else { f64::INFINITY };
     }
     let t2 = tau * tau;
-    ((2.0 * v * (v + t2) / t2) * ((1.0 / alpha).ln() + 0.5 * ((v + t2) / v).ln())).sqrt()
+    let target = (1.0 / alpha).ln();
+    // Λ⁺(0) = sqrt(v/(v+τ²)) < 1, and the bracket grows until it passes the target.
+    let (mut lo, mut hi) = (0.0, se);
+    while log_lambda_plus(hi, v, t2) < target {
+        lo = hi;
+        hi *= 2.0;
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if log_lambda_plus(mid, v, t2) < target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo <= 1e-12 * hi {
+            break;
+        }
+    }
+    hi
 }
 
-/// The always-valid p-value for "no difference" at this look: min(1, 1/Λ).
+/// The always-valid one-sided p-value for "the difference is not positive": min(1, 1/Λ⁺).
 pub fn always_valid_p(estimate: f64, se: f64, tau: f64) -> f64 {
     let v = se * se;
     if v == 0.0 {
-        return if estimate == 0.0 { 1.0 } else { 0.0 };
+        return if estimate > 0.0 { 0.0 } else { 1.0 };
     }
-    let t2 = tau * tau;
-    let log_lambda = 0.5 * (v / (v + t2)).ln() + t2 * estimate * estimate / (2.0 * v * (v + t2));
-    (-log_lambda).exp().min(1.0)
+    (-log_lambda_plus(estimate, v, tau * tau)).exp().min(1.0)
 }

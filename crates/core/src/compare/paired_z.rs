@@ -59,6 +59,16 @@ impl PairedLossMoments {
         self.n
     }
 
+    /// Mean loss of the baseline (`a`).
+    pub fn mean_a(&self) -> f64 {
+        self.mean_a
+    }
+
+    /// Mean loss of the challenger (`b`).
+    pub fn mean_b(&self) -> f64 {
+        self.mean_b
+    }
+
     /// `stat(b) − stat(a)` with its standard error. Needs two rows for a variance.
     pub fn difference(&self, stat: LossStatistic) -> Option<PairedDifference> {
         if self.n < 2 {

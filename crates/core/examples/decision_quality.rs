@@ -1,0 +1,35 @@
+//! Decision quality by simulation: prints one line per figure and exits non-zero if a
+//! target is missed.
+//!
+//!     cargo run --release -p weighbridge-core --example decision_quality [-- RUNS]
+//!
+//! RUNS defaults to 10,000 experiments per figure. The figures, the policy they use and
+//! the data-generating model are documented in `weighbridge_core::simulation`.
+
+use std::time::Instant;
+
+use weighbridge_core::simulation::{decision_quality, figures_policy, ROWS_PER_LOOK};
+
+fn main() {
+    let runs: usize = std::env::args()
+        .nth(1)
+        .map_or(10_000, |a| a.parse().expect("RUNS is a number"));
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let started = Instant::now();
+    let p = figures_policy("rmse");
+    println!(
+        "policy: alpha {} (one-sided always-valid mSPRT bounds; mixture scale 5% of the champion's RMSE, 0.02 for AUC), stepwise max step {}, floor {}, min rows {}; {ROWS_PER_LOOK} rows per look; {runs} runs per figure",
+        p.alpha, p.max_step, p.floor, p.min_rows
+    );
+    let figures = decision_quality(runs, threads);
+    for f in &figures {
+        println!("{}", f.line);
+    }
+    println!(
+        "elapsed {:.1} s on {threads} threads",
+        started.elapsed().as_secs_f64()
+    );
+    if figures.iter().any(|f| !f.passed()) {
+        std::process::exit(1);
+    }
+}
