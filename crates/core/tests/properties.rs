@@ -202,3 +202,40 @@ fn direction_names_cover_the_sagemaker_metrics() {
     );
     assert_eq!(Direction::of_metric("throughput"), None);
 }
+
+/// AUC from its definition: the share of (positive, negative) pairs ordered right.
+fn brute_force_auc(scores: &[f64], labels: &[f64]) -> f64 {
+    let (mut num, mut pairs) = (0.0, 0.0);
+    for (i, &si) in scores.iter().enumerate() {
+        for (j, &sj) in scores.iter().enumerate() {
+            if labels[i] == 1.0 && labels[j] == 0.0 {
+                pairs += 1.0;
+                num += if si > sj {
+                    1.0
+                } else if si == sj {
+                    0.5
+                } else {
+                    0.0
+                };
+            }
+        }
+    }
+    num / pairs
+}
+
+proptest! {
+    /// Scores one ulp apart must not be merged into ties by the radix sort's packing,
+    /// and −0 / +0 must tie.
+    #[test]
+    fn auc_is_exact_for_scores_one_ulp_apart(
+        steps in prop::collection::vec((0u64..4, prop::bool::ANY), 2..300),
+        base in prop_oneof![Just(0.5f64), Just(-3.25), Just(1e-300), Just(0.0)],
+    ) {
+        let scores: Vec<f64> = steps.iter().map(|&(k, _)| {
+            if base == 0.0 { if k % 2 == 0 { 0.0 } else { -0.0 } } else { f64::from_bits(base.to_bits() + k) }
+        }).collect();
+        let labels: Vec<f64> = steps.iter().map(|&(_, y)| if y { 1.0 } else { 0.0 }).collect();
+        prop_assume!(labels.contains(&0.0) && labels.contains(&1.0));
+        prop_assert_eq!(roc_auc(&scores, &labels).unwrap(), brute_force_auc(&scores, &labels));
+    }
+}

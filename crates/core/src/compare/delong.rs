@@ -63,9 +63,8 @@ pub fn delong(scores_a: &[f64], scores_b: &[f64], labels: &[f64], alpha: f64) ->
             "DeLong's test needs at least 2 positives and 2 negatives; got {m} and {n}"
         )));
     }
-    let pos = covariance(&a.placements, &b.placements, &positive, true, a.auc, b.auc);
-    // The negatives' mean placement is the AUC too: both are the share of pairs ranked right.
-    let neg = covariance(&a.placements, &b.placements, &positive, false, a.auc, b.auc);
+    let pos = covariance(&a, &b, &positive, true);
+    let neg = covariance(&a, &b, &positive, false);
     // Var(θb − θa) = (S10aa + S10bb − 2 S10ab)/m + (S01aa + S01bb − 2 S01ab)/n.
     let var = (pos.aa + pos.bb - 2.0 * pos.ab) / m as f64 + (neg.aa + neg.bb - 2.0 * neg.ab) / n as f64;
     let se = var.max(0.0).sqrt();
@@ -115,22 +114,33 @@ struct Cov2 {
 }
 
 /// Sample covariance matrix (divisor count − 1) of the two variants' placement values
-/// over the rows of one class, around their known means.
-fn covariance(a: &[f64], b: &[f64], positive: &[bool], class: bool, mean_a: f64, mean_b: f64) -> Cov2 {
-    let (mut aa, mut bb, mut ab, mut count) = (0.0, 0.0, 0.0, 0usize);
-    for ((&va, &vb), &p) in a.iter().zip(b).zip(positive) {
+/// over the rows of one class. The placements are exact integers (twice the counts),
+/// so the sums are accumulated in integers and scaled once.
+fn covariance(a: &SortedScores, b: &SortedScores, positive: &[bool], class: bool) -> Cov2 {
+    let (count, other) = if class {
+        (a.positives, a.negatives)
+    } else {
+        (a.negatives, a.positives)
+    };
+    let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0u128, 0u128, 0u128, 0u128, 0u128);
+    for ((&va, &vb), &p) in a.twice_placements.iter().zip(&b.twice_placements).zip(positive) {
         if p == class {
-            let (da, db) = (va - mean_a, vb - mean_b);
-            aa += da * da;
-            bb += db * db;
-            ab += da * db;
-            count += 1;
+            let (va, vb) = (u128::from(va), u128::from(vb));
+            sa += va;
+            sb += vb;
+            saa += va * va;
+            sbb += vb * vb;
+            sab += va * vb;
         }
     }
-    let d = (count - 1) as f64;
+    // Σ(x − x̄)(y − ȳ) = (k·Σxy − Σx·Σy)/k, exactly in integers, then scaled by (2·other)².
+    let k = count as u128;
+    // Both products stay below 2¹²⁶ (k < 2³¹, placements < 2³²), so the difference is exact.
+    let centred = |xy: u128, x: u128, y: u128| ((k * xy) as i128 - (x * y) as i128) as f64;
+    let scale = 1.0 / ((2.0 * other as f64).powi(2) * count as f64 * (count - 1) as f64);
     Cov2 {
-        aa: aa / d,
-        bb: bb / d,
-        ab: ab / d,
+        aa: centred(saa, sa, sa) * scale,
+        bb: centred(sbb, sb, sb) * scale,
+        ab: centred(sab, sa, sb) * scale,
     }
 }

@@ -3,6 +3,11 @@
 //! The same pass yields every row's *placement value* (the share of the other class a
 //! row beats, ties counting one half), which is exactly what DeLong's test needs; so
 //! AUC and DeLong share this code and a paired DeLong costs one sort per variant.
+//!
+//! The sort is the hot spot of the whole evaluator, so it is a radix sort of one u64 per
+//! row: the score's order-preserving bits on top, the row index and its class packed
+//! into the low bits. The low score bits that the packing drops are restored by sorting
+//! each run of equal truncated keys by the full score, which keeps ties exact.
 
 use crate::error::{check_binary_labels, check_paired, CoreError, Result};
 
@@ -12,12 +17,13 @@ use crate::error::{check_binary_labels, check_paired, CoreError, Result};
 pub struct SortedScores {
     /// Area under the ROC curve, ties counted one half.
     pub auc: f64,
-    /// For a positive row: the share of negatives scored below it (+½ per tie), DeLong's
-    /// V10. For a negative row: the share of positives scored above it (+½ per tie), V01.
-    pub placements: Vec<f64>,
-    /// Number of positive rows (label 1).
+    /// Twice each row's placement count, so halves stay integers. For a positive row:
+    /// 2·(negatives scored below it) + (negatives tied with it), DeLong's V10 times 2n.
+    /// For a negative row: 2·(positives above it) + (positives tied), V01 times 2m.
+    pub twice_placements: Vec<u32>,
+    /// Number of positive rows (label 1), m.
     pub positives: usize,
-    /// Number of negative rows (label 0).
+    /// Number of negative rows (label 0), n.
     pub negatives: usize,
 }
 
@@ -32,16 +38,18 @@ fn order_key(x: f64) -> u64 {
     }
 }
 
+/// The most rows one sort takes: twice a class count must fit a u32.
+pub const MAX_ROWS: usize = (u32::MAX / 2) as usize;
+
 impl SortedScores {
-    /// Sorts once (LSD radix sort of (key, row) pairs) and walks the tie groups.
-    /// `positive[i]` is row i's class; both classes must occur.
+    /// Sorts once and walks the tie groups. `positive[i]` is row i's class; both classes
+    /// must occur.
     pub fn new(scores: &[f64], positive: &[bool]) -> Result<Self> {
         debug_assert_eq!(scores.len(), positive.len());
         let rows = scores.len();
-        if rows > u32::MAX as usize {
+        if rows > MAX_ROWS {
             return Err(CoreError::invalid(format!(
-                "{rows} rows is more than one AUC computation takes ({}); split the data",
-                u32::MAX
+                "{rows} rows is more than one AUC computation takes ({MAX_ROWS}); split the data"
             )));
         }
         let m = positive.iter().filter(|&&p| p).count();
@@ -52,35 +60,83 @@ impl SortedScores {
                 if m == 0 { "negative (0)" } else { "positive (1)" }
             )));
         }
-        let mut keyed: Vec<(u64, u32)> = scores
+        // Low bits: the row index and one class bit. High bits: the score's key.
+        let low_bits = (usize::BITS - (rows - 1).leading_zeros()) + 1;
+        let low_mask = (1u64 << low_bits) - 1;
+        let mut packed: Vec<u64> = scores
             .iter()
+            .zip(positive)
             .enumerate()
-            .map(|(i, &s)| (order_key(s), i as u32))
+            .map(|(i, (&s, &p))| (order_key(s) & !low_mask) | ((i as u64) << 1) | p as u64)
             .collect();
-        radsort::sort_by_key(&mut keyed, |&(key, _)| key);
+        radix_sort_high_bits(&mut packed, low_bits);
 
-        let mut placements = vec![0.0; rows];
-        let (mf, nf) = (m as f64, n as f64);
-        let (mut pos_below, mut neg_below) = (0usize, 0usize);
-        let mut sum_pos = 0.0;
-        for group in keyed.chunk_by(|a, b| a.0 == b.0) {
-            let pos_in = group.iter().filter(|&&(_, i)| positive[i as usize]).count();
-            let neg_in = group.len() - pos_in;
-            let v10 = (neg_below as f64 + 0.5 * neg_in as f64) / nf;
-            let v01 = ((m - pos_below - pos_in) as f64 + 0.5 * pos_in as f64) / mf;
-            for &(_, i) in group {
-                placements[i as usize] = if positive[i as usize] { v10 } else { v01 };
+        let mut twice = vec![0u32; rows];
+        let (mut pos_below, mut neg_below) = (0u32, 0u32);
+        let mut twice_sum_pos: u64 = 0;
+        let mut walk_group = |group: &[u64]| {
+            let pos_in = group.iter().filter(|&&e| e & 1 == 1).count() as u32;
+            let neg_in = group.len() as u32 - pos_in;
+            let v10 = 2 * neg_below + neg_in;
+            let v01 = 2 * (m as u32 - pos_below - pos_in) + pos_in;
+            for &e in group {
+                twice[((e & low_mask) >> 1) as usize] = if e & 1 == 1 { v10 } else { v01 };
             }
-            sum_pos += v10 * pos_in as f64;
+            twice_sum_pos += u64::from(v10) * u64::from(pos_in);
             pos_below += pos_in;
             neg_below += neg_in;
+        };
+        let full_key = |e: &u64| order_key(scores[((e & low_mask) >> 1) as usize]);
+        for run in packed.chunk_by_mut(|a, b| a >> low_bits == b >> low_bits) {
+            if run.len() == 1 {
+                walk_group(run);
+            } else {
+                // Equal truncated keys: order by the full score, then group exact ties.
+                run.sort_unstable_by_key(full_key);
+                for group in run.chunk_by(|a, b| full_key(a) == full_key(b)) {
+                    walk_group(group);
+                }
+            }
         }
         Ok(SortedScores {
-            auc: sum_pos / mf,
-            placements,
+            auc: twice_sum_pos as f64 / (2.0 * m as f64 * n as f64),
+            twice_placements: twice,
             positives: m,
             negatives: n,
         })
+    }
+}
+
+/// LSD radix sort of `values` by their bits above `skip` (the low bits are payload and
+/// need no order), 11 bits a pass.
+fn radix_sort_high_bits(values: &mut Vec<u64>, skip: u32) {
+    const DIGIT: u32 = 11;
+    const BUCKETS: usize = 1 << DIGIT;
+    let mut scratch = vec![0u64; values.len()];
+    let mut shift = skip;
+    while shift < 64 {
+        let mut counts = [0usize; BUCKETS];
+        for &v in values.iter() {
+            counts[((v >> shift) as usize) & (BUCKETS - 1)] += 1;
+        }
+        // A digit that every value shares needs no pass.
+        if counts.iter().any(|&c| c == values.len()) {
+            shift += DIGIT;
+            continue;
+        }
+        let mut offset = 0;
+        for c in counts.iter_mut() {
+            let here = *c;
+            *c = offset;
+            offset += here;
+        }
+        for &v in values.iter() {
+            let d = ((v >> shift) as usize) & (BUCKETS - 1);
+            scratch[counts[d]] = v;
+            counts[d] += 1;
+        }
+        std::mem::swap(values, &mut scratch);
+        shift += DIGIT;
     }
 }
 
