@@ -120,7 +120,7 @@ fn radix_sort_high_bits(values: &mut Vec<u64>, skip: u32) {
             counts[((v >> shift) as usize) & (BUCKETS - 1)] += 1;
         }
         // A digit that every value shares needs no pass.
-        if counts.iter().any(|&c| c == values.len()) {
+        if counts.contains(&values.len()) {
             shift += DIGIT;
             continue;
         }
