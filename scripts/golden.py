@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Golden values for weighbridge-core, computed with scikit-learn, scipy and numpy.
 
+    python3 scripts/golden.py           # writes the files
+    python3 scripts/golden.py --check   # regenerates in memory, compares (CI does this)
+
 Writes crates/core/tests/golden/*.json (inputs and expected outputs) and the shipped
 example in examples/compare/. Deterministic: fixed seeds, pinned packages
-(scripts/requirements-reference.txt). CI re-runs it and fails if the files differ.
+(scripts/requirements-reference.txt).
 
 DeLong's reference is a direct numpy transcription of the structural-component
 definition (DeLong, DeLong & Clarke-Pearson 1988), O(m·n), checked here against the
@@ -215,6 +218,8 @@ def main():
     y = np.array([1.0, 2.0])
     cases.append(case_regression("regression_tiny", y, np.array([1.5, 1.5]), np.array([0.0, 2.5]), rng))
 
+    if "--check" in sys.argv:
+        return check(cases)
     GOLDEN.mkdir(parents=True, exist_ok=True)
     for c in cases:
         (GOLDEN / f"{c['name']}.json").write_text(json.dumps(c, separators=(",", ":"), allow_nan=False) + "\n")
@@ -227,6 +232,41 @@ def main():
     (EXAMPLE / "champion.csv").write_text("".join(f"{v:.6f}\n" for v in a))
     (EXAMPLE / "challenger.jsonl").write_text("".join(json.dumps({"score": round(float(v), 6)}) + "\n" for v in b))
     print(f"wrote {len(cases)} golden cases to {GOLDEN.relative_to(ROOT)} and the example to {EXAMPLE.relative_to(ROOT)}")
+
+
+def same(a, b, path):
+    """Inputs must match exactly; computed numbers to 1e-12 relative (BLAS and SIMD
+    summation order may differ in the last bits between machines)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return [f"{path}: keys {sorted(a)} vs {sorted(b)}"]
+        return [e for k in a for e in same(a[k], b[k], f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: length {len(a)} vs {len(b)}"]
+        return [e for i, (x, y) in enumerate(zip(a, b)) for e in same(x, y, f"{path}[{i}]")]
+    if isinstance(a, float) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        if abs(a - b) <= 1e-12 * max(abs(a), abs(b)) + 1e-15:
+            return []
+    if a == b:
+        return []
+    return [f"{path}: regenerated {a!r} vs committed {b!r}"]
+
+
+def check(cases):
+    """--check: regenerate in memory and compare with the committed golden files."""
+    committed = {p.stem for p in GOLDEN.glob("*.json")}
+    errors = [f"{name}: committed but not generated" for name in committed - {c["name"] for c in cases}]
+    for c in cases:
+        path = GOLDEN / f"{c['name']}.json"
+        if not path.exists():
+            errors.append(f"{c['name']}: generated but not committed")
+            continue
+        errors += same(json.loads(json.dumps(c, allow_nan=False)), json.loads(path.read_text()), c["name"])
+    for e in errors[:20]:
+        print("golden mismatch:", e)
+    print(f"golden check: {len(cases)} cases, {len(errors)} mismatches")
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

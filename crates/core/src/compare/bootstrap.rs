@@ -107,15 +107,6 @@ const fn poisson_thresholds() -> [u16; 7] {
     out
 }
 
-#[inline(always)]
-fn poisson_weight(u: u16) -> f64 {
-    let mut w = 0u32;
-    for t in POISSON_THRESHOLDS {
-        w += (u >= t) as u32;
-    }
-    w as f64
-}
-
 /// Paired bootstrap of `stat(loss_b) − stat(loss_a)` where the losses are per-row and
 /// row i of both columns is the same test row.
 pub fn paired_bootstrap(
@@ -240,28 +231,46 @@ fn run_replicates(
 /// Σw·a, Σw·b and Σw over one block with fresh Poisson(1) weights, four rows per draw.
 #[inline]
 fn accumulate_block(rng: &mut Xoshiro256PlusPlus, a: &[f64], b: &[f64]) -> [f64; 3] {
+    let table = &*WEIGHTS;
     let mut acc_a = [0.0f64; 4];
     let mut acc_b = [0.0f64; 4];
-    let mut acc_w = [0.0f64; 4];
-    let quads = a.len() / 4;
-    for q in 0..quads {
+    let mut acc_w = [0u32; 4];
+    let mut quads_a = a.chunks_exact(4);
+    let mut quads_b = b.chunks_exact(4);
+    for (qa, qb) in (&mut quads_a).zip(&mut quads_b) {
         let bits = rng.next_u64();
         for lane in 0..4 {
-            let w = poisson_weight((bits >> (16 * lane)) as u16);
-            let i = 4 * q + lane;
-            acc_a[lane] += w * a[i];
-            acc_b[lane] += w * b[i];
-            acc_w[lane] += w;
+            let w = table[((bits >> (16 * lane)) & 0xFFFF) as usize];
+            acc_a[lane] += f64::from(w) * qa[lane];
+            acc_b[lane] += f64::from(w) * qb[lane];
+            acc_w[lane] += u32::from(w);
         }
     }
-    if quads * 4 < a.len() {
+    let (rest_a, rest_b) = (quads_a.remainder(), quads_b.remainder());
+    if !rest_a.is_empty() {
         let bits = rng.next_u64();
-        for (lane, i) in (quads * 4..a.len()).enumerate() {
-            let w = poisson_weight((bits >> (16 * lane)) as u16);
-            acc_a[lane] += w * a[i];
-            acc_b[lane] += w * b[i];
-            acc_w[lane] += w;
+        for lane in 0..rest_a.len() {
+            let w = table[((bits >> (16 * lane)) & 0xFFFF) as usize];
+            acc_a[lane] += f64::from(w) * rest_a[lane];
+            acc_b[lane] += f64::from(w) * rest_b[lane];
+            acc_w[lane] += u32::from(w);
         }
     }
-    [acc_a.iter().sum(), acc_b.iter().sum(), acc_w.iter().sum()]
+    [
+        acc_a.iter().sum(),
+        acc_b.iter().sum(),
+        acc_w.iter().map(|&w| f64::from(w)).sum(),
+    ]
 }
+
+/// The Poisson(1) weight of every 16-bit uniform, precomputed once (64 KiB).
+static WEIGHTS: std::sync::LazyLock<Box<[u8; 65536]>> = std::sync::LazyLock::new(|| {
+    let mut table = Box::new([0u8; 65536]);
+    for (u, w) in table.iter_mut().enumerate() {
+        *w = POISSON_THRESHOLDS
+            .iter()
+            .filter(|&&t| u as u32 >= u32::from(t))
+            .count() as u8;
+    }
+    table
+});

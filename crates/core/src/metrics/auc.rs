@@ -71,72 +71,105 @@ impl SortedScores {
             .collect();
         radix_sort_high_bits(&mut packed, low_bits);
 
-        let mut twice = vec![0u32; rows];
-        let (mut pos_below, mut neg_below) = (0u32, 0u32);
-        let mut twice_sum_pos: u64 = 0;
-        let mut walk_group = |group: &[u64]| {
-            let pos_in = group.iter().filter(|&&e| e & 1 == 1).count() as u32;
-            let neg_in = group.len() as u32 - pos_in;
-            let v10 = 2 * neg_below + neg_in;
-            let v01 = 2 * (m as u32 - pos_below - pos_in) + pos_in;
-            for &e in group {
-                twice[((e & low_mask) >> 1) as usize] = if e & 1 == 1 { v10 } else { v01 };
-            }
-            twice_sum_pos += u64::from(v10) * u64::from(pos_in);
-            pos_below += pos_in;
-            neg_below += neg_in;
+        let mut walk = Walk {
+            twice: vec![0u32; rows],
+            positives: m as u32,
+            pos_below: 0,
+            neg_below: 0,
+            twice_sum_pos: 0,
         };
         let full_key = |e: &u64| order_key(scores[((e & low_mask) >> 1) as usize]);
         for run in packed.chunk_by_mut(|a, b| a >> low_bits == b >> low_bits) {
-            if run.len() == 1 {
-                walk_group(run);
+            if let [e] = *run {
+                walk.single(e, low_mask);
             } else {
                 // Equal truncated keys: order by the full score, then group exact ties.
                 run.sort_unstable_by_key(full_key);
                 for group in run.chunk_by(|a, b| full_key(a) == full_key(b)) {
-                    walk_group(group);
+                    walk.group(group, low_mask);
                 }
             }
         }
         Ok(SortedScores {
-            auc: twice_sum_pos as f64 / (2.0 * m as f64 * n as f64),
-            twice_placements: twice,
+            auc: walk.twice_sum_pos as f64 / (2.0 * m as f64 * n as f64),
+            twice_placements: walk.twice,
             positives: m,
             negatives: n,
         })
     }
 }
 
+/// The walk over the sorted rows, from the lowest score up.
+struct Walk {
+    twice: Vec<u32>,
+    positives: u32,
+    pos_below: u32,
+    neg_below: u32,
+    twice_sum_pos: u64,
+}
+
+impl Walk {
+    /// A group of rows with exactly the same score (packed as in `SortedScores::new`).
+    fn group(&mut self, group: &[u64], low_mask: u64) {
+        let pos_in = group.iter().filter(|&&e| e & 1 == 1).count() as u32;
+        let neg_in = group.len() as u32 - pos_in;
+        let v10 = 2 * self.neg_below + neg_in;
+        let v01 = 2 * (self.positives - self.pos_below - pos_in) + pos_in;
+        for &e in group {
+            self.twice[((e & low_mask) >> 1) as usize] = if e & 1 == 1 { v10 } else { v01 };
+        }
+        self.twice_sum_pos += u64::from(v10) * u64::from(pos_in);
+        self.pos_below += pos_in;
+        self.neg_below += neg_in;
+    }
+
+    /// The common case, a score no other row has: no tie bookkeeping.
+    #[inline]
+    fn single(&mut self, e: u64, low_mask: u64) {
+        let row = ((e & low_mask) >> 1) as usize;
+        if e & 1 == 1 {
+            let v10 = 2 * self.neg_below;
+            self.twice[row] = v10;
+            self.twice_sum_pos += u64::from(v10);
+            self.pos_below += 1;
+        } else {
+            self.twice[row] = 2 * (self.positives - self.pos_below);
+            self.neg_below += 1;
+        }
+    }
+}
+
 /// LSD radix sort of `values` by their bits above `skip` (the low bits are payload and
-/// need no order), 11 bits a pass.
+/// need no order), 11 bits a pass, with every pass's histogram counted in one read.
 fn radix_sort_high_bits(values: &mut Vec<u64>, skip: u32) {
     const DIGIT: u32 = 11;
     const BUCKETS: usize = 1 << DIGIT;
-    let mut scratch = vec![0u64; values.len()];
-    let mut shift = skip;
-    while shift < 64 {
-        let mut counts = [0usize; BUCKETS];
-        for &v in values.iter() {
-            counts[((v >> shift) as usize) & (BUCKETS - 1)] += 1;
+    let passes = (64 - skip).div_ceil(DIGIT) as usize;
+    let mut counts = vec![[0usize; BUCKETS]; passes];
+    for &v in values.iter() {
+        for (p, c) in counts.iter_mut().enumerate() {
+            c[((v >> (skip + p as u32 * DIGIT)) as usize) & (BUCKETS - 1)] += 1;
         }
+    }
+    let mut scratch = vec![0u64; values.len()];
+    for (p, c) in counts.iter_mut().enumerate() {
         // A digit that every value shares needs no pass.
-        if counts.contains(&values.len()) {
-            shift += DIGIT;
+        if c.contains(&values.len()) {
             continue;
         }
         let mut offset = 0;
-        for c in counts.iter_mut() {
-            let here = *c;
-            *c = offset;
+        for slot in c.iter_mut() {
+            let here = *slot;
+            *slot = offset;
             offset += here;
         }
+        let shift = skip + p as u32 * DIGIT;
         for &v in values.iter() {
             let d = ((v >> shift) as usize) & (BUCKETS - 1);
-            scratch[counts[d]] = v;
-            counts[d] += 1;
+            scratch[c[d]] = v;
+            c[d] += 1;
         }
         std::mem::swap(values, &mut scratch);
-        shift += DIGIT;
     }
 }
 
