@@ -12,6 +12,10 @@
 //!    promoted once the champion would fall to the floor; `Immediate` promotes at once.
 //! 4. Otherwise hold.
 //!
+//! `max_step` bounds every *shift*. Rollback and promotion are terminal actions and are
+//! not stepped: a rollback takes the loser to 0 at once (the safe direction), and a
+//! promotion retires the champion's remaining share (at most `max_step + floor`).
+//!
 //! Bounds are the one-sided always-valid confidence sequences of [`crate::sequential`],
 //! each at `alpha`, so looking at every scheduled evaluation inflates neither the
 //! false-promotion rate nor the false-rollback rate.

@@ -139,3 +139,51 @@ pub fn always_valid_p(estimate: f64, se: f64, tau: f64) -> f64 {
     }
     (-log_lambda_plus(estimate, v, tau * tau)).exp().min(1.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_margin_is_where_the_mixture_ratio_reaches_one_over_alpha() {
+        for (se, alpha, tau) in [(0.01, 0.05, 0.02), (0.5, 0.01, 0.1), (1e-4, 0.2, 0.05)] {
+            let m = one_sided_margin(se, alpha, tau);
+            let p = always_valid_p(m, se, tau);
+            assert!(
+                (p / alpha - 1.0).abs() < 1e-9,
+                "p at the margin {p} vs alpha {alpha}"
+            );
+            assert!(always_valid_p(0.9 * m, se, tau) > alpha);
+            assert!(always_valid_p(1.1 * m, se, tau) < alpha);
+        }
+    }
+
+    #[test]
+    fn the_margin_is_wider_than_a_fixed_sample_bound_and_shrinks_with_more_data() {
+        let fixed = normal::quantile(0.95) * 0.01;
+        let m = one_sided_margin(0.01, 0.05, 0.02);
+        assert!(
+            m > fixed,
+            "always-valid {m} must be wider than fixed-sample {fixed}"
+        );
+        assert!(one_sided_margin(0.005, 0.05, 0.02) < m);
+        assert_eq!(one_sided_margin(0.0, 0.05, 0.02), 0.0);
+        let (lo, hi) = always_valid_bounds(0.1, 0.01, 0.05, 0.02);
+        assert!((0.1 - lo - m).abs() < 1e-15 && (hi - 0.1 - m).abs() < 1e-15);
+    }
+
+    #[test]
+    fn pooling_weights_looks_by_their_precision() {
+        let mut pooled = PooledEstimate::default();
+        assert_eq!(pooled.estimate(), None);
+        pooled.add_look(1.0, 1.0, 100);
+        pooled.add_look(4.0, 0.5, 400);
+        let (estimate, se) = pooled.estimate().unwrap();
+        // Weights 1 and 4: (1·1 + 4·4)/5 = 3.4, se = 1/sqrt(5).
+        assert!((estimate - 3.4).abs() < 1e-12);
+        assert!((se - 5f64.sqrt().recip()).abs() < 1e-12);
+        assert_eq!((pooled.rows, pooled.looks), (500, 2));
+        pooled.add_look(2.0, 0.0, 10);
+        assert_eq!(pooled.estimate(), Some((2.0, 0.0)));
+    }
+}

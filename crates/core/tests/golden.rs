@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use weighbridge_core::compare::{delong, paired_bootstrap, BootstrapConfig, LossStatistic};
+use weighbridge_core::compare::{
+    delong, paired_bootstrap, paired_mean_difference, BootstrapConfig, LossStatistic,
+};
 use weighbridge_core::metrics::{ClassificationMetrics, RegressionMetrics};
 use weighbridge_core::CoreError;
 
@@ -162,6 +164,17 @@ fn check_bootstrap(name: &str, la: &[f64], lb: &[f64], stat: LossStatistic, want
             (r.se / ref_se - 1.0).abs() < 0.15,
             "{name}: se {} vs numpy {}",
             r.se,
+            ref_se
+        );
+    }
+    // The analytic paired difference the evaluator accumulates agrees with the bootstrap.
+    if la.len() >= 200 && ref_se > 0.0 {
+        let z = paired_mean_difference(la, lb, stat).unwrap();
+        close(name, "paired moments estimate", z.estimate, &want["estimate"]);
+        assert!(
+            (z.se / ref_se - 1.0).abs() < 0.15,
+            "{name}: delta-method se {} vs numpy bootstrap {}",
+            z.se,
             ref_se
         );
     }

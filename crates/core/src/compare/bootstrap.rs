@@ -274,3 +274,53 @@ static WEIGHTS: std::sync::LazyLock<Box<[u8; 65536]>> = std::sync::LazyLock::new
     }
     table
 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Poisson(1) probabilities P(X = k), k = 0..6, and P(X ≥ 7).
+    const PMF: [f64; 8] = [
+        0.367_879_441_171_442_3,
+        0.367_879_441_171_442_3,
+        0.183_939_720_585_721_2,
+        0.061_313_240_195_240_4,
+        0.015_328_310_048_810_1,
+        0.003_065_662_009_762_0,
+        0.000_510_943_668_293_7,
+        0.000_083_241_149_288_7,
+    ];
+
+    #[test]
+    fn the_weight_table_is_poisson_one_to_two_to_the_minus_sixteen() {
+        let mut counts = [0usize; 8];
+        for &w in WEIGHTS.iter() {
+            counts[w as usize] += 1;
+        }
+        for (k, (&c, &p)) in counts.iter().zip(&PMF).enumerate() {
+            let share = c as f64 / 65536.0;
+            assert!(
+                (share - p).abs() <= 1.0 / 65536.0,
+                "P(w = {k}) is {share}, Poisson(1) says {p}"
+            );
+        }
+    }
+
+    #[test]
+    fn results_depend_on_the_seed_not_on_threads() {
+        let a: Vec<f64> = (0..5000).map(|i| ((i * 7919) % 101) as f64).collect();
+        let b: Vec<f64> = (0..5000).map(|i| ((i * 104_729) % 97) as f64).collect();
+        let config = |threads, seed| BootstrapConfig {
+            replicates: 200,
+            seed,
+            alpha: 0.05,
+            threads,
+        };
+        let one = paired_bootstrap(&a, &b, LossStatistic::Mean, &config(1, 3)).unwrap();
+        let three = paired_bootstrap(&a, &b, LossStatistic::Mean, &config(3, 3)).unwrap();
+        let other_seed = paired_bootstrap(&a, &b, LossStatistic::Mean, &config(1, 4)).unwrap();
+        assert_eq!(one, three);
+        assert_ne!(one.ci_low, other_seed.ci_low);
+        assert!(one.ci_low <= one.estimate && one.estimate <= one.ci_high);
+    }
+}
