@@ -3,6 +3,7 @@
 mod commands;
 mod error;
 mod input;
+mod plot;
 
 use std::process::ExitCode;
 

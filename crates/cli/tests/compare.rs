@@ -189,3 +189,42 @@ fn a_missing_file_and_bad_names_are_clear_errors() {
         "2 --name values for 1 prediction files",
     );
 }
+
+#[test]
+fn plot_draws_roc_curves_or_predicted_against_actual() {
+    let dir = scratch("plot");
+    let roc = dir.join("roc.svg");
+    let out = weighbridge(&[
+        "compare",
+        "--labels",
+        "examples/compare/labels.csv",
+        "examples/compare/champion.csv",
+        "examples/compare/challenger.jsonl",
+        "--plot",
+        roc.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("plot written to"), "{}", stderr(&out));
+    let svg = std::fs::read_to_string(&roc).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("ROC curves"),
+        "{}",
+        &svg[..200]
+    );
+    assert!(svg.contains("champion") && svg.contains("challenger"));
+
+    let labels = write(&dir, "y.csv", "1\n2\n3\n4\n");
+    let a = write(&dir, "a.csv", "1.1\n2.2\n2.7\n4.4\n");
+    let scatter = dir.join("scatter.svg");
+    let out = weighbridge(&[
+        "compare",
+        "--labels",
+        &labels,
+        &a,
+        "--plot",
+        scatter.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let svg = std::fs::read_to_string(&scatter).unwrap();
+    assert!(svg.contains("Predicted against actual") && svg.matches("<circle").count() >= 4);
+}

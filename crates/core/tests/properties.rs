@@ -239,3 +239,19 @@ proptest! {
         prop_assert_eq!(roc_auc(&scores, &labels).unwrap(), brute_force_auc(&scores, &labels));
     }
 }
+
+proptest! {
+    /// The ROC curve runs from (0,0) to (1,1), never goes back, and its area is the AUC.
+    #[test]
+    fn roc_curve_area_is_the_auc((scores, labels) in labelled_scores()) {
+        let curve = weighbridge_core::metrics::roc_curve(&scores, &labels, usize::MAX).unwrap();
+        prop_assert_eq!(curve[0], (0.0, 0.0));
+        prop_assert_eq!(*curve.last().unwrap(), (1.0, 1.0));
+        let mut area = 0.0;
+        for w in curve.windows(2) {
+            prop_assert!(w[1].0 >= w[0].0 && w[1].1 >= w[0].1);
+            area += (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0;
+        }
+        prop_assert!(rel_close(area, roc_auc(&scores, &labels).unwrap()));
+    }
+}

@@ -11,6 +11,7 @@ use weighbridge_core::metrics::Task;
 
 use crate::error::CliError;
 use crate::input::{read_labels, read_predictions};
+use crate::plot;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum TaskArg {
@@ -49,6 +50,9 @@ pub struct CompareArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
+    /// Also draw an SVG: ROC curves (classification) or predicted against actual (regression).
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
 }
 
 pub fn run(args: &CompareArgs) -> Result<(), CliError> {
@@ -97,6 +101,14 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         );
     } else {
         print_tables(&report);
+    }
+    if let Some(path) = &args.plot {
+        match report.task {
+            Task::BinaryClassification => plot::roc(path, &labels, &variants)?,
+            Task::Regression => plot::predicted_vs_actual(path, &labels, &variants)?,
+        }
+        // On stderr, so `--json` output stays a single JSON document.
+        eprintln!("plot written to {}", path.display());
     }
     Ok(())
 }

@@ -185,3 +185,36 @@ pub fn roc_auc(scores: &[f64], labels: &[f64]) -> Result<f64> {
     check_binary_labels(labels)?;
     Ok(SortedScores::new(scores, &classes(labels))?.auc)
 }
+
+/// The ROC curve as (false-positive rate, true-positive rate) points from (0,0) to
+/// (1,1), one per distinct score (ties move diagonally), thinned to about `max_points`.
+pub fn roc_curve(scores: &[f64], labels: &[f64], max_points: usize) -> Result<Vec<(f64, f64)>> {
+    check_paired("ROC curve", scores, labels)?;
+    check_binary_labels(labels)?;
+    let m = labels.iter().filter(|&&y| y == 1.0).count();
+    let n = labels.len() - m;
+    if m == 0 || n == 0 {
+        return Err(CoreError::insufficient("a ROC curve needs both classes"));
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_unstable_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let mut points = vec![(0.0, 0.0)];
+    let (mut tp, mut fp) = (0usize, 0usize);
+    for group in order.chunk_by(|&a, &b| scores[a] == scores[b]) {
+        for &i in group {
+            if labels[i] == 1.0 {
+                tp += 1;
+            } else {
+                fp += 1;
+            }
+        }
+        points.push((fp as f64 / n as f64, tp as f64 / m as f64));
+    }
+    let stride = points.len().div_ceil(max_points.max(2));
+    let last = *points.last().expect("at least the origin");
+    let mut thinned: Vec<(f64, f64)> = points.into_iter().step_by(stride.max(1)).collect();
+    if thinned.last() != Some(&last) {
+        thinned.push(last);
+    }
+    Ok(thinned)
+}

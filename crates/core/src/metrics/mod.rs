@@ -8,7 +8,7 @@ mod auc;
 mod classification;
 mod regression;
 
-pub use auc::{roc_auc, SortedScores};
+pub use auc::{roc_auc, roc_curve, SortedScores};
 pub use classification::{ClassificationAccumulator, ClassificationMetrics, LOG_LOSS_EPS};
 pub use regression::{RegressionAccumulator, RegressionMetrics};
 
