@@ -1,0 +1,605 @@
+//! In-memory SageMaker, runtime, S3, CloudWatch and Step Functions behind the ports.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use weighbridge_tasks::names::fingerprint;
+use weighbridge_tasks::ports::{
+    EndpointConfig, EndpointDescription, EndpointStatus, InvokeRequest, InvokeResponse, MetricDatum,
+    MetricSink, ModelRequest, ObjectStore, ObjectSummary, PortError, PortResult, PutCondition, Runtime,
+    SageMaker, StoredObject, TrainingJobDescription, TrainingJobRequest, TrainingStatus, VariantState,
+    Workflows,
+};
+
+/// A model's prediction for one row of features.
+pub type Predictor = Arc<dyn Fn(&[f64]) -> f64 + Send + Sync>;
+
+/// How a hosted model formats its answers (the real containers differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseStyle {
+    /// xgboost: one value per line, `text/csv`.
+    Csv,
+    /// linear-learner: `{"predictions":[{"score":…}]}`, `application/json`.
+    LinearLearner,
+    /// A broken container: a body that does not decode.
+    Garbage,
+}
+
+/// A fault to inject into the next calls of an operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    Throttle,
+    ServerError,
+    /// A conditional write that another writer beat (S3 412).
+    PreconditionFailed,
+}
+
+#[derive(Default)]
+struct State {
+    jobs: BTreeMap<String, TrainingJobDescription>,
+    models: BTreeMap<String, ModelRequest>,
+    configs: BTreeMap<String, EndpointConfig>,
+    endpoints: BTreeMap<String, EndpointDescription>,
+    objects: BTreeMap<(String, String), StoredObject>,
+    metrics: Vec<(String, MetricDatum)>,
+    executions: BTreeMap<String, (String, String)>,
+    predictors: BTreeMap<String, (Predictor, ResponseStyle)>,
+    faults: BTreeMap<String, Vec<Fault>>,
+    calls: Vec<String>,
+}
+
+/// Every port in memory. Cheap to clone (shared state), safe across tasks.
+#[derive(Clone, Default)]
+pub struct MemoryBackend {
+    state: Arc<Mutex<State>>,
+}
+
+fn not_found(what: &str, name: &str) -> PortError {
+    PortError::NotFound(format!("{what} {name} does not exist"))
+}
+
+impl MemoryBackend {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.state.lock().expect("the backend lock is not poisoned"))
+    }
+
+    /// Records the call and fails it if a fault is queued for the operation.
+    fn call(&self, op: &str) -> PortResult<()> {
+        self.with(|s| {
+            s.calls.push(op.to_string());
+            match s
+                .faults
+                .get_mut(op)
+                .and_then(|q| (!q.is_empty()).then(|| q.remove(0)))
+            {
+                Some(Fault::Throttle) => Err(PortError::Throttled(format!("{op}: Rate exceeded"))),
+                Some(Fault::ServerError) => Err(PortError::Unavailable(format!("{op}: InternalFailure"))),
+                Some(Fault::PreconditionFailed) => Err(PortError::PreconditionFailed(format!("{op}: 412"))),
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// Queues faults for the next calls of `op` (e.g. `InvokeEndpoint`).
+    pub fn inject(&self, op: &str, faults: impl IntoIterator<Item = Fault>) {
+        self.with(|s| s.faults.entry(op.to_string()).or_default().extend(faults));
+    }
+
+    /// Operations called so far, in order.
+    pub fn calls(&self) -> Vec<String> {
+        self.with(|s| s.calls.clone())
+    }
+
+    /// Whether any mutating SageMaker call was made (for "never a half-changed endpoint").
+    pub fn mutated_endpoints(&self) -> bool {
+        self.calls().iter().any(|c| {
+            matches!(
+                c.as_str(),
+                "CreateModel"
+                    | "CreateEndpointConfig"
+                    | "CreateEndpoint"
+                    | "UpdateEndpoint"
+                    | "UpdateEndpointWeightsAndCapacities"
+            )
+        })
+    }
+
+    /// Hosts `predict` for every variant whose model is `model` (by model name).
+    pub fn serve(
+        &self,
+        model: &str,
+        style: ResponseStyle,
+        predict: impl Fn(&[f64]) -> f64 + Send + Sync + 'static,
+    ) {
+        self.with(|s| s.predictors.insert(model.to_string(), (Arc::new(predict), style)));
+    }
+
+    /// Finishes every pending transition: Creating/Updating endpoints become InService.
+    pub fn settle(&self) {
+        self.with(|s| {
+            for e in s.endpoints.values_mut() {
+                if matches!(e.status, EndpointStatus::Creating | EndpointStatus::Updating) {
+                    e.status = EndpointStatus::InService;
+                }
+            }
+        });
+    }
+
+    /// Forces an endpoint's status (e.g. Updating) for tests.
+    pub fn set_endpoint_status(&self, name: &str, status: EndpointStatus) {
+        self.with(|s| {
+            if let Some(e) = s.endpoints.get_mut(name) {
+                e.status = status;
+            }
+        });
+    }
+
+    /// Marks a training job finished with final metrics.
+    pub fn complete_training_job(&self, name: &str, metrics: &[(&str, f64)]) {
+        self.with(|s| {
+            if let Some(j) = s.jobs.get_mut(name) {
+                j.status = TrainingStatus::Completed;
+                j.final_metrics = metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+                j.model_artifacts = Some(format!("{}{name}/output/model.tar.gz", j.output_path));
+            }
+        });
+    }
+
+    /// Datapoints published so far.
+    pub fn metric_data(&self) -> Vec<(String, MetricDatum)> {
+        self.with(|s| s.metrics.clone())
+    }
+
+    /// Executions started: name → (ARN, input).
+    pub fn executions(&self) -> BTreeMap<String, (String, String)> {
+        self.with(|s| s.executions.clone())
+    }
+
+    /// Puts an object directly (test data).
+    pub fn put(&self, bucket: &str, key: &str, body: &str) {
+        let etag = etag_of(body.as_bytes());
+        self.with(|s| {
+            s.objects.insert(
+                (bucket.into(), key.into()),
+                StoredObject {
+                    body: body.as_bytes().to_vec(),
+                    etag,
+                },
+            )
+        });
+    }
+
+    /// An object's body as text, if it exists.
+    pub fn text(&self, bucket: &str, key: &str) -> Option<String> {
+        self.with(|s| {
+            s.objects
+                .get(&(bucket.into(), key.into()))
+                .map(|o| String::from_utf8_lossy(&o.body).into_owned())
+        })
+    }
+
+    /// The endpoint as DescribeEndpoint would show it.
+    pub fn endpoint(&self, name: &str) -> Option<EndpointDescription> {
+        self.with(|s| s.endpoints.get(name).cloned())
+    }
+}
+
+fn etag_of(body: &[u8]) -> String {
+    format!("\"{:016x}\"", fingerprint(&[&String::from_utf8_lossy(body)]))
+}
+
+fn variants_of(config: &EndpointConfig) -> Vec<VariantState> {
+    config
+        .variants
+        .iter()
+        .map(|v| VariantState {
+            name: v.name.clone(),
+            current_weight: v.initial_weight,
+            current_instance_count: v.initial_instance_count,
+        })
+        .collect()
+}
+
+#[async_trait]
+impl SageMaker for MemoryBackend {
+    async fn create_training_job(&self, r: &TrainingJobRequest) -> PortResult<String> {
+        self.call("CreateTrainingJob")?;
+        self.with(|s| {
+            if s.jobs.contains_key(&r.name) {
+                return Err(PortError::AlreadyExists(format!("training job {}", r.name)));
+            }
+            s.jobs.insert(
+                r.name.clone(),
+                TrainingJobDescription {
+                    name: r.name.clone(),
+                    status: TrainingStatus::InProgress,
+                    failure_reason: None,
+                    final_metrics: BTreeMap::new(),
+                    model_artifacts: None,
+                    image: r.image.clone(),
+                    hyperparameters: r.hyperparameters.clone(),
+                    output_path: r.output_path.clone(),
+                    instance_type: r.instance_type.clone(),
+                    instance_count: r.instance_count,
+                },
+            );
+            Ok(format!(
+                "arn:aws:sagemaker:us-east-1:000000000000:training-job/{}",
+                r.name
+            ))
+        })
+    }
+
+    async fn describe_training_job(&self, name: &str) -> PortResult<TrainingJobDescription> {
+        self.call("DescribeTrainingJob")?;
+        self.with(|s| {
+            s.jobs
+                .get(name)
+                .cloned()
+                .ok_or_else(|| not_found("training job", name))
+        })
+    }
+
+    async fn create_model(&self, r: &ModelRequest) -> PortResult<String> {
+        self.call("CreateModel")?;
+        self.with(|s| {
+            if s.models.contains_key(&r.name) {
+                return Err(PortError::AlreadyExists(format!("model {}", r.name)));
+            }
+            s.models.insert(r.name.clone(), r.clone());
+            Ok(format!(
+                "arn:aws:sagemaker:us-east-1:000000000000:model/{}",
+                r.name
+            ))
+        })
+    }
+
+    async fn delete_model(&self, name: &str) -> PortResult<()> {
+        self.call("DeleteModel")?;
+        self.with(|s| {
+            s.models
+                .remove(name)
+                .map(drop)
+                .ok_or_else(|| not_found("model", name))
+        })
+    }
+
+    async fn create_endpoint_config(&self, c: &EndpointConfig) -> PortResult<String> {
+        self.call("CreateEndpointConfig")?;
+        self.with(|s| {
+            if s.configs.contains_key(&c.name) {
+                return Err(PortError::AlreadyExists(format!("endpoint config {}", c.name)));
+            }
+            for v in &c.variants {
+                if !s.models.contains_key(&v.model_name) {
+                    return Err(PortError::Validation(format!(
+                        "Could not find model \"{}\".",
+                        v.model_name
+                    )));
+                }
+            }
+            s.configs.insert(c.name.clone(), c.clone());
+            Ok(format!(
+                "arn:aws:sagemaker:us-east-1:000000000000:endpoint-config/{}",
+                c.name
+            ))
+        })
+    }
+
+    async fn describe_endpoint_config(&self, name: &str) -> PortResult<EndpointConfig> {
+        self.call("DescribeEndpointConfig")?;
+        self.with(|s| {
+            s.configs
+                .get(name)
+                .cloned()
+                .ok_or_else(|| not_found("endpoint config", name))
+        })
+    }
+
+    async fn delete_endpoint_config(&self, name: &str) -> PortResult<()> {
+        self.call("DeleteEndpointConfig")?;
+        self.with(|s| {
+            s.configs
+                .remove(name)
+                .map(drop)
+                .ok_or_else(|| not_found("endpoint config", name))
+        })
+    }
+
+    async fn create_endpoint(&self, name: &str, config_name: &str) -> PortResult<String> {
+        self.call("CreateEndpoint")?;
+        self.with(|s| {
+            if s.endpoints.contains_key(name) {
+                return Err(PortError::AlreadyExists(format!("endpoint {name}")));
+            }
+            let config = s.configs.get(config_name).ok_or_else(|| {
+                PortError::Validation(format!(
+                    "Could not find endpoint configuration \"{config_name}\"."
+                ))
+            })?;
+            s.endpoints.insert(
+                name.into(),
+                EndpointDescription {
+                    name: name.into(),
+                    config_name: config_name.into(),
+                    status: EndpointStatus::Creating,
+                    failure_reason: None,
+                    variants: variants_of(config),
+                },
+            );
+            Ok(format!(
+                "arn:aws:sagemaker:us-east-1:000000000000:endpoint/{name}"
+            ))
+        })
+    }
+
+    async fn update_endpoint(
+        &self,
+        name: &str,
+        config_name: &str,
+        _deployment: Option<&serde_json::Value>,
+    ) -> PortResult<()> {
+        self.call("UpdateEndpoint")?;
+        self.with(|s| {
+            let config = s.configs.get(config_name).cloned().ok_or_else(|| {
+                PortError::Validation(format!(
+                    "Could not find endpoint configuration \"{config_name}\"."
+                ))
+            })?;
+            let e = s
+                .endpoints
+                .get_mut(name)
+                .ok_or_else(|| not_found("endpoint", name))?;
+            if e.status != EndpointStatus::InService {
+                return Err(PortError::Validation(format!(
+                    "Cannot update in-progress endpoint \"{name}\"."
+                )));
+            }
+            e.config_name = config_name.into();
+            e.variants = variants_of(&config);
+            e.status = EndpointStatus::Updating;
+            Ok(())
+        })
+    }
+
+    async fn describe_endpoint(&self, name: &str) -> PortResult<EndpointDescription> {
+        self.call("DescribeEndpoint")?;
+        self.with(|s| {
+            s.endpoints
+                .get(name)
+                .cloned()
+                .ok_or_else(|| not_found("endpoint", name))
+        })
+    }
+
+    async fn update_endpoint_weights(&self, name: &str, weights: &BTreeMap<String, f64>) -> PortResult<()> {
+        self.call("UpdateEndpointWeightsAndCapacities")?;
+        self.with(|s| {
+            let e = s
+                .endpoints
+                .get_mut(name)
+                .ok_or_else(|| not_found("endpoint", name))?;
+            if e.status != EndpointStatus::InService {
+                return Err(PortError::Validation(format!(
+                    "Cannot update in-progress endpoint \"{name}\"."
+                )));
+            }
+            for (variant, w) in weights {
+                if !e.variants.iter().any(|v| &v.name == variant) {
+                    return Err(PortError::Validation(format!(
+                        "The variant name(s) [{variant}] is/are not present."
+                    )));
+                }
+                if !(w.is_finite() && *w >= 0.0) {
+                    return Err(PortError::Validation(format!("DesiredWeight {w} is not valid")));
+                }
+            }
+            for v in &mut e.variants {
+                if let Some(w) = weights.get(&v.name) {
+                    v.current_weight = *w;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+#[async_trait]
+impl Runtime for MemoryBackend {
+    async fn invoke_endpoint(&self, r: &InvokeRequest) -> PortResult<InvokeResponse> {
+        self.call("InvokeEndpoint")?;
+        let (predict, style, variant) = self.with(|s| {
+            let e = s.endpoints.get(&r.endpoint).ok_or_else(|| {
+                PortError::Validation(format!(
+                    "Endpoint {} of account 000000000000 not found.",
+                    r.endpoint
+                ))
+            })?;
+            if e.status != EndpointStatus::InService && e.status != EndpointStatus::Updating {
+                return Err(PortError::Validation(format!(
+                    "Endpoint {} is not in service.",
+                    r.endpoint
+                )));
+            }
+            let variant = match &r.target_variant {
+                Some(v) if e.variants.iter().any(|x| &x.name == v) => v.clone(),
+                Some(v) => {
+                    return Err(PortError::Validation(format!(
+                        "Variant {v} not found for endpoint {}.",
+                        r.endpoint
+                    )))
+                }
+                None => e
+                    .variants
+                    .iter()
+                    .max_by(|a, b| a.current_weight.total_cmp(&b.current_weight))
+                    .expect("variants")
+                    .name
+                    .clone(),
+            };
+            let config = &s.configs[&e.config_name];
+            let model = match &r.target_model {
+                Some(m) => m.clone(),
+                None => config
+                    .variants
+                    .iter()
+                    .find(|v| v.name == variant)
+                    .expect("variant in config")
+                    .model_name
+                    .clone(),
+            };
+            let (p, style) = s
+                .predictors
+                .get(&model)
+                .cloned()
+                .ok_or_else(|| PortError::Validation(format!("model {model} has no predictor served")))?;
+            Ok((p, style, variant))
+        })?;
+        let text = String::from_utf8_lossy(&r.body);
+        let rows: Vec<Vec<f64>> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                if l.trim_start().starts_with('{') {
+                    let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+                    v["features"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+                        .unwrap_or_default()
+                } else {
+                    l.split(',').filter_map(|f| f.trim().parse().ok()).collect()
+                }
+            })
+            .collect();
+        let scores: Vec<f64> = rows.iter().map(|row| predict(row)).collect();
+        let (body, content_type) = match style {
+            ResponseStyle::Csv => (
+                scores.iter().map(|v| format!("{v}\n")).collect::<String>(),
+                "text/csv",
+            ),
+            ResponseStyle::LinearLearner => (
+                serde_json::json!({ "predictions": scores.iter().map(|s| serde_json::json!({"score": s})).collect::<Vec<_>>() }).to_string(),
+                "application/json",
+            ),
+            ResponseStyle::Garbage => ("<html>502 Bad Gateway</html>".to_string(), "text/csv"),
+        };
+        Ok(InvokeResponse {
+            body: body.into_bytes(),
+            content_type: Some(content_type.into()),
+            invoked_variant: Some(variant),
+        })
+    }
+}
+
+#[async_trait]
+impl ObjectStore for MemoryBackend {
+    async fn get_object(&self, bucket: &str, key: &str) -> PortResult<StoredObject> {
+        self.call("GetObject")?;
+        self.with(|s| {
+            s.objects
+                .get(&(bucket.into(), key.into()))
+                .cloned()
+                .ok_or_else(|| not_found("object", &format!("s3://{bucket}/{key}")))
+        })
+    }
+
+    async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        condition: PutCondition,
+    ) -> PortResult<String> {
+        self.call("PutObject")?;
+        self.with(|s| {
+            let id = (bucket.to_string(), key.to_string());
+            let current = s.objects.get(&id).map(|o| o.etag.clone());
+            let ok = match (&condition, &current) {
+                (PutCondition::Always, _) => true,
+                (PutCondition::IfAbsent, None) => true,
+                (PutCondition::IfAbsent, Some(_)) => false,
+                (PutCondition::IfMatch(e), Some(c)) => e == c,
+                (PutCondition::IfMatch(_), None) => false,
+            };
+            if !ok {
+                return Err(PortError::PreconditionFailed(format!("s3://{bucket}/{key}")));
+            }
+            let etag = etag_of(&body);
+            s.objects.insert(
+                id,
+                StoredObject {
+                    body,
+                    etag: etag.clone(),
+                },
+            );
+            Ok(etag)
+        })
+    }
+
+    async fn list_objects(&self, bucket: &str, prefix: &str) -> PortResult<Vec<ObjectSummary>> {
+        self.call("ListObjectsV2")?;
+        self.with(|s| {
+            Ok(s.objects
+                .iter()
+                .filter(|((b, k), _)| b == bucket && k.starts_with(prefix))
+                .map(|((_, k), o)| ObjectSummary {
+                    key: k.clone(),
+                    etag: o.etag.clone(),
+                    size: o.body.len() as u64,
+                })
+                .collect())
+        })
+    }
+}
+
+#[async_trait]
+impl MetricSink for MemoryBackend {
+    async fn put_metric_data(&self, namespace: &str, data: &[MetricDatum]) -> PortResult<()> {
+        self.call("PutMetricData")?;
+        if data.len() > weighbridge_tasks::ports::MAX_DATUMS_PER_PUT {
+            return Err(PortError::Validation(
+                "too many datums in one PutMetricData".into(),
+            ));
+        }
+        self.with(|s| {
+            s.metrics
+                .extend(data.iter().map(|d| (namespace.to_string(), d.clone())))
+        });
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Workflows for MemoryBackend {
+    async fn start_execution(&self, state_machine_arn: &str, name: &str, input: &str) -> PortResult<String> {
+        self.call("StartExecution")?;
+        self.with(|s| {
+            let arn = state_machine_arn.replacen(":stateMachine:", ":execution:", 1) + ":" + name;
+            match s.executions.get(name) {
+                Some((a, i)) if i == input => Ok(a.clone()),
+                Some(_) => Err(PortError::AlreadyExists(format!(
+                    "Execution Already Exists: '{arn}'"
+                ))),
+                None => {
+                    s.executions.insert(name.into(), (arn.clone(), input.into()));
+                    Ok(arn)
+                }
+            }
+        })
+    }
+
+    async fn execution_status(&self, execution_arn: &str) -> PortResult<Option<String>> {
+        self.call("DescribeExecution")?;
+        self.with(|s| {
+            Ok(s.executions
+                .values()
+                .any(|(a, _)| a == execution_arn)
+                .then(|| "RUNNING".to_string()))
+        })
+    }
+}

@@ -1,0 +1,287 @@
+//! **deploy**: CreateModel → a new endpoint config → CreateEndpoint, or UpdateEndpoint
+//! that keeps the live variants (at their current weights) and adds the candidate as a
+//! challenger at a configured share of the traffic. DeploymentConfig (blue/green canary
+//! or linear, auto-rollback alarms) is passed through untouched.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::port;
+use crate::image_uris::{builtin_image, ImageScope};
+use crate::names::readable_unique;
+use crate::ports::{EndpointConfig, EndpointStatus, ModelRequest, PortError, SageMaker, VariantSpec};
+use crate::TaskError;
+
+/// The most production variants one endpoint may have (an API limit).
+pub const MAX_VARIANTS: usize = 10;
+
+/// The serving container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum ServingImage {
+    /// A built-in algorithm's inference image, resolved for the region.
+    Builtin {
+        name: String,
+        #[serde(default = "latest")]
+        version: String,
+    },
+    Image {
+        uri: String,
+    },
+}
+
+fn latest() -> String {
+    "latest".into()
+}
+
+/// The task's input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployInput {
+    /// `$$.Execution.Name`: model and config names derive from it.
+    pub execution_name: String,
+    pub endpoint_name: String,
+    /// The new variant's name (unique on the endpoint).
+    pub variant_name: String,
+    pub image: ServingImage,
+    /// `s3://…/model.tar.gz` (the training job's `ModelArtifacts`); the prefix for `multiModel`.
+    pub model_data_url: String,
+    pub role_arn: String,
+    /// `Mode: MultiModel` container (a multi-model endpoint).
+    #[serde(default)]
+    pub multi_model: bool,
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    #[serde(default = "instance_type")]
+    pub instance_type: String,
+    #[serde(default = "one")]
+    pub initial_instance_count: i32,
+    /// The challenger's share of traffic when added to a live endpoint (0 < share < 1).
+    #[serde(default = "share")]
+    pub initial_share: f64,
+    /// DeploymentConfig for UpdateEndpoint, passed through as is.
+    #[serde(default)]
+    pub deployment_config: Option<Value>,
+}
+
+fn instance_type() -> String {
+    "ml.m5.large".into()
+}
+fn one() -> i32 {
+    1
+}
+fn share() -> f64 {
+    0.1
+}
+
+/// The task's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployOutput {
+    pub endpoint_name: String,
+    /// `created` (a new endpoint) or `updated` (a challenger added).
+    pub action: String,
+    pub model_name: String,
+    pub new_config: String,
+    /// The config the endpoint ran before; delete it only after InService on the new one.
+    pub superseded_config: Option<String>,
+    /// Initial weights in the new config.
+    pub weights: BTreeMap<String, f64>,
+}
+
+/// SageMaker resource names: `[a-zA-Z0-9](-*[a-zA-Z0-9])*`, at most 63 characters.
+pub fn check_name(field: &str, name: &str) -> Result<(), TaskError> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(TaskError::InvalidInput(format!(
+            "{field} {name:?} is not a valid SageMaker name (letters, digits and inner hyphens, at most 63)"
+        )))
+    }
+}
+
+fn validate(input: &DeployInput) -> Result<(), TaskError> {
+    check_name("endpointName", &input.endpoint_name)?;
+    check_name("variantName", &input.variant_name)?;
+    if !(input.initial_share > 0.0 && input.initial_share < 1.0) {
+        return Err(TaskError::InvalidInput(format!(
+            "initialShare {} must be between 0 and 1 (e.g. 0.1 for 10% of the traffic)",
+            input.initial_share
+        )));
+    }
+    if input.initial_instance_count < 1 {
+        return Err(TaskError::InvalidInput("initialInstanceCount must be ≥ 1".into()));
+    }
+    if !input.model_data_url.starts_with("s3://") {
+        return Err(TaskError::InvalidInput(format!(
+            "modelDataUrl {:?} must be an s3:// URI",
+            input.model_data_url
+        )));
+    }
+    if input.execution_name.trim().is_empty() {
+        return Err(TaskError::InvalidInput(
+            "executionName is empty; pass $$.Execution.Name".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Deploys the candidate: a new endpoint, or a challenger variant on a live one.
+pub async fn deploy(
+    sagemaker: &dyn SageMaker,
+    region: &str,
+    input: &DeployInput,
+) -> Result<DeployOutput, TaskError> {
+    validate(input)?;
+    let image = match &input.image {
+        ServingImage::Builtin { name, version } => {
+            builtin_image(name, version, region, ImageScope::Inference)?
+        }
+        ServingImage::Image { uri } => uri.clone(),
+    };
+    let model_name = readable_unique(
+        &format!("{}-{}", input.endpoint_name, input.variant_name),
+        &[&input.execution_name, &input.variant_name, &input.model_data_url],
+        63,
+        false,
+    );
+    let candidate = |weight: f64| VariantSpec {
+        name: input.variant_name.clone(),
+        model_name: model_name.clone(),
+        instance_type: input.instance_type.clone(),
+        initial_instance_count: input.initial_instance_count,
+        initial_weight: weight,
+    };
+    // Read everything and validate against it before the first mutating call.
+    let live = match sagemaker.describe_endpoint(&input.endpoint_name).await {
+        Ok(d) => Some(d),
+        Err(PortError::NotFound(_)) => None,
+        Err(e) => return Err(port(format!("DescribeEndpoint {}", input.endpoint_name))(e)),
+    };
+    let (variants, superseded) = match &live {
+        None => (vec![candidate(1.0)], None),
+        Some(endpoint) => {
+            if endpoint.status != EndpointStatus::InService {
+                return Err(TaskError::EndpointNotReady(format!(
+                    "endpoint {} is {:?}; a challenger can be added once it is InService",
+                    endpoint.name, endpoint.status
+                )));
+            }
+            if endpoint.variants.iter().any(|v| v.name == input.variant_name) {
+                return Err(TaskError::InvalidInput(format!(
+                    "endpoint {} already has a variant {:?}; choose a new variantName",
+                    endpoint.name, input.variant_name
+                )));
+            }
+            if endpoint.variants.len() >= MAX_VARIANTS {
+                return Err(TaskError::InvalidInput(format!(
+                    "endpoint {} has {} variants, the most SageMaker allows; promote or roll back first",
+                    endpoint.name,
+                    endpoint.variants.len()
+                )));
+            }
+            let config = sagemaker
+                .describe_endpoint_config(&endpoint.config_name)
+                .await
+                .map_err(port(format!("DescribeEndpointConfig {}", endpoint.config_name)))?;
+            let live_weight = |name: &str| {
+                endpoint
+                    .variants
+                    .iter()
+                    .find(|v| v.name == name)
+                    .map(|v| v.current_weight)
+            };
+            let mut variants: Vec<VariantSpec> = config
+                .variants
+                .iter()
+                .map(|v| VariantSpec {
+                    initial_weight: live_weight(&v.name).unwrap_or(v.initial_weight),
+                    ..v.clone()
+                })
+                .collect();
+            let total: f64 = variants.iter().map(|v| v.initial_weight).sum();
+            // Relative weights: the challenger gets `share` of the traffic.
+            let weight = if total > 0.0 {
+                input.initial_share * total / (1.0 - input.initial_share)
+            } else {
+                1.0
+            };
+            variants.push(candidate(weight));
+            (variants, Some(endpoint.config_name.clone()))
+        }
+    };
+    let config_fingerprint = serde_json::to_string(&variants).expect("variants serialise");
+    let new_config = readable_unique(
+        &input.endpoint_name,
+        &[&input.execution_name, &config_fingerprint],
+        63,
+        false,
+    );
+    let model = ModelRequest {
+        name: model_name.clone(),
+        image,
+        model_data_url: Some(input.model_data_url.clone()),
+        role_arn: input.role_arn.clone(),
+        multi_model: input.multi_model,
+        environment: input.environment.clone(),
+    };
+    tolerate_existing(
+        sagemaker.create_model(&model).await.map(drop),
+        "CreateModel",
+        &model_name,
+    )?;
+    let config = EndpointConfig {
+        name: new_config.clone(),
+        variants: variants.clone(),
+    };
+    tolerate_existing(
+        sagemaker.create_endpoint_config(&config).await.map(drop),
+        "CreateEndpointConfig",
+        &new_config,
+    )?;
+    let action = if live.is_none() {
+        sagemaker
+            .create_endpoint(&input.endpoint_name, &new_config)
+            .await
+            .map_err(port(format!("CreateEndpoint {}", input.endpoint_name)))?;
+        "created"
+    } else {
+        sagemaker
+            .update_endpoint(
+                &input.endpoint_name,
+                &new_config,
+                input.deployment_config.as_ref(),
+            )
+            .await
+            .map_err(port(format!("UpdateEndpoint {}", input.endpoint_name)))?;
+        "updated"
+    };
+    let total: f64 = variants.iter().map(|v| v.initial_weight).sum();
+    tracing::info!(endpoint = %input.endpoint_name, action, config = %new_config, "deployed");
+    Ok(DeployOutput {
+        endpoint_name: input.endpoint_name.clone(),
+        action: action.into(),
+        model_name,
+        new_config,
+        superseded_config: superseded,
+        weights: variants
+            .iter()
+            .map(|v| (v.name.clone(), v.initial_weight / total))
+            .collect(),
+    })
+}
+
+/// A retried deploy finds its own deterministic model and config already there.
+fn tolerate_existing(result: Result<(), PortError>, call: &str, name: &str) -> Result<(), TaskError> {
+    match result {
+        Ok(()) | Err(PortError::AlreadyExists(_)) => Ok(()),
+        Err(e) => Err(port(format!("{call} {name}"))(e)),
+    }
+}

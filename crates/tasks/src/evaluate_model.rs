@@ -1,0 +1,243 @@
+//! **evaluate-model**: the quality gate for a trained candidate. Reads the metric from
+//! the training job's `FinalMetricDataList`, or scores a batch transform's output in S3
+//! against the test labels with the core metrics; compares it with an absolute threshold
+//! and with the champion's value; returns `passed` and why.
+
+use serde::{Deserialize, Serialize};
+use weighbridge_core::codec::{decode_predictions, parse_label_first_csv, Format};
+use weighbridge_core::metrics::{ClassificationMetrics, RegressionMetrics};
+use weighbridge_core::policy::Direction;
+
+use crate::error::port;
+use crate::ports::{ObjectStore, SageMaker, TrainingStatus};
+use crate::TaskError;
+
+/// Where the candidate's metric comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum MetricSource {
+    /// `FinalMetricDataList` of a completed training job (metric e.g. `validation:rmse`).
+    #[serde(rename_all = "camelCase")]
+    TrainingJob { training_job_name: String },
+    /// A batch transform's output scored against label-first CSV test data
+    /// (metric `rmse`, `mae`, `r2`, `auc`, `log_loss`, `accuracy` or `f1`).
+    #[serde(rename_all = "camelCase")]
+    BatchTransform {
+        predictions_uri: String,
+        labels_uri: String,
+        #[serde(default = "csv")]
+        content_type: String,
+    },
+}
+
+fn csv() -> String {
+    "text/csv".into()
+}
+
+/// What the candidate is compared with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Champion {
+    /// The champion's value of the metric, known.
+    Value { value: f64 },
+    /// The champion's training job (its `FinalMetricDataList`).
+    #[serde(rename_all = "camelCase")]
+    TrainingJob { training_job_name: String },
+}
+
+/// The task's input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluateModelInput {
+    pub source: MetricSource,
+    pub metric: String,
+    /// Inferred from the metric's name when absent.
+    #[serde(default)]
+    pub direction: Option<Direction>,
+    /// The candidate must be at least this good.
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    #[serde(default)]
+    pub champion: Option<Champion>,
+    /// How much better than the champion the candidate must be (metric units, ≥ 0).
+    #[serde(default)]
+    pub min_improvement: f64,
+}
+
+/// The gate's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluateModelOutput {
+    pub passed: bool,
+    pub metric: String,
+    pub value: f64,
+    pub threshold: Option<f64>,
+    pub champion_value: Option<f64>,
+    pub reason: String,
+}
+
+/// Splits `s3://bucket/key`.
+pub fn parse_s3_uri(uri: &str) -> Result<(String, String), TaskError> {
+    let rest = uri
+        .strip_prefix("s3://")
+        .ok_or_else(|| TaskError::InvalidInput(format!("{uri:?} is not an s3:// URI")))?;
+    match rest.split_once('/') {
+        Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => Ok((bucket.into(), key.into())),
+        _ => Err(TaskError::InvalidInput(format!(
+            "{uri:?} needs a bucket and a key: s3://bucket/key"
+        ))),
+    }
+}
+
+async fn job_metric(sagemaker: &dyn SageMaker, job: &str, metric: &str) -> Result<f64, TaskError> {
+    let d = sagemaker
+        .describe_training_job(job)
+        .await
+        .map_err(port(format!("DescribeTrainingJob {job}")))?;
+    if d.status != TrainingStatus::Completed {
+        return Err(TaskError::InvalidInput(format!(
+            "training job {job} is {:?}{}; only a Completed job can be evaluated",
+            d.status,
+            d.failure_reason.map(|r| format!(" ({r})")).unwrap_or_default()
+        )));
+    }
+    d.final_metrics.get(metric).copied().ok_or_else(|| {
+        TaskError::NotFound(format!(
+            "training job {job} reported no {metric:?}; it reported: {}",
+            d.final_metrics.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
+async fn read_text(store: &dyn ObjectStore, uri: &str) -> Result<String, TaskError> {
+    let (bucket, key) = parse_s3_uri(uri)?;
+    let object = store
+        .get_object(&bucket, &key)
+        .await
+        .map_err(port(format!("GetObject {uri}")))?;
+    String::from_utf8(object.body).map_err(|_| TaskError::InvalidPayload(format!("{uri} is not UTF-8 text")))
+}
+
+async fn batch_metric(
+    store: &dyn ObjectStore,
+    predictions_uri: &str,
+    labels_uri: &str,
+    content_type: &str,
+    metric: &str,
+) -> Result<f64, TaskError> {
+    let format = Format::from_content_type(content_type)?;
+    let predictions = decode_predictions(&read_text(store, predictions_uri).await?, format)?;
+    let labels: Vec<f64> = parse_label_first_csv(&read_text(store, labels_uri).await?)?
+        .into_iter()
+        .map(|r| r.label)
+        .collect();
+    let value = match metric {
+        "rmse" | "mae" | "r2" | "mse" => {
+            let m = RegressionMetrics::compute(&predictions, &labels)?;
+            match metric {
+                "rmse" => m.rmse,
+                "mae" => m.mae,
+                "mse" => m.mse,
+                _ => m.r2,
+            }
+        }
+        "auc" | "log_loss" | "accuracy" | "f1" => {
+            let m = ClassificationMetrics::compute(&predictions, &labels, 0.5)?;
+            match metric {
+                "auc" => m
+                    .auc
+                    .ok_or_else(|| TaskError::InsufficientData("the test labels hold a single class".into()))?,
+                "log_loss" => m.log_loss,
+                "accuracy" => m.accuracy,
+                _ => m.f1,
+            }
+        }
+        other => {
+            return Err(TaskError::InvalidInput(format!(
+                "metric {other:?} cannot be computed from a batch transform; use rmse, mae, mse, r2, auc, log_loss, accuracy or f1"
+            )))
+        }
+    };
+    Ok(value)
+}
+
+/// Runs the quality gate.
+pub async fn evaluate_model(
+    sagemaker: &dyn SageMaker,
+    store: &dyn ObjectStore,
+    input: &EvaluateModelInput,
+) -> Result<EvaluateModelOutput, TaskError> {
+    let direction = input
+        .direction
+        .or_else(|| Direction::of_metric(&input.metric))
+        .ok_or_else(|| {
+            TaskError::InvalidInput(format!(
+            "cannot tell whether higher {:?} is better; set direction to higher_is_better or lower_is_better",
+            input.metric
+        ))
+        })?;
+    if !(input.min_improvement >= 0.0 && input.min_improvement.is_finite()) {
+        return Err(TaskError::InvalidInput("minImprovement must be ≥ 0".into()));
+    }
+    let value = match &input.source {
+        MetricSource::TrainingJob { training_job_name } => {
+            job_metric(sagemaker, training_job_name, &input.metric).await?
+        }
+        MetricSource::BatchTransform {
+            predictions_uri,
+            labels_uri,
+            content_type,
+        } => batch_metric(store, predictions_uri, labels_uri, content_type, &input.metric).await?,
+    };
+    let champion_value = match &input.champion {
+        None => None,
+        Some(Champion::Value { value }) => Some(*value),
+        Some(Champion::TrainingJob { training_job_name }) => {
+            Some(job_metric(sagemaker, training_job_name, &input.metric).await?)
+        }
+    };
+    // Positive = better, in either direction.
+    let better_by = |a: f64, b: f64| match direction {
+        Direction::HigherIsBetter => a - b,
+        Direction::LowerIsBetter => b - a,
+    };
+    let mut reasons = Vec::new();
+    let mut passed = true;
+    if let Some(t) = input.threshold {
+        let ok = better_by(value, t) >= 0.0;
+        passed &= ok;
+        reasons.push(format!(
+            "{} {value:.6} {} the threshold {t}",
+            input.metric,
+            if ok { "meets" } else { "misses" }
+        ));
+    }
+    if let Some(c) = champion_value {
+        let gain = better_by(value, c);
+        let ok = gain >= input.min_improvement;
+        passed &= ok;
+        reasons.push(format!(
+            "{} the champion's {c:.6} by {gain:+.6} (needed {:+})",
+            if gain >= 0.0 { "beats" } else { "trails" },
+            input.min_improvement
+        ));
+    }
+    if reasons.is_empty() {
+        reasons.push(format!(
+            "{} is {value:.6}; no threshold or champion to compare with",
+            input.metric
+        ));
+    }
+    Ok(EvaluateModelOutput {
+        passed,
+        metric: input.metric.clone(),
+        value,
+        threshold: input.threshold,
+        champion_value,
+        reason: format!(
+            "{}: {}",
+            if passed { "passed" } else { "rejected" },
+            reasons.join("; ")
+        ),
+    })
+}

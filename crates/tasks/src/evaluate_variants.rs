@@ -1,0 +1,716 @@
+//! **evaluate-variants**: the scheduled A/B evaluator.
+//!
+//! DescribeEndpoint (must be InService) → the labelled test objects under a prefix that
+//! this experiment has not scored yet → every variant scores the same rows
+//! (`TargetVariant`, bounded concurrency, requests under the 6 MB payload limit) → the
+//! per-variant metrics and the paired evidence against the champion accumulate in the
+//! experiment record (conditional put) → CloudWatch metrics → the core policy decides →
+//! UpdateEndpointWeightsAndCapacities unless `dryRun`. Multi-model endpoints compare
+//! `TargetModel`s the same way (report only: their traffic is routed by the caller).
+
+use std::collections::BTreeMap;
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use weighbridge_core::codec::{decode_predictions, encode_rows, parse_label_first_csv, Format, LabelledRow};
+use weighbridge_core::compare::{delong, LossStatistic, PairedLossMoments};
+use weighbridge_core::metrics::{ClassificationAccumulator, LOG_LOSS_EPS};
+use weighbridge_core::policy::{decide, Action, ChallengerEvidence, Decision, MetricEvidence, PolicyConfig};
+use weighbridge_core::sequential::PooledEstimate;
+
+use crate::error::port;
+use crate::experiment::{Evidence, ExperimentRecord, LookRecord, VariantRecord};
+use crate::ports::{
+    EndpointStatus, InvokeRequest, MetricDatum, MetricSink, ObjectStore, PortError, PutCondition, Runtime,
+    SageMaker, MAX_DATUMS_PER_PUT,
+};
+use crate::TaskError;
+
+/// InvokeEndpoint's request payload limit.
+pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// The metrics the evaluator can compare: their loss form and whether they need 0/1 labels.
+const COMPARABLE: [&str; 4] = ["rmse", "mae", "log_loss", "auc"];
+
+/// The task's input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluateVariantsInput {
+    pub endpoint_name: String,
+    /// Bucket of the labelled test data (label-first CSV, no header).
+    pub test_bucket: String,
+    /// Prefix of the test objects; each object is new evidence once.
+    pub test_prefix: String,
+    /// Where the experiment record lives (default `<testPrefix>_experiment/<endpoint>.json`).
+    #[serde(default)]
+    pub experiment_key: Option<String>,
+    /// Only these variants (default: every variant of the endpoint).
+    #[serde(default)]
+    pub variants: Option<Vec<String>>,
+    /// For a multi-model endpoint: compare these `TargetModel`s instead of variants.
+    #[serde(default)]
+    pub target_models: Option<Vec<String>>,
+    /// Request format: `text/csv` or `application/jsonlines`.
+    #[serde(default = "csv")]
+    pub content_type: String,
+    /// Rows per InvokeEndpoint request (also kept under 6 MB).
+    #[serde(default = "batch_rows")]
+    pub batch_rows: usize,
+    /// Requests in flight at once.
+    #[serde(default = "concurrency")]
+    pub max_concurrency: usize,
+    /// CloudWatch namespace.
+    #[serde(default = "namespace")]
+    pub namespace: String,
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    /// Decide and report, but change nothing on the endpoint.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+fn csv() -> String {
+    "text/csv".into()
+}
+fn batch_rows() -> usize {
+    500
+}
+fn concurrency() -> usize {
+    4
+}
+fn namespace() -> String {
+    "Weighbridge".into()
+}
+
+/// One variant's line in the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantReport {
+    pub variant: String,
+    pub rows: u64,
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// The task's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluateVariantsOutput {
+    pub endpoint_name: String,
+    pub look: u32,
+    /// Rows scored in this look (per variant).
+    pub new_rows: u64,
+    pub total_rows: u64,
+    pub new_objects: Vec<String>,
+    pub variants: Vec<VariantReport>,
+    pub decision: Decision,
+    /// `hold`, `shift`, `promote` or `rollback` (for the ASL Choice state).
+    pub action: Action,
+    pub applied: bool,
+    pub experiment_key: String,
+}
+
+/// Which arms are compared: endpoint variants, or models of a multi-model endpoint.
+#[derive(Debug, Clone, PartialEq)]
+enum Arms {
+    Variants(Vec<String>),
+    Models(Vec<String>),
+}
+
+impl Arms {
+    fn names(&self) -> &[String] {
+        match self {
+            Arms::Variants(v) | Arms::Models(v) => v,
+        }
+    }
+}
+
+fn validate(input: &EvaluateVariantsInput) -> Result<Format, TaskError> {
+    let invalid = |m: String| Err(TaskError::InvalidInput(m));
+    input.policy.validate()?;
+    let format = weighbridge_core::codec::Format::from_content_type(&input.content_type)?;
+    if format == Format::Json {
+        return invalid("contentType must be text/csv or application/jsonlines".into());
+    }
+    if input.batch_rows == 0 || input.max_concurrency == 0 {
+        return invalid("batchRows and maxConcurrency must be ≥ 1".into());
+    }
+    for metric in
+        std::iter::once(&input.policy.primary_metric).chain(input.policy.guardrails.iter().map(|g| &g.metric))
+    {
+        if !COMPARABLE.contains(&metric.as_str()) {
+            return invalid(format!(
+                "metric {metric:?} cannot be compared; use one of {}",
+                COMPARABLE.join(", ")
+            ));
+        }
+    }
+    Ok(format)
+}
+
+fn tracked_metrics(policy: &PolicyConfig) -> Vec<String> {
+    let mut metrics = vec![policy.primary_metric.clone()];
+    for g in &policy.guardrails {
+        if !metrics.contains(&g.metric) {
+            metrics.push(g.metric.clone());
+        }
+    }
+    metrics
+}
+
+fn needs_classes(metrics: &[String]) -> bool {
+    metrics.iter().any(|m| m == "auc" || m == "log_loss")
+}
+
+/// Runs one look of the A/B evaluation.
+pub async fn evaluate_variants(
+    sagemaker: &dyn SageMaker,
+    runtime: &dyn Runtime,
+    store: &dyn ObjectStore,
+    metrics_sink: &dyn MetricSink,
+    input: &EvaluateVariantsInput,
+) -> Result<EvaluateVariantsOutput, TaskError> {
+    let format = validate(input)?;
+    let endpoint = sagemaker
+        .describe_endpoint(&input.endpoint_name)
+        .await
+        .map_err(port(format!("DescribeEndpoint {}", input.endpoint_name)))?;
+    if endpoint.status != EndpointStatus::InService {
+        return Err(TaskError::EndpointNotReady(format!(
+            "endpoint {} is {:?}; evaluate once it is InService",
+            endpoint.name, endpoint.status
+        )));
+    }
+    let weights: BTreeMap<String, f64> = endpoint
+        .variants
+        .iter()
+        .map(|v| (v.name.clone(), v.current_weight))
+        .collect();
+    let arms = match (&input.target_models, &input.variants) {
+        (Some(models), _) if models.len() >= 2 => Arms::Models(models.clone()),
+        (Some(_), _) => {
+            return Err(TaskError::InvalidInput(
+                "targetModels needs at least two models".into(),
+            ))
+        }
+        (None, Some(names)) => {
+            for n in names {
+                if !weights.contains_key(n) {
+                    return Err(TaskError::InvalidInput(format!(
+                        "variant {n:?} is not on endpoint {} (variants: {})",
+                        endpoint.name,
+                        weights.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )));
+                }
+            }
+            Arms::Variants(names.clone())
+        }
+        (None, None) => Arms::Variants(weights.keys().cloned().collect()),
+    };
+    if arms.names().len() < 2 {
+        return Err(TaskError::InsufficientData(format!(
+            "endpoint {} has one variant; an A/B evaluation needs a challenger",
+            endpoint.name
+        )));
+    }
+    let experiment_key = input
+        .experiment_key
+        .clone()
+        .unwrap_or_else(|| format!("{}_experiment/{}.json", input.test_prefix, input.endpoint_name));
+
+    // The record so far (or a new one), and its ETag for the conditional put.
+    let (mut record, etag) = match store.get_object(&input.test_bucket, &experiment_key).await {
+        Ok(o) => {
+            let r: ExperimentRecord = serde_json::from_slice(&o.body).map_err(|e| {
+                TaskError::InvalidInput(format!(
+                    "experiment record s3://{}/{experiment_key} is corrupt: {e}",
+                    input.test_bucket
+                ))
+            })?;
+            (r, Some(o.etag))
+        }
+        Err(PortError::NotFound(_)) => {
+            let champion = match (&input.policy.champion, &arms) {
+                (Some(c), _) => c.clone(),
+                (None, Arms::Models(m)) => m[0].clone(),
+                (None, Arms::Variants(v)) => v
+                    .iter()
+                    .max_by(|a, b| weights[*a].total_cmp(&weights[*b]).then(b.cmp(a)))
+                    .expect("two arms or more")
+                    .clone(),
+            };
+            (ExperimentRecord::new(&input.endpoint_name, &champion), None)
+        }
+        Err(e) => {
+            return Err(port(format!(
+                "GetObject s3://{}/{experiment_key}",
+                input.test_bucket
+            ))(e))
+        }
+    };
+    if !arms.names().contains(&record.champion) {
+        return Err(TaskError::InvalidInput(format!(
+            "the experiment's champion {:?} is not among the compared arms {:?}; start a new experiment key",
+            record.champion,
+            arms.names()
+        )));
+    }
+
+    // New evidence: test objects this experiment has not scored.
+    let listed = store
+        .list_objects(&input.test_bucket, &input.test_prefix)
+        .await
+        .map_err(port(format!(
+            "ListObjectsV2 s3://{}/{}",
+            input.test_bucket, input.test_prefix
+        )))?;
+    let listed: Vec<_> = listed
+        .into_iter()
+        .filter(|o| o.key != experiment_key && !o.key.contains("_experiment/") && !o.key.ends_with('/'))
+        .collect();
+    if listed.is_empty() {
+        return Err(TaskError::InsufficientData(format!(
+            "no test objects under s3://{}/{}; upload labelled rows (label-first CSV) there",
+            input.test_bucket, input.test_prefix
+        )));
+    }
+    let new_objects: Vec<_> = listed
+        .iter()
+        .filter(|o| record.seen.get(&o.key) != Some(&o.etag))
+        .collect();
+    let mut rows: Vec<LabelledRow> = Vec::new();
+    for o in &new_objects {
+        let object = store
+            .get_object(&input.test_bucket, &o.key)
+            .await
+            .map_err(port(format!("GetObject s3://{}/{}", input.test_bucket, o.key)))?;
+        let text = String::from_utf8(object.body)
+            .map_err(|_| TaskError::InvalidPayload(format!("test object {} is not UTF-8 text", o.key)))?;
+        rows.extend(
+            parse_label_first_csv(&text)
+                .map_err(|e| TaskError::InvalidPayload(format!("test object {}: {e}", o.key)))?,
+        );
+    }
+    let metrics = tracked_metrics(&input.policy);
+    if needs_classes(&metrics) {
+        if let Some(bad) = rows.iter().position(|r| r.label != 0.0 && r.label != 1.0) {
+            return Err(TaskError::InvalidInput(format!(
+                "{} needs 0/1 labels, but new test row {} has label {}",
+                input.policy.primary_metric,
+                bad + 1,
+                rows[bad].label
+            )));
+        }
+    }
+
+    // Score: every arm on every batch, at most `max_concurrency` requests in flight.
+    let predictions = if rows.is_empty() {
+        BTreeMap::new()
+    } else {
+        score(runtime, input, &arms, &rows, format).await?
+    };
+    let labels: Vec<f64> = rows.iter().map(|r| r.label).collect();
+    let look_rows = labels.len() as u64;
+    if look_rows > 0 {
+        accumulate(&mut record, &metrics, &labels, &predictions, input.policy.alpha)?;
+        record.looks += 1;
+        record.rows += look_rows;
+    }
+
+    // Decide on everything seen so far.
+    let mut policy = input.policy.clone();
+    policy.champion = Some(record.champion.clone());
+    let arm_weights: BTreeMap<String, f64> = match &arms {
+        Arms::Variants(names) => names.iter().map(|n| (n.clone(), weights[n])).collect(),
+        Arms::Models(models) => models.iter().map(|m| (m.clone(), 1.0)).collect(),
+    };
+    let evidence = challenger_evidence(&record, &arms, &metrics);
+    let mut decision = decide(&arm_weights, &evidence, &policy)?;
+    if look_rows == 0 {
+        decision.action = Action::Hold;
+        decision.weights = decision.previous_weights.clone();
+        decision.reason = "hold: no new labelled test data since the last look".into();
+    }
+    let apply = !input.dry_run && decision.action != Action::Hold && matches!(arms, Arms::Variants(_));
+
+    // Commit the look, then publish, then act: a lost race changes nothing.
+    for o in &new_objects {
+        record.seen.insert(o.key.clone(), o.etag.clone());
+    }
+    if look_rows > 0 {
+        record.history.push(LookRecord {
+            look: record.looks,
+            rows: look_rows,
+            action: decision.action,
+            weights: decision.weights.clone(),
+            applied: apply,
+        });
+    }
+    let body = serde_json::to_vec_pretty(&record).expect("the record serialises");
+    let condition = etag.map_or(PutCondition::IfAbsent, PutCondition::IfMatch);
+    store
+        .put_object(&input.test_bucket, &experiment_key, body, condition)
+        .await
+        .map_err(|e| match e {
+            PortError::PreconditionFailed(_) => TaskError::Conflict(format!(
+                "another evaluation updated s3://{}/{experiment_key} first; this look was not committed, retry",
+                input.test_bucket
+            )),
+            other => port(format!("PutObject s3://{}/{experiment_key}", input.test_bucket))(other),
+        })?;
+    let reports = variant_reports(&record, arms.names(), &metrics);
+    publish(metrics_sink, input, &arms, &reports).await?;
+    if apply {
+        let full: BTreeMap<String, f64> = weights
+            .keys()
+            .map(|k| (k.clone(), decision.weights.get(k).copied().unwrap_or(0.0)))
+            .collect();
+        sagemaker
+            .update_endpoint_weights(&input.endpoint_name, &full)
+            .await
+            .map_err(port(format!(
+                "UpdateEndpointWeightsAndCapacities {}",
+                input.endpoint_name
+            )))?;
+    }
+    tracing::info!(endpoint = %input.endpoint_name, look = record.looks, action = decision.action.as_str(), applied = apply, "evaluated");
+    Ok(EvaluateVariantsOutput {
+        endpoint_name: input.endpoint_name.clone(),
+        look: record.looks,
+        new_rows: look_rows,
+        total_rows: record.rows,
+        new_objects: new_objects.iter().map(|o| o.key.clone()).collect(),
+        variants: reports,
+        action: decision.action,
+        decision,
+        applied: apply,
+        experiment_key,
+    })
+}
+
+/// Splits rows into request bodies of at most `batch_rows` rows and 6 MB.
+fn batches(
+    rows: &[LabelledRow],
+    batch_rows: usize,
+    format: Format,
+) -> Result<Vec<(usize, String)>, TaskError> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut body = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let line = encode_rows(&[&row.features], format)?;
+        if line.len() > MAX_PAYLOAD_BYTES {
+            return Err(TaskError::InvalidInput(format!(
+                "test row {} encodes to {} bytes, over InvokeEndpoint's 6 MB limit",
+                i + 1,
+                line.len()
+            )));
+        }
+        if i > start && (i - start == batch_rows || body.len() + line.len() > MAX_PAYLOAD_BYTES) {
+            out.push((start, std::mem::take(&mut body)));
+            start = i;
+        }
+        body.push_str(&line);
+    }
+    if !body.is_empty() {
+        out.push((start, body));
+    }
+    Ok(out)
+}
+
+/// Scores every row with every arm; returns arm → predictions in row order.
+async fn score(
+    runtime: &dyn Runtime,
+    input: &EvaluateVariantsInput,
+    arms: &Arms,
+    rows: &[LabelledRow],
+    format: Format,
+) -> Result<BTreeMap<String, Vec<f64>>, TaskError> {
+    let bodies = batches(rows, input.batch_rows, format)?;
+    let mut calls: Vec<(String, usize, usize, String)> = Vec::new();
+    for arm in arms.names() {
+        for (b, (start, body)) in bodies.iter().enumerate() {
+            let end = bodies.get(b + 1).map_or(rows.len(), |(next, _)| *next);
+            calls.push((arm.clone(), *start, end - start, body.clone()));
+        }
+    }
+    let results: Vec<(String, usize, Vec<f64>)> = stream::iter(calls)
+        .map(|(arm, start, count, body)| async move {
+            let (target_variant, target_model) = match arms {
+                Arms::Variants(_) => (Some(arm.clone()), None),
+                Arms::Models(_) => (None, Some(arm.clone())),
+            };
+            let request = InvokeRequest {
+                endpoint: input.endpoint_name.clone(),
+                body: body.into_bytes(),
+                content_type: format.content_type().into(),
+                accept: Some(format.content_type().into()),
+                target_variant,
+                target_model,
+            };
+            let response = runtime
+                .invoke_endpoint(&request)
+                .await
+                .map_err(port(format!("InvokeEndpoint {} ({arm})", input.endpoint_name)))?;
+            let answer_format = response
+                .content_type
+                .as_deref()
+                .and_then(|c| Format::from_content_type(c).ok())
+                .unwrap_or_else(|| Format::sniff(&String::from_utf8_lossy(&response.body)));
+            let text = String::from_utf8(response.body).map_err(|_| {
+                TaskError::InvalidPayload(format!("{arm} answered with a body that is not UTF-8"))
+            })?;
+            let predictions = decode_predictions(&text, answer_format).map_err(|e| {
+                TaskError::InvalidPayload(format!("{arm} rows {}..{}: {e}", start + 1, start + count))
+            })?;
+            if predictions.len() != count {
+                return Err(TaskError::InvalidPayload(format!(
+                    "{arm} returned {} predictions for {count} rows (rows {}..{})",
+                    predictions.len(),
+                    start + 1,
+                    start + count
+                )));
+            }
+            Ok::<_, TaskError>((arm, start, predictions))
+        })
+        .buffer_unordered(input.max_concurrency)
+        .try_collect()
+        .await?;
+    let mut out: BTreeMap<String, Vec<f64>> = arms
+        .names()
+        .iter()
+        .map(|a| (a.clone(), vec![f64::NAN; rows.len()]))
+        .collect();
+    for (arm, start, predictions) in results {
+        out.get_mut(&arm).expect("known arm")[start..start + predictions.len()].copy_from_slice(&predictions);
+    }
+    Ok(out)
+}
+
+fn row_log_loss(p: f64, y: f64) -> f64 {
+    let p = p.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS);
+    if y == 1.0 {
+        -p.ln()
+    } else {
+        -(1.0 - p).ln()
+    }
+}
+
+/// The per-row loss and statistic behind a mean-of-loss metric.
+/// A per-row loss: (prediction, label) → loss.
+type RowLoss = fn(f64, f64) -> f64;
+
+fn loss_of(metric: &str) -> Option<(RowLoss, LossStatistic)> {
+    match metric {
+        "rmse" => Some((|p, y| (p - y) * (p - y), LossStatistic::RootMean)),
+        "mae" => Some((|p, y| (p - y).abs(), LossStatistic::Mean)),
+        "log_loss" => Some((row_log_loss, LossStatistic::Mean)),
+        _ => None,
+    }
+}
+
+/// Adds this look's rows to the record: per-arm metrics and per-challenger evidence.
+fn accumulate(
+    record: &mut ExperimentRecord,
+    metrics: &[String],
+    labels: &[f64],
+    predictions: &BTreeMap<String, Vec<f64>>,
+    alpha: f64,
+) -> Result<(), TaskError> {
+    let classes = needs_classes(metrics);
+    let both_classes = labels.contains(&0.0) && labels.contains(&1.0);
+    for (arm, p) in predictions {
+        let v = record.variants.entry(arm.clone()).or_default();
+        let mut cls = v
+            .classification
+            .clone()
+            .unwrap_or_else(|| ClassificationAccumulator::new(0.5));
+        for (&pi, &yi) in p.iter().zip(labels) {
+            v.regression.push(pi, yi);
+            if classes {
+                cls.push(pi, yi);
+            }
+        }
+        if classes {
+            v.classification = Some(cls);
+            if both_classes {
+                v.auc_sum += weighbridge_core::metrics::roc_auc(p, labels)?;
+                v.auc_looks += 1;
+            }
+        }
+    }
+    let champion = predictions[&record.champion].clone();
+    for (arm, p) in predictions.iter().filter(|(a, _)| **a != record.champion) {
+        let per_metric = record.comparisons.entry(arm.clone()).or_default();
+        for metric in metrics {
+            if let Some((loss, statistic)) = loss_of(metric) {
+                let entry = per_metric
+                    .entry(metric.clone())
+                    .or_insert_with(|| Evidence::Moments {
+                        statistic,
+                        moments: PairedLossMoments::default(),
+                    });
+                if let Evidence::Moments { moments, .. } = entry {
+                    for ((&a, &b), &y) in champion.iter().zip(p).zip(labels) {
+                        moments.push(loss(a, y), loss(b, y));
+                    }
+                }
+            } else if both_classes {
+                // AUC: this look's DeLong estimate joins the pooled evidence.
+                match delong(&champion, p, labels, alpha) {
+                    Ok(d) => {
+                        let entry = per_metric
+                            .entry(metric.clone())
+                            .or_insert_with(|| Evidence::Pooled {
+                                pooled: PooledEstimate::default(),
+                            });
+                        if let Evidence::Pooled { pooled } = entry {
+                            pooled.add_look(d.difference, d.se, labels.len() as u64);
+                        }
+                    }
+                    Err(weighbridge_core::CoreError::InsufficientData(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The value of `metric` for an arm so far.
+fn metric_value(v: &VariantRecord, metric: &str) -> Option<f64> {
+    let r = v.regression.finish();
+    let c = v.classification.as_ref().and_then(|c| c.finish());
+    match metric {
+        "rmse" => r.map(|m| m.rmse),
+        "mae" => r.map(|m| m.mae),
+        "log_loss" => c.map(|m| m.log_loss),
+        "accuracy" => c.map(|m| m.accuracy),
+        "auc" => (v.auc_looks > 0).then(|| v.auc_sum / f64::from(v.auc_looks)),
+        _ => None,
+    }
+}
+
+fn challenger_evidence(
+    record: &ExperimentRecord,
+    arms: &Arms,
+    metrics: &[String],
+) -> Vec<ChallengerEvidence> {
+    let champion = record.variants.get(&record.champion);
+    arms.names()
+        .iter()
+        .filter(|a| **a != record.champion)
+        .filter_map(|arm| {
+            let evidence_for = |metric: &String| {
+                let (difference, se, rows) = record.evidence(arm, metric)?;
+                Some(MetricEvidence {
+                    metric: metric.clone(),
+                    champion_value: champion.and_then(|c| metric_value(c, metric)).unwrap_or(0.0),
+                    difference,
+                    se,
+                    rows,
+                })
+            };
+            Some(ChallengerEvidence {
+                variant: arm.clone(),
+                primary: evidence_for(&metrics[0])?,
+                guardrails: metrics[1..].iter().filter_map(evidence_for).collect(),
+            })
+        })
+        .collect()
+}
+
+fn variant_reports(record: &ExperimentRecord, arms: &[String], metrics: &[String]) -> Vec<VariantReport> {
+    let mut shown: Vec<String> = vec!["rmse".into(), "mae".into()];
+    if needs_classes(metrics) {
+        shown = vec!["auc".into(), "log_loss".into(), "accuracy".into()];
+    }
+    arms.iter()
+        .map(|arm| {
+            let v = record.variants.get(arm).cloned().unwrap_or_default();
+            VariantReport {
+                variant: arm.clone(),
+                rows: v.regression.rows(),
+                metrics: shown
+                    .iter()
+                    .filter_map(|m| Some((m.clone(), metric_value(&v, m)?)))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Per-arm metrics to CloudWatch (dimensions EndpointName and VariantName/ModelName).
+async fn publish(
+    sink: &dyn MetricSink,
+    input: &EvaluateVariantsInput,
+    arms: &Arms,
+    reports: &[VariantReport],
+) -> Result<(), TaskError> {
+    let dimension = match arms {
+        Arms::Variants(_) => "VariantName",
+        Arms::Models(_) => "TargetModel",
+    };
+    let mut data = Vec::new();
+    for r in reports {
+        let dimensions = vec![
+            ("EndpointName".to_string(), input.endpoint_name.clone()),
+            (dimension.to_string(), r.variant.clone()),
+        ];
+        data.push(MetricDatum {
+            name: "EvaluatedRows".into(),
+            value: r.rows as f64,
+            unit: "Count".into(),
+            dimensions: dimensions.clone(),
+        });
+        for (name, value) in &r.metrics {
+            data.push(MetricDatum {
+                name: name.to_uppercase(),
+                value: *value,
+                unit: "None".into(),
+                dimensions: dimensions.clone(),
+            });
+        }
+    }
+    for chunk in data.chunks(MAX_DATUMS_PER_PUT) {
+        sink.put_metric_data(&input.namespace, chunk)
+            .await
+            .map_err(port(format!("PutMetricData {}", input.namespace)))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_respect_rows_and_cover_every_row() {
+        let rows: Vec<LabelledRow> = (0..1001)
+            .map(|i| LabelledRow {
+                label: 0.0,
+                features: vec![i as f64, 1.5],
+            })
+            .collect();
+        let b = batches(&rows, 250, Format::Csv).unwrap();
+        assert_eq!(
+            b.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            vec![0, 250, 500, 750, 1000]
+        );
+        assert_eq!(
+            b.iter().map(|(_, body)| body.lines().count()).sum::<usize>(),
+            1001
+        );
+    }
+
+    #[test]
+    fn batches_stay_under_six_megabytes() {
+        let wide = LabelledRow {
+            label: 1.0,
+            features: vec![0.123_456_789; 100_000],
+        };
+        let rows = vec![wide; 8];
+        let b = batches(&rows, 500, Format::Csv).unwrap();
+        assert!(b.len() > 1);
+        assert!(b.iter().all(|(_, body)| body.len() <= MAX_PAYLOAD_BYTES));
+    }
+}

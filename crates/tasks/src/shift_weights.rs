@@ -1,0 +1,299 @@
+//! **shift-weights**: apply a decision outside the evaluator — set weights, step toward
+//! a target, promote (a new endpoint config without the losers, UpdateEndpoint), roll
+//! back (challenger to weight 0, or removed) — and clean up superseded configs and
+//! models, but only once the endpoint is InService on its new config.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use weighbridge_core::policy::normalise;
+
+use crate::error::port;
+use crate::names::readable_unique;
+use crate::ports::{EndpointConfig, EndpointDescription, EndpointStatus, PortError, SageMaker};
+use crate::TaskError;
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "action")]
+pub enum ShiftAction {
+    /// Set these weights (every variant of the endpoint, relative values).
+    Set { weights: BTreeMap<String, f64> },
+    /// Move each variant's share toward `target` by at most `step`.
+    Step {
+        target: BTreeMap<String, f64>,
+        step: f64,
+    },
+    /// Keep only `winner`: a new config with it alone, then UpdateEndpoint.
+    Promote { winner: String },
+    /// Take `loser` out of traffic: weight 0, or with `remove` a config without it.
+    Rollback {
+        loser: String,
+        #[serde(default)]
+        remove: bool,
+    },
+    /// Delete a superseded config and models once the endpoint is InService on another.
+    Cleanup {
+        superseded_config: String,
+        #[serde(default)]
+        models: Vec<String>,
+    },
+}
+
+/// The task's input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShiftWeightsInput {
+    pub endpoint_name: String,
+    /// `$$.Execution.Name`: new config names derive from it (promote, rollback with remove).
+    #[serde(default)]
+    pub execution_name: String,
+    #[serde(flatten)]
+    pub action: ShiftAction,
+}
+
+/// The task's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShiftWeightsOutput {
+    pub endpoint_name: String,
+    pub previous_weights: BTreeMap<String, f64>,
+    /// Weights now (or, after UpdateEndpoint, once the update completes).
+    pub weights: BTreeMap<String, f64>,
+    /// Set when a new endpoint config was made (promote, rollback with remove).
+    pub new_config: Option<String>,
+    /// The config to clean up after InService on `newConfig`.
+    pub superseded_config: Option<String>,
+    /// Models no longer used by the new config (clean up with the config).
+    pub retired_models: Vec<String>,
+    /// Deleted by a cleanup.
+    pub deleted: Vec<String>,
+}
+
+fn in_service(endpoint: &EndpointDescription) -> Result<(), TaskError> {
+    if endpoint.status == EndpointStatus::InService {
+        Ok(())
+    } else {
+        Err(TaskError::EndpointNotReady(format!(
+            "endpoint {} is {:?}; weights can change once it is InService",
+            endpoint.name, endpoint.status
+        )))
+    }
+}
+
+fn known(endpoint: &EndpointDescription, name: &str) -> Result<(), TaskError> {
+    if endpoint.variants.iter().any(|v| v.name == name) {
+        Ok(())
+    } else {
+        Err(TaskError::InvalidInput(format!(
+            "variant {name:?} is not on endpoint {} (variants: {})",
+            endpoint.name,
+            endpoint
+                .variants
+                .iter()
+                .map(|v| v.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+}
+
+/// Applies the action.
+pub async fn shift_weights(
+    sagemaker: &dyn SageMaker,
+    input: &ShiftWeightsInput,
+) -> Result<ShiftWeightsOutput, TaskError> {
+    let endpoint = sagemaker
+        .describe_endpoint(&input.endpoint_name)
+        .await
+        .map_err(port(format!("DescribeEndpoint {}", input.endpoint_name)))?;
+    let current: BTreeMap<String, f64> = endpoint
+        .variants
+        .iter()
+        .map(|v| (v.name.clone(), v.current_weight))
+        .collect();
+    let previous = normalise(&current)?;
+    let mut out = ShiftWeightsOutput {
+        endpoint_name: input.endpoint_name.clone(),
+        previous_weights: previous.clone(),
+        weights: previous.clone(),
+        new_config: None,
+        superseded_config: None,
+        retired_models: Vec::new(),
+        deleted: Vec::new(),
+    };
+    match &input.action {
+        ShiftAction::Set { weights } => {
+            in_service(&endpoint)?;
+            for name in weights.keys() {
+                known(&endpoint, name)?;
+            }
+            if weights.len() != current.len() {
+                return Err(TaskError::InvalidInput(format!(
+                    "set gives {} weights for {} variants; give every variant a weight",
+                    weights.len(),
+                    current.len()
+                )));
+            }
+            out.weights = normalise(weights)?;
+            apply_weights(sagemaker, &input.endpoint_name, &out.weights).await?;
+        }
+        ShiftAction::Step { target, step } => {
+            in_service(&endpoint)?;
+            if !(*step > 0.0 && *step <= 1.0) {
+                return Err(TaskError::InvalidInput(format!("step {step} must be in (0, 1]")));
+            }
+            for name in target.keys() {
+                known(&endpoint, name)?;
+            }
+            let target = normalise(target)?;
+            let stepped: BTreeMap<String, f64> = previous
+                .iter()
+                .map(|(k, &w)| {
+                    let t = target.get(k).copied().unwrap_or(0.0);
+                    (k.clone(), w + (t - w).clamp(-step, *step))
+                })
+                .collect();
+            out.weights = normalise(&stepped)?;
+            apply_weights(sagemaker, &input.endpoint_name, &out.weights).await?;
+        }
+        ShiftAction::Promote { winner } => {
+            in_service(&endpoint)?;
+            known(&endpoint, winner)?;
+            let keep = |v: &str| v == winner;
+            replace_config(sagemaker, input, &endpoint, keep, &mut out).await?;
+        }
+        ShiftAction::Rollback { loser, remove } => {
+            in_service(&endpoint)?;
+            known(&endpoint, loser)?;
+            if current.len() < 2 {
+                return Err(TaskError::InvalidInput(format!(
+                    "{loser} is the endpoint's only variant; there is nothing to roll back to"
+                )));
+            }
+            if *remove {
+                replace_config(sagemaker, input, &endpoint, |v| v != loser, &mut out).await?;
+            } else {
+                let mut weights = previous.clone();
+                weights.insert(loser.clone(), 0.0);
+                out.weights = normalise(&weights).map_err(|_| {
+                    TaskError::InvalidInput(format!(
+                        "{loser} holds all the traffic; promote another variant instead"
+                    ))
+                })?;
+                apply_weights(sagemaker, &input.endpoint_name, &out.weights).await?;
+            }
+        }
+        ShiftAction::Cleanup {
+            superseded_config,
+            models,
+        } => {
+            if endpoint.status != EndpointStatus::InService || endpoint.config_name == *superseded_config {
+                return Err(TaskError::EndpointNotReady(format!(
+                    "endpoint {} is {:?} on config {}; superseded resources are deleted only once it is InService on a new config",
+                    endpoint.name, endpoint.status, endpoint.config_name
+                )));
+            }
+            let live = sagemaker
+                .describe_endpoint_config(&endpoint.config_name)
+                .await
+                .map_err(port(format!("DescribeEndpointConfig {}", endpoint.config_name)))?;
+            for model in models {
+                if live.variants.iter().any(|v| v.model_name == *model) {
+                    return Err(TaskError::InvalidInput(format!(
+                        "model {model} is still used by the live config {}; not deleting it",
+                        live.name
+                    )));
+                }
+            }
+            delete_tolerant(
+                sagemaker.delete_endpoint_config(superseded_config).await,
+                superseded_config,
+            )?;
+            out.deleted.push(superseded_config.clone());
+            for model in models {
+                delete_tolerant(sagemaker.delete_model(model).await, model)?;
+                out.deleted.push(model.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn delete_tolerant(result: Result<(), PortError>, name: &str) -> Result<(), TaskError> {
+    match result {
+        Ok(()) | Err(PortError::NotFound(_)) => Ok(()),
+        Err(e) => Err(port(format!("delete {name}"))(e)),
+    }
+}
+
+async fn apply_weights(
+    sagemaker: &dyn SageMaker,
+    endpoint: &str,
+    weights: &BTreeMap<String, f64>,
+) -> Result<(), TaskError> {
+    sagemaker
+        .update_endpoint_weights(endpoint, weights)
+        .await
+        .map_err(port(format!("UpdateEndpointWeightsAndCapacities {endpoint}")))
+}
+
+/// A new config with the variants `keep` accepts (weights renormalised), then UpdateEndpoint.
+async fn replace_config(
+    sagemaker: &dyn SageMaker,
+    input: &ShiftWeightsInput,
+    endpoint: &EndpointDescription,
+    keep: impl Fn(&str) -> bool,
+    out: &mut ShiftWeightsOutput,
+) -> Result<(), TaskError> {
+    if input.execution_name.trim().is_empty() {
+        return Err(TaskError::InvalidInput(
+            "executionName is empty; promote and rollback-with-remove name a new config after it".into(),
+        ));
+    }
+    let config = sagemaker
+        .describe_endpoint_config(&endpoint.config_name)
+        .await
+        .map_err(port(format!("DescribeEndpointConfig {}", endpoint.config_name)))?;
+    let live_weight = |name: &str| {
+        endpoint
+            .variants
+            .iter()
+            .find(|v| v.name == name)
+            .map_or(0.0, |v| v.current_weight)
+    };
+    let (kept, retired): (Vec<_>, Vec<_>) = config.variants.iter().cloned().partition(|v| keep(&v.name));
+    let mut kept = kept;
+    let total: f64 = kept.iter().map(|v| live_weight(&v.name)).sum();
+    let count = kept.len() as f64;
+    for v in &mut kept {
+        v.initial_weight = if total > 0.0 {
+            live_weight(&v.name) / total
+        } else {
+            1.0 / count
+        };
+    }
+    let fingerprint = serde_json::to_string(&kept).expect("variants serialise");
+    let name = readable_unique(&endpoint.name, &[&input.execution_name, &fingerprint], 63, false);
+    let new = EndpointConfig {
+        name: name.clone(),
+        variants: kept.clone(),
+    };
+    match sagemaker.create_endpoint_config(&new).await {
+        Ok(_) | Err(PortError::AlreadyExists(_)) => {}
+        Err(e) => return Err(port(format!("CreateEndpointConfig {name}"))(e)),
+    }
+    sagemaker
+        .update_endpoint(&endpoint.name, &name, None)
+        .await
+        .map_err(port(format!("UpdateEndpoint {}", endpoint.name)))?;
+    out.weights = kept.iter().map(|v| (v.name.clone(), v.initial_weight)).collect();
+    out.new_config = Some(name);
+    out.superseded_config = Some(endpoint.config_name.clone());
+    out.retired_models = retired
+        .iter()
+        .map(|v| v.model_name.clone())
+        .filter(|m| !kept.iter().any(|k| k.model_name == *m))
+        .collect();
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! **train**: a compact training spec → CreateTrainingJob.
+//!
+//! The job name is derived from the execution (and the spec), so a retried task does
+//! not start a second job: if the name exists with the same spec, that is success; with
+//! a different spec it is `Weighbridge.Conflict`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::port;
+use crate::image_uris::{builtin_image, ImageScope};
+use crate::names::readable_unique;
+use crate::ports::{Channel, PortError, SageMaker, SpotTraining, TrainingJobDescription, TrainingJobRequest};
+use crate::TaskError;
+
+/// Which container trains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Algorithm {
+    /// A SageMaker built-in algorithm by name and version (`linear-learner` `1`,
+    /// `xgboost` `1.7-1`); the image is resolved for the region.
+    Builtin {
+        name: String,
+        #[serde(default = "default_version")]
+        version: String,
+    },
+    /// Any training image.
+    Image { uri: String },
+    /// A framework or Hugging Face image with a training script: sets the
+    /// `sagemaker_program` and `sagemaker_submit_directory` hyperparameters.
+    Script {
+        uri: String,
+        entry_point: String,
+        /// `s3://…/sourcedir.tar.gz`
+        source_dir: String,
+    },
+}
+
+fn default_version() -> String {
+    "latest".into()
+}
+
+/// The task's input: a compact training spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainInput {
+    /// The Step Functions execution name (`$$.Execution.Name`): the job name derives from it.
+    pub execution_name: String,
+    /// Short prefix for the job name (default `wb`).
+    #[serde(default = "default_prefix")]
+    pub job_prefix: String,
+    pub algorithm: Algorithm,
+    /// Hyperparameters; numbers and booleans are sent as strings, as the API wants.
+    #[serde(default)]
+    pub hyperparameters: BTreeMap<String, Value>,
+    /// Input channels (`train`, `validation`, …).
+    pub channels: Vec<Channel>,
+    /// `s3://bucket/prefix/` for model artifacts.
+    pub output_path: String,
+    /// The SageMaker execution role.
+    pub role_arn: String,
+    #[serde(default = "default_instance_type")]
+    pub instance_type: String,
+    #[serde(default = "one")]
+    pub instance_count: i32,
+    #[serde(default = "default_volume")]
+    pub volume_gb: i32,
+    #[serde(default = "default_runtime")]
+    pub max_runtime_seconds: i32,
+    /// Managed spot training; `maxWaitSeconds` must be ≥ `maxRuntimeSeconds`.
+    #[serde(default)]
+    pub spot: Option<SpotTraining>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+fn default_prefix() -> String {
+    "wb".into()
+}
+fn default_instance_type() -> String {
+    "ml.m5.large".into()
+}
+fn one() -> i32 {
+    1
+}
+fn default_volume() -> i32 {
+    10
+}
+fn default_runtime() -> i32 {
+    3600
+}
+
+/// The task's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainOutput {
+    pub training_job_name: String,
+    pub image: String,
+    /// False when the job already existed with the same spec (a retry).
+    pub created: bool,
+}
+
+/// Builds the CreateTrainingJob request, validating everything first.
+pub fn build_request(input: &TrainInput, region: &str) -> Result<TrainingJobRequest, TaskError> {
+    let invalid = |m: String| Err(TaskError::InvalidInput(m));
+    if input.execution_name.trim().is_empty() {
+        return invalid("executionName is empty; pass $$.Execution.Name".into());
+    }
+    if input.channels.is_empty() {
+        return invalid("channels is empty; give at least a `train` channel".into());
+    }
+    for c in &input.channels {
+        if !c.s3_uri.starts_with("s3://") {
+            return invalid(format!(
+                "channel {} s3Uri {:?} must start with s3://",
+                c.name, c.s3_uri
+            ));
+        }
+    }
+    if !input.output_path.starts_with("s3://") {
+        return invalid(format!(
+            "outputPath {:?} must start with s3://",
+            input.output_path
+        ));
+    }
+    if !input.role_arn.starts_with("arn:") || !input.role_arn.contains(":role/") {
+        return invalid(format!("roleArn {:?} is not an IAM role ARN", input.role_arn));
+    }
+    if input.instance_count < 1 || input.volume_gb < 1 || input.max_runtime_seconds < 1 {
+        return invalid("instanceCount, volumeGb and maxRuntimeSeconds must be ≥ 1".into());
+    }
+    if let Some(spot) = &input.spot {
+        if spot.max_wait_seconds < input.max_runtime_seconds {
+            return invalid(format!(
+                "spot.maxWaitSeconds {} must be ≥ maxRuntimeSeconds {}",
+                spot.max_wait_seconds, input.max_runtime_seconds
+            ));
+        }
+        if !spot.checkpoint_s3_uri.starts_with("s3://") {
+            return invalid("spot.checkpointS3Uri must start with s3://".into());
+        }
+    }
+    let mut hyperparameters = BTreeMap::new();
+    for (k, v) in &input.hyperparameters {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(_) | Value::Bool(_) => v.to_string(),
+            other => {
+                return invalid(format!(
+                    "hyperparameter {k} is {other}; use a string, number or boolean"
+                ))
+            }
+        };
+        hyperparameters.insert(k.clone(), text);
+    }
+    let image = match &input.algorithm {
+        Algorithm::Builtin { name, version } => builtin_image(name, version, region, ImageScope::Training)?,
+        Algorithm::Image { uri } => uri.clone(),
+        Algorithm::Script {
+            uri,
+            entry_point,
+            source_dir,
+        } => {
+            // The framework containers read these JSON-encoded strings.
+            hyperparameters.insert("sagemaker_program".into(), format!("\"{entry_point}\""));
+            hyperparameters.insert("sagemaker_submit_directory".into(), format!("\"{source_dir}\""));
+            uri.clone()
+        }
+    };
+    let spec = serde_json::to_string(&(&image, &hyperparameters, &input.channels, &input.output_path))
+        .expect("the spec serialises");
+    let name = readable_unique(
+        &format!("{}-{}", input.job_prefix, input.execution_name),
+        &[&input.execution_name, &spec],
+        63,
+        false,
+    );
+    Ok(TrainingJobRequest {
+        name,
+        image,
+        role_arn: input.role_arn.clone(),
+        hyperparameters,
+        channels: input.channels.clone(),
+        output_path: input.output_path.clone(),
+        instance_type: input.instance_type.clone(),
+        instance_count: input.instance_count,
+        volume_gb: input.volume_gb,
+        max_runtime_seconds: input.max_runtime_seconds,
+        spot: input.spot.clone(),
+        tags: input.tags.clone(),
+    })
+}
+
+fn same_spec(existing: &TrainingJobDescription, request: &TrainingJobRequest) -> bool {
+    existing.image == request.image
+        && existing.hyperparameters == request.hyperparameters
+        && existing.output_path == request.output_path
+        && existing.instance_type == request.instance_type
+        && existing.instance_count == request.instance_count
+}
+
+/// Starts the training job, or confirms the one a previous attempt started.
+pub async fn train(
+    sagemaker: &dyn SageMaker,
+    region: &str,
+    input: &TrainInput,
+) -> Result<TrainOutput, TaskError> {
+    let request = build_request(input, region)?;
+    let created = match sagemaker.create_training_job(&request).await {
+        Ok(_) => true,
+        Err(PortError::AlreadyExists(_)) => {
+            let existing = sagemaker
+                .describe_training_job(&request.name)
+                .await
+                .map_err(port(format!("DescribeTrainingJob {}", request.name)))?;
+            if !same_spec(&existing, &request) {
+                return Err(TaskError::Conflict(format!(
+                    "training job {} already exists with a different spec; use a new execution name",
+                    request.name
+                )));
+            }
+            false
+        }
+        Err(e) => return Err(port(format!("CreateTrainingJob {}", request.name))(e)),
+    };
+    tracing::info!(job = %request.name, created, "training job");
+    Ok(TrainOutput {
+        training_job_name: request.name,
+        image: request.image,
+        created,
+    })
+}
