@@ -1,0 +1,88 @@
+//! S3 on `aws-sdk-s3`: objects with ETags, conditional puts, paginated listing.
+
+use async_trait::async_trait;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+use weighbridge_tasks::ports::{
+    ObjectStore, ObjectSummary, PortError, PortResult, PutCondition, StoredObject,
+};
+
+use crate::errors::classify;
+
+/// [`ObjectStore`] on the AWS SDK.
+#[derive(Clone, Debug)]
+pub struct S3Store {
+    client: Client,
+}
+
+impl S3Store {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for S3Store {
+    async fn get_object(&self, bucket: &str, key: &str) -> PortResult<StoredObject> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(classify)?;
+        let etag = out.e_tag().unwrap_or_default().to_string();
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| PortError::Unavailable(format!("reading s3://{bucket}/{key}: {e}")))?
+            .into_bytes()
+            .to_vec();
+        Ok(StoredObject { body, etag })
+    }
+
+    async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        condition: PutCondition,
+    ) -> PortResult<String> {
+        let mut call = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from(body));
+        call = match condition {
+            PutCondition::Always => call,
+            PutCondition::IfAbsent => call.if_none_match("*"),
+            PutCondition::IfMatch(etag) => call.if_match(etag),
+        };
+        let out = call.send().await.map_err(classify)?;
+        Ok(out.e_tag().unwrap_or_default().to_string())
+    }
+
+    async fn list_objects(&self, bucket: &str, prefix: &str) -> PortResult<Vec<ObjectSummary>> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            for o in page.map_err(classify)?.contents() {
+                out.push(ObjectSummary {
+                    key: o.key().unwrap_or_default().to_string(),
+                    etag: o.e_tag().unwrap_or_default().to_string(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
