@@ -193,12 +193,20 @@ pub fn build_request(input: &TrainInput, region: &str) -> Result<TrainingJobRequ
     })
 }
 
-fn same_spec(existing: &TrainingJobDescription, request: &TrainingJobRequest) -> bool {
-    existing.image == request.image
+fn check_same_spec(existing: &TrainingJobDescription, request: &TrainingJobRequest) -> Result<(), TaskError> {
+    let same = existing.image == request.image
         && existing.hyperparameters == request.hyperparameters
         && existing.output_path == request.output_path
         && existing.instance_type == request.instance_type
-        && existing.instance_count == request.instance_count
+        && existing.instance_count == request.instance_count;
+    if same {
+        Ok(())
+    } else {
+        Err(TaskError::Conflict(format!(
+            "training job {} already exists with a different spec; use a new execution name",
+            request.name
+        )))
+    }
 }
 
 /// Starts the training job, or confirms the one a previous attempt started.
@@ -208,22 +216,31 @@ pub async fn train(
     input: &TrainInput,
 ) -> Result<TrainOutput, TaskError> {
     let request = build_request(input, region)?;
-    let created = match sagemaker.create_training_job(&request).await {
-        Ok(_) => true,
-        Err(PortError::AlreadyExists(_)) => {
-            let existing = sagemaker
-                .describe_training_job(&request.name)
-                .await
-                .map_err(port(format!("DescribeTrainingJob {}", request.name)))?;
-            if !same_spec(&existing, &request) {
-                return Err(TaskError::Conflict(format!(
-                    "training job {} already exists with a different spec; use a new execution name",
-                    request.name
-                )));
-            }
+    // Look before creating: a retried task finds its own job (and emulators that do not
+    // enforce unique names behave like SageMaker here too).
+    let existing = match sagemaker.describe_training_job(&request.name).await {
+        Ok(d) => Some(d),
+        Err(PortError::NotFound(_)) => None,
+        Err(e) => return Err(port(format!("DescribeTrainingJob {}", request.name))(e)),
+    };
+    let created = match existing {
+        Some(existing) => {
+            check_same_spec(&existing, &request)?;
             false
         }
-        Err(e) => return Err(port(format!("CreateTrainingJob {}", request.name))(e)),
+        None => match sagemaker.create_training_job(&request).await {
+            Ok(_) => true,
+            // A concurrent retry created it between the describe and the create.
+            Err(PortError::AlreadyExists(_)) => {
+                let existing = sagemaker
+                    .describe_training_job(&request.name)
+                    .await
+                    .map_err(port(format!("DescribeTrainingJob {}", request.name)))?;
+                check_same_spec(&existing, &request)?;
+                false
+            }
+            Err(e) => return Err(port(format!("CreateTrainingJob {}", request.name))(e)),
+        },
     };
     tracing::info!(job = %request.name, created, "training job");
     Ok(TrainOutput {

@@ -1,0 +1,325 @@
+//! Wire tests: every adapter operation the tasks use, on the real SDK, against moto
+//! server on 127.0.0.1. `bash .ci/run` starts moto and runs these with
+//! `MOTO_ENDPOINT=http://127.0.0.1:PORT cargo test -p weighbridge-aws --test wire -- --ignored`.
+//!
+//! What moto answers, and so what is tested here rather than over the in-memory ports:
+//! S3 (get/put/list, conditional puts), CloudWatch PutMetricData, Step Functions
+//! StartExecution/DescribeExecution, SageMaker training jobs, models, endpoint configs,
+//! endpoints, UpdateEndpointWeightsAndCapacities, and InvokeEndpoint with queued bodies.
+//! moto answers UpdateEndpoint with HTTP 500, so its happy path is covered by the
+//! in-memory tests; here we check that the 500 becomes a retryable error.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use weighbridge_aws::AwsPorts;
+use weighbridge_tasks::ports::{
+    EndpointConfig, EndpointStatus, InvokeRequest, MetricDatum, MetricSink, ModelRequest, ObjectStore,
+    PortError, PutCondition, Runtime, SageMaker, TrainingJobRequest, VariantSpec, Workflows,
+};
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/sagemaker";
+
+fn moto() -> String {
+    std::env::var("MOTO_ENDPOINT")
+        .expect("set MOTO_ENDPOINT=http://127.0.0.1:PORT (bash .ci/run starts moto server)")
+}
+
+async fn config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(moto())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "wire-test"))
+        .load()
+        .await
+}
+
+/// Names unique to this test process, so a reused moto server does not collide.
+fn unique(base: &str) -> String {
+    format!("{base}-{}", std::process::id())
+}
+
+async fn ports() -> AwsPorts {
+    AwsPorts::from_config(&config().await, true)
+}
+
+/// A plain HTTP POST to moto's own API (no client library needed for one call).
+fn moto_api_post(path: &str, body: &str) {
+    let url = moto();
+    let host = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(host).expect("moto is listening");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 20"),
+        "moto API answered: {response}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs moto server: run by .ci/run"]
+async fn s3_objects_etags_conditional_puts_and_listing() {
+    let p = ports().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config().await)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = unique("wire-s3");
+    let bucket = bucket.as_str();
+    s3.create_bucket().bucket(bucket).send().await.unwrap();
+    let etag =
+        p.s3.put_object(bucket, "ab/look1.csv", b"1,2\n".to_vec(), PutCondition::Always)
+            .await
+            .unwrap();
+    let got = p.s3.get_object(bucket, "ab/look1.csv").await.unwrap();
+    assert_eq!(
+        (got.body.as_slice(), got.etag.as_str()),
+        (&b"1,2\n"[..], etag.as_str())
+    );
+    for i in 0..3 {
+        p.s3.put_object(
+            bucket,
+            &format!("ab/more{i}.csv"),
+            vec![b'x'; i + 1],
+            PutCondition::Always,
+        )
+        .await
+        .unwrap();
+    }
+    let listed = p.s3.list_objects(bucket, "ab/").await.unwrap();
+    assert_eq!(listed.len(), 4);
+    assert_eq!(listed[1].size, 1);
+    // The experiment record's conditional writes.
+    let first =
+        p.s3.put_object(
+            bucket,
+            "ab/_experiment/e.json",
+            b"{}".to_vec(),
+            PutCondition::IfAbsent,
+        )
+        .await
+        .unwrap();
+    let again =
+        p.s3.put_object(
+            bucket,
+            "ab/_experiment/e.json",
+            b"{}".to_vec(),
+            PutCondition::IfAbsent,
+        )
+        .await;
+    assert!(
+        matches!(again, Err(PortError::PreconditionFailed(_))),
+        "{again:?}"
+    );
+    let stale =
+        p.s3.put_object(
+            bucket,
+            "ab/_experiment/e.json",
+            b"{1}".to_vec(),
+            PutCondition::IfMatch("\"stale\"".into()),
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(PortError::PreconditionFailed(_))),
+        "{stale:?}"
+    );
+    p.s3.put_object(
+        bucket,
+        "ab/_experiment/e.json",
+        b"{2}".to_vec(),
+        PutCondition::IfMatch(first),
+    )
+    .await
+    .unwrap();
+    let missing = p.s3.get_object(bucket, "nope").await;
+    assert!(matches!(missing, Err(PortError::NotFound(_))), "{missing:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs moto server: run by .ci/run"]
+async fn cloudwatch_put_metric_data_with_dimensions() {
+    let p = ports().await;
+    let datum = MetricDatum {
+        name: "RMSE".into(),
+        value: 1.25,
+        unit: "None".into(),
+        dimensions: vec![
+            ("EndpointName".into(), "wire-ep".into()),
+            ("VariantName".into(), "challenger".into()),
+        ],
+    };
+    let namespace = unique("WeighbridgeWire");
+    p.cloudwatch.put_metric_data(&namespace, &[datum]).await.unwrap();
+    let cw = aws_sdk_cloudwatch::Client::new(&config().await);
+    let listed = cw.list_metrics().namespace(&namespace).send().await.unwrap();
+    let m = &listed.metrics()[0];
+    assert_eq!(m.metric_name(), Some("RMSE"));
+    assert_eq!(m.dimensions().len(), 2);
+}
+
+#[tokio::test]
+#[ignore = "needs moto server: run by .ci/run"]
+async fn step_functions_start_and_describe() {
+    let p = ports().await;
+    let sfn = aws_sdk_sfn::Client::new(&config().await);
+    let machine = sfn
+        .create_state_machine()
+        .name(unique("wire-retrain"))
+        .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}"#)
+        .role_arn("arn:aws:iam::123456789012:role/sfn")
+        .send()
+        .await
+        .unwrap();
+    let arn = machine.state_machine_arn();
+    let exec = p
+        .sfn
+        .start_execution(arn, "object-1", r#"{"a":1}"#)
+        .await
+        .unwrap();
+    assert!(exec.ends_with(":object-1"), "{exec}");
+    assert!(p.sfn.execution_status(&exec).await.unwrap().is_some());
+    let missing = arn.replacen(":stateMachine:", ":execution:", 1) + ":never-started";
+    assert_eq!(p.sfn.execution_status(&missing).await.unwrap(), None);
+}
+
+fn training_request(name: &str) -> TrainingJobRequest {
+    TrainingJobRequest {
+        name: name.into(),
+        image: "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1".into(),
+        role_arn: ROLE.into(),
+        hyperparameters: BTreeMap::from([("num_round".to_string(), "50".to_string())]),
+        channels: vec![weighbridge_tasks::ports::Channel {
+            name: "train".into(),
+            s3_uri: "s3://wire-data/train/".into(),
+            content_type: Some("text/csv".into()),
+        }],
+        output_path: "s3://wire-data/models/".into(),
+        instance_type: "ml.m5.large".into(),
+        instance_count: 1,
+        volume_gb: 10,
+        max_runtime_seconds: 3600,
+        spot: None,
+        tags: BTreeMap::from([("project".to_string(), "weighbridge".to_string())]),
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs moto server: run by .ci/run"]
+async fn sagemaker_training_jobs() {
+    let p = ports().await;
+    let job = unique("wire-job");
+    let arn = p
+        .sagemaker
+        .create_training_job(&training_request(&job))
+        .await
+        .unwrap();
+    assert!(arn.contains(&job), "{arn}");
+    let d = p.sagemaker.describe_training_job(&job).await.unwrap();
+    assert_eq!(d.hyperparameters["num_round"], "50");
+    assert_eq!(d.output_path, "s3://wire-data/models/");
+    let missing = p.sagemaker.describe_training_job("wire-no-such-job").await;
+    assert!(matches!(missing, Err(PortError::NotFound(_))), "{missing:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs moto server: run by .ci/run"]
+async fn sagemaker_models_configs_endpoints_and_weights() {
+    let p = ports().await;
+    let sm = &p.sagemaker;
+    let (model_a, model_b) = (unique("wire-model-a"), unique("wire-model-b"));
+    let (config_name, endpoint) = (unique("wire-config"), unique("wire-endpoint"));
+    for name in [&model_a, &model_b] {
+        sm.create_model(&ModelRequest {
+            name: name.into(),
+            image: "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1".into(),
+            model_data_url: Some(format!("s3://wire-data/{name}/model.tar.gz")),
+            role_arn: ROLE.into(),
+            multi_model: false,
+            environment: BTreeMap::new(),
+        })
+        .await
+        .unwrap();
+    }
+    let config = EndpointConfig {
+        name: config_name.clone(),
+        variants: ["a", "b"]
+            .iter()
+            .map(|v| VariantSpec {
+                name: format!("variant-{v}"),
+                model_name: if *v == "a" {
+                    model_a.clone()
+                } else {
+                    model_b.clone()
+                },
+                instance_type: "ml.m5.large".into(),
+                initial_instance_count: 1,
+                initial_weight: if *v == "a" { 0.9 } else { 0.1 },
+            })
+            .collect(),
+    };
+    sm.create_endpoint_config(&config).await.unwrap();
+    let back = sm.describe_endpoint_config(&config_name).await.unwrap();
+    assert_eq!(back.variants.len(), 2);
+    assert_eq!(back.variants[1].model_name, model_b);
+    assert!((back.variants[0].initial_weight - 0.9).abs() < 1e-6);
+    sm.create_endpoint(&endpoint, &config_name).await.unwrap();
+    let live = sm.describe_endpoint(&endpoint).await.unwrap();
+    assert_eq!(live.config_name, config_name);
+    assert_eq!(
+        live.status,
+        EndpointStatus::InService,
+        "moto's endpoints are InService at once"
+    );
+    let weights = BTreeMap::from([("variant-a".to_string(), 0.5), ("variant-b".to_string(), 0.5)]);
+    sm.update_endpoint_weights(&endpoint, &weights).await.unwrap();
+    let live = sm.describe_endpoint(&endpoint).await.unwrap();
+    assert!(
+        live.variants
+            .iter()
+            .all(|v| (v.current_weight - 0.5).abs() < 1e-6),
+        "{:?}",
+        live.variants
+    );
+    // moto answers UpdateEndpoint with HTTP 500: it must arrive as retryable, not as a panic.
+    let update = sm.update_endpoint(&endpoint, &config_name, None).await;
+    assert!(matches!(update, Err(PortError::Unavailable(_))), "{update:?}");
+    let missing = sm.describe_endpoint("wire-no-such-endpoint").await;
+    assert!(matches!(missing, Err(PortError::NotFound(_))), "{missing:?}");
+    sm.delete_endpoint_config(&config_name).await.unwrap();
+    sm.delete_model(&model_b).await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs moto server: run by .ci/run"]
+async fn runtime_invoke_endpoint_returns_queued_bodies() {
+    let p = ports().await;
+    moto_api_post(
+        "/moto-api/static/sagemaker/endpoint-results",
+        r#"{"results":[{"Body":"0.25\n0.75\n","ContentType":"text/csv","InvokedProductionVariant":"challenger"}]}"#,
+    );
+    let answer = p
+        .runtime
+        .invoke_endpoint(&InvokeRequest {
+            endpoint: "wire-runtime".into(),
+            body: b"1.0,2.0\n3.0,4.0\n".to_vec(),
+            content_type: "text/csv".into(),
+            accept: Some("text/csv".into()),
+            target_variant: Some("challenger".into()),
+            target_model: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(answer.invoked_variant.as_deref(), Some("challenger"));
+    let text = String::from_utf8(answer.body).unwrap();
+    let decoded =
+        weighbridge_core::codec::decode_predictions(&text, weighbridge_core::codec::Format::Csv).unwrap();
+    assert_eq!(decoded, vec![0.25, 0.75]);
+}

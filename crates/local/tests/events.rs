@@ -1,0 +1,63 @@
+//! Every sample in `events/` is a valid input of its task, and runs over the in-memory
+//! backend as far as the backend's state allows.
+
+use serde_json::Value;
+use weighbridge_local::MemoryBackend;
+use weighbridge_tasks::deploy::DeployInput;
+use weighbridge_tasks::evaluate_model::EvaluateModelInput;
+use weighbridge_tasks::evaluate_variants::EvaluateVariantsInput;
+use weighbridge_tasks::parse_input;
+use weighbridge_tasks::shift_weights::ShiftWeightsInput;
+use weighbridge_tasks::start_retraining::{objects_of, start_retraining, StartRetrainingConfig};
+use weighbridge_tasks::train::{build_request, TrainInput};
+
+fn event(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn every_function_has_a_sample_event() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../functions");
+    for f in std::fs::read_dir(dir).unwrap() {
+        let name = f.unwrap().file_name().into_string().unwrap();
+        event(&format!("{name}.json"));
+    }
+}
+
+#[tokio::test]
+async fn the_s3_samples_start_retraining() {
+    let b = MemoryBackend::new();
+    let config = StartRetrainingConfig {
+        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:retrain".into(),
+        key_prefix: "incoming/".into(),
+        key_suffix: ".csv".into(),
+        training_defaults: Value::Null,
+    };
+    for sample in ["start-retraining.json", "start-retraining-s3-notification.json"] {
+        let out = start_retraining(&b, &config, &event(sample)).await.unwrap();
+        assert_eq!(out.started.len(), 1, "{sample}");
+    }
+    assert_eq!(
+        objects_of(&event("start-retraining-s3-notification.json")).unwrap()[0].key,
+        "incoming/salary 2026-11.csv"
+    );
+}
+
+#[test]
+fn the_task_samples_parse_and_validate() {
+    let train: TrainInput = parse_input(event("train.json")).unwrap();
+    let request = build_request(&train, "us-east-1").unwrap();
+    assert_eq!(
+        request.image,
+        "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
+    );
+    assert!(request.name.len() <= 63);
+    let _: EvaluateModelInput = parse_input(event("evaluate-model.json")).unwrap();
+    let _: DeployInput = parse_input(event("deploy.json")).unwrap();
+    let ab: EvaluateVariantsInput = parse_input(event("evaluate-variants.json")).unwrap();
+    ab.policy.validate().unwrap();
+    let _: ShiftWeightsInput = parse_input(event("shift-weights.json")).unwrap();
+}
