@@ -76,7 +76,7 @@ pub fn respond<O: Serialize>(outcome: Result<O, TaskError>) -> Result<Value, Dia
             error_message: format!("the task output does not serialise: {e}"),
         }),
         Err(error) => {
-            tracing::error!(error_type = error.name(), message = %error, "task failed");
+            tracing::error!(error_type = error.name(), detail = %error, "task failed");
             Err(diagnostic(&error))
         }
     }
