@@ -12,34 +12,16 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
 use weighbridge_aws::AwsPorts;
+
+mod common;
+use common::{config, moto, unique};
 use weighbridge_tasks::ports::{
     EndpointConfig, EndpointStatus, InvokeRequest, MetricDatum, MetricSink, ModelRequest, ObjectStore,
     PortError, PutCondition, Runtime, SageMaker, TrainingJobRequest, VariantSpec, Workflows,
 };
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/sagemaker";
-
-fn moto() -> String {
-    std::env::var("MOTO_ENDPOINT")
-        .expect("set MOTO_ENDPOINT=http://127.0.0.1:PORT (bash .ci/run starts moto server)")
-}
-
-async fn config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(moto())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "wire-test"))
-        .load()
-        .await
-}
-
-/// Names unique to this test process, so a reused moto server does not collide.
-fn unique(base: &str) -> String {
-    format!("{base}-{}", std::process::id())
-}
 
 async fn ports() -> AwsPorts {
     AwsPorts::from_config(&config().await, true)

@@ -1,10 +1,11 @@
 //! The task states over the AWS adapters, on the wire against moto server (run by
 //! `.ci/run` with `MOTO_ENDPOINT` set; see `wire.rs` for what moto can and cannot answer).
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
 use serde_json::json;
 use weighbridge_aws::AwsPorts;
+
+mod common;
+use common::{config, unique};
 use weighbridge_tasks::deploy::deploy;
 use weighbridge_tasks::evaluate_model::evaluate_model;
 use weighbridge_tasks::parse_input;
@@ -12,20 +13,6 @@ use weighbridge_tasks::ports::{ObjectStore, PutCondition, SageMaker};
 use weighbridge_tasks::shift_weights::shift_weights;
 use weighbridge_tasks::start_retraining::{start_retraining, StartRetrainingConfig};
 use weighbridge_tasks::train::train;
-
-async fn config() -> SdkConfig {
-    let url = std::env::var("MOTO_ENDPOINT").expect("set MOTO_ENDPOINT (bash .ci/run starts moto server)");
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "wire-test"))
-        .load()
-        .await
-}
-
-fn unique(base: &str) -> String {
-    format!("{base}-{}", std::process::id())
-}
 
 #[tokio::test]
 #[ignore = "needs moto server: run by .ci/run"]

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::port;
+use crate::endpoint::live_variants;
+use crate::error::{port, tolerate_existing};
 use crate::image_uris::{builtin_image, ImageScope};
 use crate::names::readable_unique;
 use crate::ports::{EndpointConfig, EndpointStatus, ModelRequest, PortError, SageMaker, VariantSpec};
@@ -187,25 +188,7 @@ pub async fn deploy(
                     endpoint.variants.len()
                 )));
             }
-            let config = sagemaker
-                .describe_endpoint_config(&endpoint.config_name)
-                .await
-                .map_err(port(format!("DescribeEndpointConfig {}", endpoint.config_name)))?;
-            let live_weight = |name: &str| {
-                endpoint
-                    .variants
-                    .iter()
-                    .find(|v| v.name == name)
-                    .map(|v| v.current_weight)
-            };
-            let mut variants: Vec<VariantSpec> = config
-                .variants
-                .iter()
-                .map(|v| VariantSpec {
-                    initial_weight: live_weight(&v.name).unwrap_or(v.initial_weight),
-                    ..v.clone()
-                })
-                .collect();
+            let mut variants = live_variants(sagemaker, endpoint).await?;
             let total: f64 = variants.iter().map(|v| v.initial_weight).sum();
             // Relative weights: the challenger gets `share` of the traffic.
             let weight = if total > 0.0 {
@@ -233,18 +216,16 @@ pub async fn deploy(
         environment: input.environment.clone(),
     };
     tolerate_existing(
-        sagemaker.create_model(&model).await.map(drop),
-        "CreateModel",
-        &model_name,
+        sagemaker.create_model(&model).await,
+        &format!("CreateModel {model_name}"),
     )?;
     let config = EndpointConfig {
         name: new_config.clone(),
         variants: variants.clone(),
     };
     tolerate_existing(
-        sagemaker.create_endpoint_config(&config).await.map(drop),
-        "CreateEndpointConfig",
-        &new_config,
+        sagemaker.create_endpoint_config(&config).await,
+        &format!("CreateEndpointConfig {new_config}"),
     )?;
     let action = if live.is_none() {
         sagemaker
@@ -276,12 +257,4 @@ pub async fn deploy(
             .map(|v| (v.name.clone(), v.initial_weight / total))
             .collect(),
     })
-}
-
-/// A retried deploy finds its own deterministic model and config already there.
-fn tolerate_existing(result: Result<(), PortError>, call: &str, name: &str) -> Result<(), TaskError> {
-    match result {
-        Ok(()) | Err(PortError::AlreadyExists(_)) => Ok(()),
-        Err(e) => Err(port(format!("{call} {name}"))(e)),
-    }
 }

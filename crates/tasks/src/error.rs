@@ -98,3 +98,19 @@ pub fn port(call: impl Into<String>) -> impl FnOnce(PortError) -> TaskError {
         }
     }
 }
+
+/// A create that finds its own deterministic resource already there (a retry) succeeded.
+pub fn tolerate_existing<T>(result: Result<T, PortError>, call: &str) -> Result<(), TaskError> {
+    match result {
+        Ok(_) | Err(PortError::AlreadyExists(_)) => Ok(()),
+        Err(e) => Err(port(call)(e)),
+    }
+}
+
+/// A delete that finds nothing to delete (a retry) succeeded.
+pub fn tolerate_missing<T>(result: Result<T, PortError>, call: &str) -> Result<(), TaskError> {
+    match result {
+        Ok(_) | Err(PortError::NotFound(_)) => Ok(()),
+        Err(e) => Err(port(call)(e)),
+    }
+}

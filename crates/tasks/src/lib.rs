@@ -8,6 +8,7 @@
 //! changes an endpoint.
 
 pub mod deploy;
+mod endpoint;
 pub mod error;
 pub mod evaluate_model;
 pub mod evaluate_variants;

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use weighbridge_core::policy::normalise;
 
-use crate::error::port;
+use crate::endpoint::live_variants;
+use crate::error::{port, tolerate_existing, tolerate_missing};
 use crate::names::readable_unique;
-use crate::ports::{EndpointConfig, EndpointDescription, EndpointStatus, PortError, SageMaker};
+use crate::ports::{EndpointConfig, EndpointDescription, EndpointStatus, SageMaker};
 use crate::TaskError;
 
 /// What to do.
@@ -206,25 +207,21 @@ pub async fn shift_weights(
                     )));
                 }
             }
-            delete_tolerant(
+            tolerate_missing(
                 sagemaker.delete_endpoint_config(superseded_config).await,
-                superseded_config,
+                &format!("DeleteEndpointConfig {superseded_config}"),
             )?;
             out.deleted.push(superseded_config.clone());
             for model in models {
-                delete_tolerant(sagemaker.delete_model(model).await, model)?;
+                tolerate_missing(
+                    sagemaker.delete_model(model).await,
+                    &format!("DeleteModel {model}"),
+                )?;
                 out.deleted.push(model.clone());
             }
         }
     }
     Ok(out)
-}
-
-fn delete_tolerant(result: Result<(), PortError>, name: &str) -> Result<(), TaskError> {
-    match result {
-        Ok(()) | Err(PortError::NotFound(_)) => Ok(()),
-        Err(e) => Err(port(format!("delete {name}"))(e)),
-    }
 }
 
 async fn apply_weights(
@@ -251,24 +248,14 @@ async fn replace_config(
             "executionName is empty; promote and rollback-with-remove name a new config after it".into(),
         ));
     }
-    let config = sagemaker
-        .describe_endpoint_config(&endpoint.config_name)
-        .await
-        .map_err(port(format!("DescribeEndpointConfig {}", endpoint.config_name)))?;
-    let live_weight = |name: &str| {
-        endpoint
-            .variants
-            .iter()
-            .find(|v| v.name == name)
-            .map_or(0.0, |v| v.current_weight)
-    };
-    let (kept, retired): (Vec<_>, Vec<_>) = config.variants.iter().cloned().partition(|v| keep(&v.name));
+    let variants = live_variants(sagemaker, endpoint).await?;
+    let (kept, retired): (Vec<_>, Vec<_>) = variants.into_iter().partition(|v| keep(&v.name));
     let mut kept = kept;
-    let total: f64 = kept.iter().map(|v| live_weight(&v.name)).sum();
+    let total: f64 = kept.iter().map(|v| v.initial_weight).sum();
     let count = kept.len() as f64;
     for v in &mut kept {
         v.initial_weight = if total > 0.0 {
-            live_weight(&v.name) / total
+            v.initial_weight / total
         } else {
             1.0 / count
         };
@@ -279,10 +266,10 @@ async fn replace_config(
         name: name.clone(),
         variants: kept.clone(),
     };
-    match sagemaker.create_endpoint_config(&new).await {
-        Ok(_) | Err(PortError::AlreadyExists(_)) => {}
-        Err(e) => return Err(port(format!("CreateEndpointConfig {name}"))(e)),
-    }
+    tolerate_existing(
+        sagemaker.create_endpoint_config(&new).await,
+        &format!("CreateEndpointConfig {name}"),
+    )?;
     sagemaker
         .update_endpoint(&endpoint.name, &name, None)
         .await

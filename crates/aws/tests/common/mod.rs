@@ -1,0 +1,27 @@
+//! What the wire tests share: the SDK configuration pointed at moto, unique names.
+// Each test binary compiles this module and uses a different part of it.
+#![allow(dead_code)]
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+
+/// moto's URL, from `MOTO_ENDPOINT` (set by `.ci/run`, which starts moto).
+pub fn moto() -> String {
+    std::env::var("MOTO_ENDPOINT")
+        .expect("set MOTO_ENDPOINT=http://127.0.0.1:PORT (bash .ci/run starts moto server)")
+}
+
+/// An SDK configuration for moto: fixed test credentials, us-east-1.
+pub async fn config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(moto())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "wire-test"))
+        .load()
+        .await
+}
+
+/// Names unique to this test process, so a reused moto server does not collide.
+pub fn unique(base: &str) -> String {
+    format!("{base}-{}", std::process::id())
+}

@@ -1,0 +1,32 @@
+//! Reading an endpoint's live state, shared by the tasks that rebuild its config.
+
+use crate::error::port;
+use crate::ports::{EndpointDescription, SageMaker, VariantSpec};
+use crate::TaskError;
+
+/// The variants of the endpoint's current config, each carrying the weight it has live
+/// now (DescribeEndpoint's CurrentWeight), so a new config keeps today's traffic split.
+pub(crate) async fn live_variants(
+    sagemaker: &dyn SageMaker,
+    endpoint: &EndpointDescription,
+) -> Result<Vec<VariantSpec>, TaskError> {
+    let config = sagemaker
+        .describe_endpoint_config(&endpoint.config_name)
+        .await
+        .map_err(port(format!("DescribeEndpointConfig {}", endpoint.config_name)))?;
+    Ok(config
+        .variants
+        .into_iter()
+        .map(|v| {
+            let live = endpoint
+                .variants
+                .iter()
+                .find(|s| s.name == v.name)
+                .map(|s| s.current_weight);
+            VariantSpec {
+                initial_weight: live.unwrap_or(v.initial_weight),
+                ..v
+            }
+        })
+        .collect())
+}
