@@ -61,3 +61,19 @@ fn the_task_samples_parse_and_validate() {
     ab.policy.validate().unwrap();
     let _: ShiftWeightsInput = parse_input(event("shift-weights.json")).unwrap();
 }
+
+#[test]
+fn training_job_names_keep_their_prefix_and_fit() {
+    let train: TrainInput = parse_input(event("train.json")).unwrap();
+    let name = build_request(&train, "us-east-1").unwrap().name;
+    assert!(name.starts_with("wb-") && name.len() <= 63, "{name}");
+    let mut long = train.clone();
+    long.execution_name = "x".repeat(200);
+    let name = build_request(&long, "us-east-1").unwrap().name;
+    assert!(name.starts_with("wb-x") && name.len() <= 63, "{name}");
+    long.job_prefix = "bad prefix".into();
+    assert!(build_request(&long, "us-east-1")
+        .unwrap_err()
+        .to_string()
+        .contains("jobPrefix"));
+}

@@ -171,11 +171,28 @@ pub fn build_request(input: &TrainInput, region: &str) -> Result<TrainingJobRequ
     };
     let spec = serde_json::to_string(&(&image, &hyperparameters, &input.channels, &input.output_path))
         .expect("the spec serialises");
-    let name = readable_unique(
-        &format!("{}-{}", input.job_prefix, input.execution_name),
-        &[&input.execution_name, &spec],
-        63,
-        false,
+    // The prefix stays whole; the execution name's tail and a hash fill the rest.
+    if input.job_prefix.is_empty()
+        || input.job_prefix.len() > 20
+        || !input
+            .job_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return invalid(format!(
+            "jobPrefix {:?} must be 1 to 20 letters, digits or hyphens",
+            input.job_prefix
+        ));
+    }
+    let name = format!(
+        "{}-{}",
+        input.job_prefix,
+        readable_unique(
+            &input.execution_name,
+            &[&input.execution_name, &spec],
+            62 - input.job_prefix.len(),
+            false
+        )
     );
     Ok(TrainingJobRequest {
         name,
