@@ -535,3 +535,35 @@ async fn shift_weights_promotes_rolls_back_and_cleans_up_only_after_in_service()
         "Weighbridge.InvalidInput"
     );
 }
+
+#[tokio::test]
+async fn a_multi_model_endpoint_compares_target_models_and_changes_no_weights() {
+    let b = MemoryBackend::new();
+    let mut input = deploy_input("mme", "e1");
+    input.multi_model = true;
+    deploy(&b, "us-east-1", &input).await.unwrap();
+    b.settle();
+    b.serve("model-a.tar.gz", ResponseStyle::LinearLearner, |x| {
+        x[0] + (x[1] - 0.5)
+    });
+    b.serve("model-b.tar.gz", ResponseStyle::Csv, |x| {
+        x[0] + 0.1 * (x[1] - 0.5)
+    });
+    b.put("data", "ab/look1.csv", &test_rows(600, 6));
+    let mut ab = ab_input(PolicyConfig::default());
+    ab.target_models = Some(vec!["model-a.tar.gz".into(), "model-b.tar.gz".into()]);
+    let out = evaluate_variants(&b, &b, &b, &b, &ab).await.unwrap();
+    assert_eq!(out.variants.len(), 2);
+    assert_eq!(out.decision.champion, "model-a.tar.gz");
+    assert_ne!(out.action, Action::Hold, "{}", out.decision.reason);
+    assert!(
+        !out.applied,
+        "a multi-model endpoint's traffic is routed by the caller"
+    );
+    assert!(!b
+        .calls()
+        .contains(&"UpdateEndpointWeightsAndCapacities".to_string()));
+    assert!(b.metric_data().iter().any(|(_, d)| d
+        .dimensions
+        .contains(&("TargetModel".into(), "model-b.tar.gz".into()))));
+}
