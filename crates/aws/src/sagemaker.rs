@@ -382,3 +382,34 @@ impl SageMaker for SageMakerControl {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployment_config_json_becomes_the_sdk_shape() {
+        let json = serde_json::json!({
+            "BlueGreenUpdatePolicy": {
+                "TrafficRoutingConfiguration": {
+                    "Type": "CANARY", "WaitIntervalInSeconds": 300,
+                    "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}
+                },
+                "TerminationWaitInSeconds": 120,
+                "MaximumExecutionTimeoutInSeconds": 1800
+            },
+            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "salary-5xx"}]}
+        });
+        let c = deployment_config(&json).unwrap();
+        let policy = c.blue_green_update_policy().unwrap();
+        let routing = policy.traffic_routing_configuration().unwrap();
+        assert_eq!(routing.r#type(), Some(&TrafficRoutingConfigType::Canary));
+        assert_eq!(routing.wait_interval_in_seconds(), Some(300));
+        assert_eq!(routing.canary_size().unwrap().value(), Some(10));
+        assert_eq!(policy.termination_wait_in_seconds(), Some(120));
+        let alarms = c.auto_rollback_configuration().unwrap().alarms();
+        assert_eq!(alarms[0].alarm_name(), Some("salary-5xx"));
+        let bad = deployment_config(&serde_json::json!({"BlueGreenUpdatePolicy": {}})).unwrap_err();
+        assert!(matches!(bad, PortError::Validation(m) if m.contains("TrafficRoutingConfiguration")));
+    }
+}
