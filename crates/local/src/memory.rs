@@ -189,6 +189,20 @@ impl MemoryBackend {
     }
 }
 
+/// Inserts a new named resource, or `AlreadyExists` (SageMaker's unique names).
+fn insert_new<T>(map: &mut BTreeMap<String, T>, kind: &str, name: &str, value: T) -> PortResult<String> {
+    if map.contains_key(name) {
+        return Err(PortError::AlreadyExists(format!("{kind} {name}")));
+    }
+    map.insert(name.to_string(), value);
+    Ok(format!("arn:aws:sagemaker:us-east-1:000000000000:{kind}/{name}"))
+}
+
+/// A named resource, or `NotFound`.
+fn get_named<T: Clone>(map: &BTreeMap<String, T>, kind: &str, name: &str) -> PortResult<T> {
+    map.get(name).cloned().ok_or_else(|| not_found(kind, name))
+}
+
 fn etag_of(body: &[u8]) -> String {
     format!("\"{:016x}\"", fingerprint(&[&String::from_utf8_lossy(body)]))
 }
@@ -210,11 +224,10 @@ impl SageMaker for MemoryBackend {
     async fn create_training_job(&self, r: &TrainingJobRequest) -> PortResult<String> {
         self.call("CreateTrainingJob")?;
         self.with(|s| {
-            if s.jobs.contains_key(&r.name) {
-                return Err(PortError::AlreadyExists(format!("training job {}", r.name)));
-            }
-            s.jobs.insert(
-                r.name.clone(),
+            insert_new(
+                &mut s.jobs,
+                "training-job",
+                &r.name,
                 TrainingJobDescription {
                     name: r.name.clone(),
                     status: TrainingStatus::InProgress,
@@ -227,36 +240,18 @@ impl SageMaker for MemoryBackend {
                     instance_type: r.instance_type.clone(),
                     instance_count: r.instance_count,
                 },
-            );
-            Ok(format!(
-                "arn:aws:sagemaker:us-east-1:000000000000:training-job/{}",
-                r.name
-            ))
+            )
         })
     }
 
     async fn describe_training_job(&self, name: &str) -> PortResult<TrainingJobDescription> {
         self.call("DescribeTrainingJob")?;
-        self.with(|s| {
-            s.jobs
-                .get(name)
-                .cloned()
-                .ok_or_else(|| not_found("training job", name))
-        })
+        self.with(|s| get_named(&s.jobs, "training job", name))
     }
 
     async fn create_model(&self, r: &ModelRequest) -> PortResult<String> {
         self.call("CreateModel")?;
-        self.with(|s| {
-            if s.models.contains_key(&r.name) {
-                return Err(PortError::AlreadyExists(format!("model {}", r.name)));
-            }
-            s.models.insert(r.name.clone(), r.clone());
-            Ok(format!(
-                "arn:aws:sagemaker:us-east-1:000000000000:model/{}",
-                r.name
-            ))
-        })
+        self.with(|s| insert_new(&mut s.models, "model", &r.name, r.clone()))
     }
 
     async fn delete_model(&self, name: &str) -> PortResult<()> {
@@ -272,9 +267,6 @@ impl SageMaker for MemoryBackend {
     async fn create_endpoint_config(&self, c: &EndpointConfig) -> PortResult<String> {
         self.call("CreateEndpointConfig")?;
         self.with(|s| {
-            if s.configs.contains_key(&c.name) {
-                return Err(PortError::AlreadyExists(format!("endpoint config {}", c.name)));
-            }
             for v in &c.variants {
                 if !s.models.contains_key(&v.model_name) {
                     return Err(PortError::Validation(format!(
@@ -283,22 +275,13 @@ impl SageMaker for MemoryBackend {
                     )));
                 }
             }
-            s.configs.insert(c.name.clone(), c.clone());
-            Ok(format!(
-                "arn:aws:sagemaker:us-east-1:000000000000:endpoint-config/{}",
-                c.name
-            ))
+            insert_new(&mut s.configs, "endpoint-config", &c.name, c.clone())
         })
     }
 
     async fn describe_endpoint_config(&self, name: &str) -> PortResult<EndpointConfig> {
         self.call("DescribeEndpointConfig")?;
-        self.with(|s| {
-            s.configs
-                .get(name)
-                .cloned()
-                .ok_or_else(|| not_found("endpoint config", name))
-        })
+        self.with(|s| get_named(&s.configs, "endpoint config", name))
     }
 
     async fn delete_endpoint_config(&self, name: &str) -> PortResult<()> {
@@ -369,12 +352,7 @@ impl SageMaker for MemoryBackend {
 
     async fn describe_endpoint(&self, name: &str) -> PortResult<EndpointDescription> {
         self.call("DescribeEndpoint")?;
-        self.with(|s| {
-            s.endpoints
-                .get(name)
-                .cloned()
-                .ok_or_else(|| not_found("endpoint", name))
-        })
+        self.with(|s| get_named(&s.endpoints, "endpoint", name))
     }
 
     async fn update_endpoint_weights(&self, name: &str, weights: &BTreeMap<String, f64>) -> PortResult<()> {
