@@ -239,3 +239,40 @@ pub fn encode_rows(rows: &[&[f64]], format: Format) -> Result<String> {
     }
     Ok(out)
 }
+
+/// Parses labelled rows from JSON Lines, one `{"label": 1, "features": [0.5, 2.0]}` a line.
+pub fn parse_labelled_jsonlines(text: &str) -> Result<Vec<LabelledRow>> {
+    lines(text)
+        .map(|(n, l)| {
+            let v: Value =
+                serde_json::from_str(l).map_err(|e| payload_err(n, format!("invalid JSON: {e}")))?;
+            let label = v
+                .get("label")
+                .and_then(Value::as_f64)
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| payload_err(n, "needs a finite number \"label\""))?;
+            let features = v
+                .get("features")
+                .and_then(Value::as_array)
+                .ok_or_else(|| payload_err(n, "needs a \"features\" array"))?
+                .iter()
+                .map(|f| f.as_f64().filter(|x| x.is_finite()))
+                .collect::<Option<Vec<f64>>>()
+                .ok_or_else(|| payload_err(n, "every feature must be a finite number"))?;
+            if features.is_empty() {
+                return Err(payload_err(n, "a labelled row needs at least one feature"));
+            }
+            Ok(LabelledRow { label, features })
+        })
+        .collect()
+}
+
+/// A labelled test set in either shape: JSON Lines when the first non-blank character is
+/// `{`, label-first CSV otherwise.
+pub fn parse_labelled(text: &str) -> Result<Vec<LabelledRow>> {
+    if text.trim_start().starts_with('{') {
+        parse_labelled_jsonlines(text)
+    } else {
+        parse_label_first_csv(text)
+    }
+}

@@ -106,3 +106,20 @@ fn requests_drop_nothing_and_encode_rows() {
     );
     assert!(encode_rows(&rows, Format::Json).is_err());
 }
+
+#[test]
+fn labelled_json_lines_and_the_shape_sniffer() {
+    use weighbridge_core::codec::parse_labelled;
+    let rows =
+        parse_labelled("{\"label\": 1, \"features\": [0.5, 2]}\n\n{\"label\": 0, \"features\": [1.5, 3]}\n")
+            .unwrap();
+    assert_eq!((rows[1].label, rows[1].features.clone()), (0.0, vec![1.5, 3.0]));
+    assert_eq!(parse_labelled("1,0.5,2\n").unwrap()[0].features, vec![0.5, 2.0]);
+    let err = parse_labelled("{\"label\": 1, \"features\": [1]}\n{\"features\": [1]}\n").unwrap_err();
+    assert!(
+        matches!(&err, CoreError::Payload { line: 2, problem } if problem.contains("label")),
+        "{err}"
+    );
+    let err = parse_labelled("{\"label\": 1, \"features\": [\"x\"]}\n").unwrap_err();
+    assert!(err.to_string().contains("finite number"), "{err}");
+}

@@ -567,3 +567,31 @@ async fn a_multi_model_endpoint_compares_target_models_and_changes_no_weights() 
         .dimensions
         .contains(&("TargetModel".into(), "model-b.tar.gz".into()))));
 }
+
+#[tokio::test]
+async fn json_lines_test_objects_are_evidence_too() {
+    let b = ab_endpoint(0.2).await;
+    let jsonl: String = test_rows(500, 7)
+        .lines()
+        .map(|l| {
+            let v: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
+            format!("{}\n", json!({"label": v[0], "features": &v[1..]}))
+        })
+        .collect();
+    b.put("data", "ab/look1.jsonl", &jsonl);
+    b.put("data", "ab/look1.csv", &test_rows(500, 8));
+    let out = evaluate_variants(&b, &b, &b, &b, &ab_input(PolicyConfig::default()))
+        .await
+        .unwrap();
+    assert_eq!(out.new_rows, 1000);
+    assert_eq!(out.new_objects.len(), 2);
+    b.put("data", "ab/bad.jsonl", "{\"label\": 1}\n");
+    let err = evaluate_variants(&b, &b, &b, &b, &ab_input(PolicyConfig::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "Weighbridge.InvalidPayload");
+    assert!(
+        err.to_string().contains("ab/bad.jsonl") && err.to_string().contains("line 1"),
+        "{err}"
+    );
+}

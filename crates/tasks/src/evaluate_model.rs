@@ -4,7 +4,7 @@
 //! and with the champion's value; returns `passed` and why.
 
 use serde::{Deserialize, Serialize};
-use weighbridge_core::codec::{decode_predictions, parse_label_first_csv, Format};
+use weighbridge_core::codec::{decode_predictions, parse_labelled, Format};
 use weighbridge_core::metrics::{ClassificationMetrics, RegressionMetrics};
 use weighbridge_core::policy::Direction;
 
@@ -127,7 +127,7 @@ async fn batch_metric(
 ) -> Result<f64, TaskError> {
     let format = Format::from_content_type(content_type)?;
     let predictions = decode_predictions(&read_text(store, predictions_uri).await?, format)?;
-    let labels: Vec<f64> = parse_label_first_csv(&read_text(store, labels_uri).await?)?
+    let labels: Vec<f64> = parse_labelled(&read_text(store, labels_uri).await?)?
         .into_iter()
         .map(|r| r.label)
         .collect();

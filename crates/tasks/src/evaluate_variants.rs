@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
-use weighbridge_core::codec::{decode_predictions, encode_rows, parse_label_first_csv, Format, LabelledRow};
+use weighbridge_core::codec::{decode_predictions, encode_rows, parse_labelled, Format, LabelledRow};
 use weighbridge_core::compare::{delong, LossStatistic, PairedLossMoments};
 use weighbridge_core::metrics::{ClassificationAccumulator, LOG_LOSS_EPS};
 use weighbridge_core::policy::{decide, Action, ChallengerEvidence, Decision, MetricEvidence, PolicyConfig};
@@ -37,7 +37,8 @@ const COMPARABLE: [&str; 4] = ["rmse", "mae", "log_loss", "auc"];
 #[serde(rename_all = "camelCase")]
 pub struct EvaluateVariantsInput {
     pub endpoint_name: String,
-    /// Bucket of the labelled test data (label-first CSV, no header).
+    /// Bucket of the labelled test data: label-first CSV (no header), or JSON Lines
+    /// `{"label": …, "features": […]}`.
     pub test_bucket: String,
     /// Prefix of the test objects; each object is new evidence once.
     pub test_prefix: String,
@@ -286,7 +287,7 @@ pub async fn evaluate_variants(
         let text = String::from_utf8(object.body)
             .map_err(|_| TaskError::InvalidPayload(format!("test object {} is not UTF-8 text", o.key)))?;
         rows.extend(
-            parse_label_first_csv(&text)
+            parse_labelled(&text)
                 .map_err(|e| TaskError::InvalidPayload(format!("test object {}: {e}", o.key)))?,
         );
     }
