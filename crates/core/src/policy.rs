@@ -52,7 +52,7 @@ impl Direction {
     }
 
     /// Turns a `challenger − champion` difference into an improvement (positive = better).
-    fn improvement(self, difference: f64) -> f64 {
+    pub fn improvement(self, difference: f64) -> f64 {
         match self {
             Direction::HigherIsBetter => difference,
             Direction::LowerIsBetter => -difference,
@@ -394,14 +394,19 @@ fn pick_champion(weights: &BTreeMap<String, f64>, config: &PolicyConfig) -> Resu
             )))
         };
     }
-    // Highest weight; ties go to the first name so the choice is deterministic.
+    Ok(default_champion(weights).expect("normalise rejects empty weights"))
+}
+
+/// The champion when none is named: the variant with the highest weight, ties going to
+/// the first name so the choice is deterministic. `None` for no variants.
+pub fn default_champion(weights: &BTreeMap<String, f64>) -> Option<String> {
     let mut best: Option<(&String, f64)> = None;
     for (name, &w) in weights {
         if best.is_none_or(|(_, bw)| w > bw) {
             best = Some((name, w));
         }
     }
-    Ok(best.expect("normalise rejects empty weights").0.clone())
+    best.map(|(name, _)| name.clone())
 }
 
 fn check_evidence(e: &MetricEvidence, variant: &str) -> Result<()> {

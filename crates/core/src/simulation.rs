@@ -141,10 +141,7 @@ impl Simulation {
                     evidence("auc", auc_sum / look as f64, estimate, se, pooled.rows)
                 }
             };
-            let improvement = match self.policy.direction {
-                Direction::HigherIsBetter => evidence.primary.difference,
-                Direction::LowerIsBetter => -evidence.primary.difference,
-            };
+            let improvement = self.policy.direction.improvement(evidence.primary.difference);
             if outcome.naive_win_at.is_none() && improvement > z_naive * evidence.primary.se {
                 outcome.naive_win_at = Some(look);
             }

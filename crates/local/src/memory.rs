@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use weighbridge_tasks::names::fingerprint;
+use weighbridge_tasks::names::{execution_arn, fingerprint};
 use weighbridge_tasks::ports::{
     EndpointConfig, EndpointDescription, EndpointStatus, InvokeRequest, InvokeResponse, MetricDatum,
     MetricSink, ModelRequest, ObjectStore, ObjectSummary, PortError, PortResult, PutCondition, Runtime,
@@ -198,6 +198,11 @@ fn insert_new<T>(map: &mut BTreeMap<String, T>, kind: &str, name: &str, value: T
     Ok(format!("arn:aws:sagemaker:us-east-1:000000000000:{kind}/{name}"))
 }
 
+/// Removes a named resource, or `NotFound`.
+fn remove_named<T>(map: &mut BTreeMap<String, T>, kind: &str, name: &str) -> PortResult<()> {
+    map.remove(name).map(drop).ok_or_else(|| not_found(kind, name))
+}
+
 /// A named resource, or `NotFound`.
 fn get_named<T: Clone>(map: &BTreeMap<String, T>, kind: &str, name: &str) -> PortResult<T> {
     map.get(name).cloned().ok_or_else(|| not_found(kind, name))
@@ -256,12 +261,7 @@ impl SageMaker for MemoryBackend {
 
     async fn delete_model(&self, name: &str) -> PortResult<()> {
         self.call("DeleteModel")?;
-        self.with(|s| {
-            s.models
-                .remove(name)
-                .map(drop)
-                .ok_or_else(|| not_found("model", name))
-        })
+        self.with(|s| remove_named(&mut s.models, "model", name))
     }
 
     async fn create_endpoint_config(&self, c: &EndpointConfig) -> PortResult<String> {
@@ -286,12 +286,7 @@ impl SageMaker for MemoryBackend {
 
     async fn delete_endpoint_config(&self, name: &str) -> PortResult<()> {
         self.call("DeleteEndpointConfig")?;
-        self.with(|s| {
-            s.configs
-                .remove(name)
-                .map(drop)
-                .ok_or_else(|| not_found("endpoint config", name))
-        })
+        self.with(|s| remove_named(&mut s.configs, "endpoint config", name))
     }
 
     async fn create_endpoint(&self, name: &str, config_name: &str) -> PortResult<String> {
@@ -557,7 +552,7 @@ impl Workflows for MemoryBackend {
     async fn start_execution(&self, state_machine_arn: &str, name: &str, input: &str) -> PortResult<String> {
         self.call("StartExecution")?;
         self.with(|s| {
-            let arn = state_machine_arn.replacen(":stateMachine:", ":execution:", 1) + ":" + name;
+            let arn = execution_arn(state_machine_arn, name);
             match s.executions.get(name) {
                 Some((a, i)) if i == input => Ok(a.clone()),
                 Some(_) => Err(PortError::AlreadyExists(format!(

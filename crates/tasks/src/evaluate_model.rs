@@ -197,10 +197,7 @@ pub async fn evaluate_model(
         }
     };
     // Positive = better, in either direction.
-    let better_by = |a: f64, b: f64| match direction {
-        Direction::HigherIsBetter => a - b,
-        Direction::LowerIsBetter => b - a,
-    };
+    let better_by = |a: f64, b: f64| direction.improvement(a - b);
     let mut reasons = Vec::new();
     let mut passed = true;
     if let Some(t) = input.threshold {

@@ -13,9 +13,11 @@ use std::collections::BTreeMap;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use weighbridge_core::codec::{decode_predictions, encode_rows, parse_labelled, Format, LabelledRow};
-use weighbridge_core::compare::{delong, LossStatistic, PairedLossMoments};
-use weighbridge_core::metrics::{ClassificationAccumulator, LOG_LOSS_EPS};
-use weighbridge_core::policy::{decide, Action, ChallengerEvidence, Decision, MetricEvidence, PolicyConfig};
+use weighbridge_core::compare::{delong, loss_metric, PairedLossMoments};
+use weighbridge_core::metrics::ClassificationAccumulator;
+use weighbridge_core::policy::{
+    decide, default_champion, Action, ChallengerEvidence, Decision, MetricEvidence, PolicyConfig,
+};
 use weighbridge_core::sequential::PooledEstimate;
 
 use crate::error::port;
@@ -233,11 +235,10 @@ pub async fn evaluate_variants(
             let champion = match (&input.policy.champion, &arms) {
                 (Some(c), _) => c.clone(),
                 (None, Arms::Models(m)) => m[0].clone(),
-                (None, Arms::Variants(v)) => v
-                    .iter()
-                    .max_by(|a, b| weights[*a].total_cmp(&weights[*b]).then(b.cmp(a)))
-                    .expect("two arms or more")
-                    .clone(),
+                (None, Arms::Variants(v)) => {
+                    let compared: BTreeMap<String, f64> = v.iter().map(|n| (n.clone(), weights[n])).collect();
+                    default_champion(&compared).expect("two arms or more")
+                }
             };
             (ExperimentRecord::new(&input.endpoint_name, &champion), None)
         }
@@ -487,28 +488,6 @@ async fn score(
     Ok(out)
 }
 
-fn row_log_loss(p: f64, y: f64) -> f64 {
-    let p = p.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS);
-    if y == 1.0 {
-        -p.ln()
-    } else {
-        -(1.0 - p).ln()
-    }
-}
-
-/// The per-row loss and statistic behind a mean-of-loss metric.
-/// A per-row loss: (prediction, label) → loss.
-type RowLoss = fn(f64, f64) -> f64;
-
-fn loss_of(metric: &str) -> Option<(RowLoss, LossStatistic)> {
-    match metric {
-        "rmse" => Some((|p, y| (p - y) * (p - y), LossStatistic::RootMean)),
-        "mae" => Some((|p, y| (p - y).abs(), LossStatistic::Mean)),
-        "log_loss" => Some((row_log_loss, LossStatistic::Mean)),
-        _ => None,
-    }
-}
-
 /// Adds this look's rows to the record: per-arm metrics and per-challenger evidence.
 fn accumulate(
     record: &mut ExperimentRecord,
@@ -543,7 +522,7 @@ fn accumulate(
     for (arm, p) in predictions.iter().filter(|(a, _)| **a != record.champion) {
         let per_metric = record.comparisons.entry(arm.clone()).or_default();
         for metric in metrics {
-            if let Some((loss, statistic)) = loss_of(metric) {
+            if let Some((loss, statistic)) = loss_metric(metric) {
                 let entry = per_metric
                     .entry(metric.clone())
                     .or_insert_with(|| Evidence::Moments {

@@ -13,6 +13,11 @@ pub fn fingerprint(parts: &[&str]) -> u64 {
     h
 }
 
+/// `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME` → the ARN execution `name` gets.
+pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
+    state_machine_arn.replacen(":stateMachine:", ":execution:", 1) + ":" + name
+}
+
 /// A readable prefix from `text` (allowed characters only, runs of others as `-`)
 /// joined to a hash of `parts`, at most `max_len` characters.
 /// Step Functions execution names allow `[A-Za-z0-9-_]` up to 80; SageMaker names

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::error::port;
-use crate::names::readable_unique;
+use crate::names::{execution_arn, readable_unique};
 use crate::ports::{PortError, Workflows};
 use crate::TaskError;
 
@@ -175,11 +175,6 @@ pub fn execution_name(object: &NewObject) -> String {
         .or(object.etag.as_deref())
         .unwrap_or("");
     readable_unique(&object.key, &[&object.bucket, &object.key, version], 80, true)
-}
-
-/// `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME` → the ARN of execution `name`.
-fn execution_arn(state_machine_arn: &str, name: &str) -> String {
-    state_machine_arn.replacen(":stateMachine:", ":execution:", 1) + ":" + name
 }
 
 /// Starts one retrain execution per new object that passes the filters.

@@ -29,6 +29,20 @@ pub enum LossStatistic {
     RootMean,
 }
 
+/// A per-row loss: (prediction, label) → loss.
+pub type RowLoss = fn(f64, f64) -> f64;
+
+/// The per-row loss and statistic behind a mean-of-loss metric (`rmse`, `mae`,
+/// `log_loss`), so every comparison of those metrics computes them the same way.
+pub fn loss_metric(metric: &str) -> Option<(RowLoss, LossStatistic)> {
+    match metric {
+        "rmse" => Some((|p, y| (p - y) * (p - y), LossStatistic::RootMean)),
+        "mae" => Some((|p, y| (p - y).abs(), LossStatistic::Mean)),
+        "log_loss" => Some((crate::metrics::row_log_loss, LossStatistic::Mean)),
+        _ => None,
+    }
+}
+
 impl LossStatistic {
     fn apply(self, mean: f64) -> f64 {
         match self {

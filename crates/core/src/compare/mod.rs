@@ -7,7 +7,9 @@ mod bootstrap;
 mod delong;
 mod paired_z;
 
-pub use bootstrap::{paired_bootstrap, BootstrapConfig, BootstrapResult, LossStatistic};
+pub use bootstrap::{
+    loss_metric, paired_bootstrap, BootstrapConfig, BootstrapResult, LossStatistic, RowLoss,
+};
 pub use delong::{delong, DeLongResult};
 pub use paired_z::{paired_mean_difference, PairedDifference, PairedLossMoments};
 mod report;

@@ -4,9 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{delong, paired_bootstrap, BootstrapConfig, LossStatistic};
+use super::{delong, loss_metric, paired_bootstrap, BootstrapConfig, LossStatistic};
 use crate::error::{check_binary_labels, check_paired, CoreError, Result};
-use crate::metrics::{ClassificationMetrics, RegressionMetrics, Task, LOG_LOSS_EPS};
+use crate::metrics::{ClassificationMetrics, RegressionMetrics, Task};
 
 /// How to compare.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,37 +132,37 @@ pub fn compare_variants(
                 p_value: p,
             }
         };
-        let boot =
-            |metric: &str, loss: fn(f64, f64) -> f64, stat: LossStatistic| -> Result<MetricComparison> {
-                let la: Vec<f64> = base.iter().zip(labels).map(|(&p, &y)| loss(p, y)).collect();
-                let lb: Vec<f64> = challenger.iter().zip(labels).map(|(&p, &y)| loss(p, y)).collect();
-                let mut config = options.bootstrap.clone();
-                config.alpha = options.alpha;
-                let r = paired_bootstrap(&la, &lb, stat, &config)?;
-                let value = |l: &[f64]| {
-                    let mean = l.iter().sum::<f64>() / l.len() as f64;
-                    if stat == LossStatistic::RootMean {
-                        mean.sqrt()
-                    } else {
-                        mean
-                    }
-                };
-                Ok(pair(
-                    metric,
-                    "paired_bootstrap",
-                    value(&la),
-                    value(&lb),
-                    r.estimate,
-                    r.se,
-                    r.ci_low,
-                    r.ci_high,
-                    r.p_value,
-                ))
+        let boot = |metric: &str| -> Result<MetricComparison> {
+            let (loss, stat) = loss_metric(metric).expect("a mean-of-loss metric");
+            let la: Vec<f64> = base.iter().zip(labels).map(|(&p, &y)| loss(p, y)).collect();
+            let lb: Vec<f64> = challenger.iter().zip(labels).map(|(&p, &y)| loss(p, y)).collect();
+            let mut config = options.bootstrap.clone();
+            config.alpha = options.alpha;
+            let r = paired_bootstrap(&la, &lb, stat, &config)?;
+            let value = |l: &[f64]| {
+                let mean = l.iter().sum::<f64>() / l.len() as f64;
+                if stat == LossStatistic::RootMean {
+                    mean.sqrt()
+                } else {
+                    mean
+                }
             };
+            Ok(pair(
+                metric,
+                "paired_bootstrap",
+                value(&la),
+                value(&lb),
+                r.estimate,
+                r.se,
+                r.ci_low,
+                r.ci_high,
+                r.p_value,
+            ))
+        };
         match task {
             Task::Regression => {
-                comparisons.push(boot("rmse", |p, y| (p - y) * (p - y), LossStatistic::RootMean)?);
-                comparisons.push(boot("mae", |p, y| (p - y).abs(), LossStatistic::Mean)?);
+                comparisons.push(boot("rmse")?);
+                comparisons.push(boot("mae")?);
             }
             Task::BinaryClassification => {
                 let d = delong(base, challenger, labels, options.alpha)?;
@@ -177,7 +177,7 @@ pub fn compare_variants(
                     d.ci_high,
                     d.p_value,
                 ));
-                comparisons.push(boot("log_loss", log_loss_row, LossStatistic::Mean)?);
+                comparisons.push(boot("log_loss")?);
             }
         }
     }
@@ -188,14 +188,4 @@ pub fn compare_variants(
         variants: reports,
         comparisons,
     })
-}
-
-/// The clipped log-loss of one row, as in [`crate::metrics::ClassificationAccumulator`].
-fn log_loss_row(score: f64, label: f64) -> f64 {
-    let p = score.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS);
-    if label == 1.0 {
-        -p.ln()
-    } else {
-        -(1.0 - p).ln()
-    }
 }

@@ -10,6 +10,16 @@ use crate::error::{check_binary_labels, check_paired, CoreError, Result};
 /// epsilon for f64), so a confident wrong answer costs a large but finite loss.
 pub const LOG_LOSS_EPS: f64 = f64::EPSILON;
 
+/// The clipped log-loss of one row (`label` 0 or 1), the form every log-loss here uses.
+pub fn row_log_loss(score: f64, label: f64) -> f64 {
+    let p = score.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS);
+    if label == 1.0 {
+        -p.ln()
+    } else {
+        -(1.0 - p).ln()
+    }
+}
+
 /// One-pass accumulator of log-loss and the confusion matrix at a fixed threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassificationAccumulator {
@@ -39,8 +49,7 @@ impl ClassificationAccumulator {
     /// Adds one row; `label` must be 0 or 1, `score` a probability-like value.
     pub fn push(&mut self, score: f64, label: f64) {
         self.n += 1;
-        let p = score.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS);
-        self.sum_log_loss -= if label == 1.0 { p.ln() } else { (1.0 - p).ln() };
+        self.sum_log_loss += row_log_loss(score, label);
         let predicted = score >= self.threshold;
         match (predicted, label == 1.0) {
             (true, true) => self.tp += 1,

@@ -9,7 +9,7 @@ mod classification;
 mod regression;
 
 pub use auc::{roc_auc, roc_curve, SortedScores};
-pub use classification::{ClassificationAccumulator, ClassificationMetrics, LOG_LOSS_EPS};
+pub use classification::{row_log_loss, ClassificationAccumulator, ClassificationMetrics, LOG_LOSS_EPS};
 pub use regression::{RegressionAccumulator, RegressionMetrics};
 
 /// What kind of model a set of labels belongs to.
