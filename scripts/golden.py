@@ -105,6 +105,8 @@ def delong(a, b, y):
         "auc_b": float(auc_b),
         "difference": diff,
         "se": se,
+        "se_a": float(np.sqrt(max(s10[0, 0] / m + s01[0, 0] / n, 0.0))),
+        "se_b": float(np.sqrt(max(s10[1, 1] / m + s01[1, 1] / n, 0.0))),
         # JSON has no infinity: a difference with zero variance is written as a string.
         "z": z if np.isfinite(z) else str(z),
         "p_value": float(min(1.0, 2 * stats.norm.sf(abs(z)))),

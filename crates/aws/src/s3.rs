@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use weighbridge_tasks::ports::{
-    ObjectStore, ObjectSummary, PortError, PortResult, PutCondition, StoredObject,
+    ObjectChunks, ObjectStore, ObjectSummary, PortError, PortResult, PutCondition, StoredObject,
 };
 
 use crate::errors::classify;
@@ -41,6 +41,34 @@ impl ObjectStore for S3Store {
             .into_bytes()
             .to_vec();
         Ok(StoredObject { body, etag })
+    }
+
+    async fn get_object_chunks(&self, bucket: &str, key: &str) -> PortResult<ObjectChunks> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(classify)?;
+        let etag = out.e_tag().unwrap_or_default().to_string();
+        let name = format!("s3://{bucket}/{key}");
+        let chunks = futures::stream::unfold(Some(out.body), move |body| {
+            let name = name.clone();
+            async move {
+                let mut body = body?;
+                match body.next().await? {
+                    Ok(bytes) => Some((Ok(bytes.to_vec()), Some(body))),
+                    // The connection broke mid-body: retryable, and the stream ends here.
+                    Err(e) => Some((Err(PortError::Unavailable(format!("reading {name}: {e}"))), None)),
+                }
+            }
+        });
+        Ok(ObjectChunks {
+            etag,
+            chunks: Box::pin(chunks),
+        })
     }
 
     async fn put_object(

@@ -190,31 +190,35 @@ pub struct LabelledRow {
 /// Parses a label-first CSV test set (no header), the built-in algorithms' convention.
 pub fn parse_label_first_csv(text: &str) -> Result<Vec<LabelledRow>> {
     let mut width = None;
-    lines(text)
-        .map(|(n, l)| {
-            let values: Vec<f64> = l.split(',').map(|f| parse_number(n, f)).collect::<Result<_>>()?;
-            if values.len() < 2 {
-                return Err(payload_err(
-                    n,
-                    "a labelled row needs the label and at least one feature",
-                ));
-            }
-            match width {
-                None => width = Some(values.len()),
-                Some(w) if w != values.len() => {
-                    return Err(payload_err(
-                        n,
-                        format!("{} columns, but earlier rows have {w}", values.len()),
-                    ))
-                }
-                _ => {}
-            }
-            Ok(LabelledRow {
-                label: values[0],
-                features: values[1..].to_vec(),
-            })
-        })
-        .collect()
+    lines(text).map(|(n, l)| csv_row(n, l, &mut width)).collect()
+}
+
+/// One label-first CSV line; `width` is the column count of the first row.
+fn csv_row(n: usize, line: &str, width: &mut Option<usize>) -> Result<LabelledRow> {
+    let values: Vec<f64> = line
+        .split(',')
+        .map(|f| parse_number(n, f))
+        .collect::<Result<_>>()?;
+    if values.len() < 2 {
+        return Err(payload_err(
+            n,
+            "a labelled row needs the label and at least one feature",
+        ));
+    }
+    match *width {
+        None => *width = Some(values.len()),
+        Some(w) if w != values.len() => {
+            return Err(payload_err(
+                n,
+                format!("{} columns, but earlier rows have {w}", values.len()),
+            ))
+        }
+        _ => {}
+    }
+    Ok(LabelledRow {
+        label: values[0],
+        features: values[1..].to_vec(),
+    })
 }
 
 /// Encodes feature rows as an InvokeEndpoint request body (label column already dropped).
@@ -242,37 +246,89 @@ pub fn encode_rows(rows: &[&[f64]], format: Format) -> Result<String> {
 
 /// Parses labelled rows from JSON Lines, one `{"label": 1, "features": [0.5, 2.0]}` a line.
 pub fn parse_labelled_jsonlines(text: &str) -> Result<Vec<LabelledRow>> {
-    lines(text)
-        .map(|(n, l)| {
-            let v: Value =
-                serde_json::from_str(l).map_err(|e| payload_err(n, format!("invalid JSON: {e}")))?;
-            let label = v
-                .get("label")
-                .and_then(Value::as_f64)
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| payload_err(n, "needs a finite number \"label\""))?;
-            let features = v
-                .get("features")
-                .and_then(Value::as_array)
-                .ok_or_else(|| payload_err(n, "needs a \"features\" array"))?
-                .iter()
-                .map(|f| f.as_f64().filter(|x| x.is_finite()))
-                .collect::<Option<Vec<f64>>>()
-                .ok_or_else(|| payload_err(n, "every feature must be a finite number"))?;
-            if features.is_empty() {
-                return Err(payload_err(n, "a labelled row needs at least one feature"));
-            }
-            Ok(LabelledRow { label, features })
-        })
-        .collect()
+    lines(text).map(|(n, l)| jsonl_row(n, l)).collect()
+}
+
+/// One JSON Lines labelled row.
+fn jsonl_row(n: usize, line: &str) -> Result<LabelledRow> {
+    let v: Value = serde_json::from_str(line).map_err(|e| payload_err(n, format!("invalid JSON: {e}")))?;
+    let label = v
+        .get("label")
+        .and_then(Value::as_f64)
+        .filter(|x| x.is_finite())
+        .ok_or_else(|| payload_err(n, "needs a finite number \"label\""))?;
+    let features = v
+        .get("features")
+        .and_then(Value::as_array)
+        .ok_or_else(|| payload_err(n, "needs a \"features\" array"))?
+        .iter()
+        .map(|f| f.as_f64().filter(|x| x.is_finite()))
+        .collect::<Option<Vec<f64>>>()
+        .ok_or_else(|| payload_err(n, "every feature must be a finite number"))?;
+    if features.is_empty() {
+        return Err(payload_err(n, "a labelled row needs at least one feature"));
+    }
+    Ok(LabelledRow { label, features })
 }
 
 /// A labelled test set in either shape: JSON Lines when the first non-blank character is
 /// `{`, label-first CSV otherwise.
 pub fn parse_labelled(text: &str) -> Result<Vec<LabelledRow>> {
-    if text.trim_start().starts_with('{') {
-        parse_labelled_jsonlines(text)
-    } else {
-        parse_label_first_csv(text)
+    let mut reader = LabelledRowReader::default();
+    reader.feed(text.as_bytes())?;
+    reader.finish()
+}
+
+/// Parses a labelled test set that arrives in chunks (an S3 body stream): complete lines
+/// are parsed as they arrive, so only the rows and one partial line are held, never the
+/// whole object. The shape is chosen by the first non-blank line, as `parse_labelled` does;
+/// line numbers in errors count from the start of the object.
+#[derive(Debug, Default)]
+pub struct LabelledRowReader {
+    pending: Vec<u8>,
+    line: usize,
+    json_lines: Option<bool>,
+    width: Option<usize>,
+    rows: Vec<LabelledRow>,
+}
+
+impl LabelledRowReader {
+    /// Parses every complete line in `chunk` (plus what was left over from before).
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<()> {
+        self.pending.extend_from_slice(chunk);
+        let Some(cut) = self.pending.iter().rposition(|&b| b == b'\n') else {
+            return Ok(());
+        };
+        let complete: Vec<u8> = self.pending.drain(..=cut).collect();
+        self.parse_lines(&complete)
+    }
+
+    /// Parses the last line (one without a final newline) and returns every row.
+    pub fn finish(mut self) -> Result<Vec<LabelledRow>> {
+        let rest = std::mem::take(&mut self.pending);
+        self.parse_lines(&rest)?;
+        Ok(self.rows)
+    }
+
+    fn parse_lines(&mut self, bytes: &[u8]) -> Result<()> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let line = self.line + 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+            payload_err(line, "is not UTF-8 text")
+        })?;
+        for raw in text.split_terminator('\n') {
+            self.line += 1;
+            let line = raw.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let json = *self.json_lines.get_or_insert_with(|| line.starts_with('{'));
+            let row = if json {
+                jsonl_row(self.line, line)?
+            } else {
+                csv_row(self.line, line, &mut self.width)?
+            };
+            self.rows.push(row);
+        }
+        Ok(())
     }
 }

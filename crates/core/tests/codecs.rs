@@ -123,3 +123,44 @@ fn labelled_json_lines_and_the_shape_sniffer() {
     let err = parse_labelled("{\"label\": 1, \"features\": [\"x\"]}\n").unwrap_err();
     assert!(err.to_string().contains("finite number"), "{err}");
 }
+
+/// Fed in chunks of any size (splitting lines and multi-byte characters), the reader
+/// returns what the whole-text parser returns, and errors name the same line.
+#[test]
+fn chunked_reader_matches_the_whole_text_parser() {
+    use weighbridge_core::codec::{parse_labelled, LabelledRowReader};
+    let csv = "1,0.5,2\n\n0,1e-3,-4\r\n1,7,8";
+    let jsonl = "{\"label\": 1, \"features\": [0.5, 2]}\n{\"label\": 0, \"features\": [1, 3]}\n";
+    let bad = "1,0.5,2\n0,1,2\n1,x,3\n";
+    let not_utf8: &[u8] = b"1,2,3\n0,\xff,1\n";
+    for text in [csv, jsonl] {
+        let whole = parse_labelled(text).unwrap();
+        assert!(whole.len() >= 2);
+        for size in 1..=text.len() {
+            let mut reader = LabelledRowReader::default();
+            for chunk in text.as_bytes().chunks(size) {
+                reader.feed(chunk).unwrap();
+            }
+            assert_eq!(reader.finish().unwrap(), whole, "chunk size {size}");
+        }
+    }
+    for size in [1, 3, 100] {
+        let mut reader = LabelledRowReader::default();
+        let err = bad
+            .as_bytes()
+            .chunks(size)
+            .try_for_each(|c| reader.feed(c))
+            .unwrap_err();
+        assert!(err.to_string().contains("line 3"), "{err}");
+        let mut reader = LabelledRowReader::default();
+        let err = not_utf8
+            .chunks(size)
+            .try_for_each(|c| reader.feed(c))
+            .and_then(|()| reader.finish().map(|_| ()))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("line 2") && err.to_string().contains("UTF-8"),
+            "{err}"
+        );
+    }
+}

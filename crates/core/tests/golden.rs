@@ -129,6 +129,8 @@ fn delong_matches_the_reference() {
             ("auc_b", d.auc_b),
             ("difference", d.difference),
             ("se", d.se),
+            ("se_a", d.se_a),
+            ("se_b", d.se_b),
             ("z", d.z),
             ("p_value", d.p_value),
             ("ci_low", d.ci_low),

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use weighbridge_tasks::names::{execution_arn, fingerprint};
 use weighbridge_tasks::ports::{
     EndpointConfig, EndpointDescription, EndpointStatus, InvokeRequest, InvokeResponse, MetricDatum,
-    MetricSink, ModelRequest, ObjectStore, ObjectSummary, PortError, PortResult, PutCondition, Runtime,
-    SageMaker, StoredObject, TrainingJobDescription, TrainingJobRequest, TrainingStatus, VariantState,
-    Workflows,
+    MetricSink, ModelRequest, ObjectChunks, ObjectStore, ObjectSummary, PortError, PortResult, PutCondition,
+    Runtime, SageMaker, StoredObject, TrainingJobDescription, TrainingJobRequest, TrainingStatus,
+    VariantState, Workflows,
 };
 
 /// A model's prediction for one row of features.
@@ -47,6 +47,8 @@ struct State {
     predictors: BTreeMap<String, (Predictor, ResponseStyle)>,
     faults: BTreeMap<String, Vec<Fault>>,
     calls: Vec<String>,
+    /// Chunk size of streamed object reads (0 = the default, 64 KiB).
+    read_chunk_bytes: usize,
 }
 
 /// Every port in memory. Cheap to clone (shared state), safe across tasks.
@@ -62,6 +64,11 @@ fn not_found(what: &str, name: &str) -> PortError {
 impl MemoryBackend {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Streams object bodies in chunks of `bytes` (tests split lines across chunks).
+    pub fn set_read_chunk_bytes(&self, bytes: usize) {
+        self.with(|s| s.read_chunk_bytes = bytes);
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -478,6 +485,19 @@ impl ObjectStore for MemoryBackend {
                 .get(&(bucket.into(), key.into()))
                 .cloned()
                 .ok_or_else(|| not_found("object", &format!("s3://{bucket}/{key}")))
+        })
+    }
+
+    async fn get_object_chunks(&self, bucket: &str, key: &str) -> PortResult<ObjectChunks> {
+        let object = self.get_object(bucket, key).await?;
+        let size = match self.with(|s| s.read_chunk_bytes) {
+            0 => 64 * 1024,
+            n => n,
+        };
+        let chunks: Vec<PortResult<Vec<u8>>> = object.body.chunks(size).map(|c| Ok(c.to_vec())).collect();
+        Ok(ObjectChunks {
+            etag: object.etag,
+            chunks: Box::pin(futures::stream::iter(chunks)),
         })
     }
 

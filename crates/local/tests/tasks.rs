@@ -321,11 +321,20 @@ fn ab_input(policy: PolicyConfig) -> EvaluateVariantsInput {
 #[tokio::test]
 async fn evaluate_variants_shifts_toward_a_better_challenger_and_records_the_look() {
     let b = ab_endpoint(0.2).await;
+    // Streamed in 13-byte chunks: every line is split across chunks somewhere.
+    b.set_read_chunk_bytes(13);
     b.put("data", "ab/look1.csv", &test_rows(1000, 1));
     let out = evaluate_variants(&b, &b, &b, &b, &ab_input(PolicyConfig::default()))
         .await
         .unwrap();
     assert_eq!(out.new_rows, 1000);
+    // Each variant's RMSE comes with an interval around it; the better model's lies below.
+    for v in &out.variants {
+        let (low, high) = v.intervals["rmse"];
+        assert!(low < v.metrics["rmse"] && v.metrics["rmse"] < high, "{v:?}");
+    }
+    let interval = |n: &str| out.variants.iter().find(|v| v.variant == n).unwrap().intervals["rmse"];
+    assert!(interval("challenger").1 < interval("champion").0);
     assert_eq!(out.action, Action::Shift, "{}", out.decision.reason);
     assert!(out.applied);
     let live = b.endpoint("salary").unwrap();
@@ -426,6 +435,32 @@ async fn evaluate_variants_failure_paths() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("needs 0/1 labels"), "{err}");
+}
+
+#[tokio::test]
+async fn a_malformed_test_object_names_its_line_and_commits_nothing() {
+    let b = ab_endpoint(0.2).await;
+    b.set_read_chunk_bytes(5);
+    b.put("data", "ab/look1.csv", "1,2,3\n0.5,1,2\n1,oops,3\n");
+    let err = evaluate_variants(&b, &b, &b, &b, &ab_input(PolicyConfig::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "Weighbridge.InvalidPayload");
+    assert!(
+        err.to_string().contains("ab/look1.csv") && err.to_string().contains("line 3"),
+        "{err}"
+    );
+    assert!(b.text("data", "ab/_experiment/salary.json").is_none());
+    // A test object that cannot be read is retryable (GetObject 5xx).
+    b.put("data", "ab/look1.csv", &test_rows(300, 9));
+    b.inject("GetObject", [Fault::ServerError, Fault::ServerError]);
+    let err = evaluate_variants(&b, &b, &b, &b, &ab_input(PolicyConfig::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "Weighbridge.ServiceUnavailable");
+    assert!(!b
+        .calls()
+        .contains(&"UpdateEndpointWeightsAndCapacities".to_string()));
 }
 
 #[tokio::test]
@@ -594,4 +629,70 @@ async fn json_lines_test_objects_are_evidence_too() {
         err.to_string().contains("ab/bad.jsonl") && err.to_string().contains("line 1"),
         "{err}"
     );
+}
+
+/// Binary labels y = [x0 + 4·(x2 − 0.5) > 5]; a model that sees x2 ranks better.
+fn binary_rows(n: usize, seed: usize) -> String {
+    test_rows(n, seed)
+        .lines()
+        .map(|l| {
+            let v: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
+            // test_rows' label is x0 + (x2 − 0.5); rebuild x2 from it for a sharper rule.
+            let x2 = v[0] - v[1] + 0.5;
+            let y = u8::from(v[1] + 4.0 * (x2 - 0.5) > 5.0);
+            format!("{y},{},{},{x2}\n", v[1], v[2])
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_auc_experiment_pools_delong_evidence_and_intervals_across_looks() {
+    let b = ab_endpoint(0.2).await;
+    let config = b.endpoint("salary").unwrap().config_name;
+    let variants = weighbridge_tasks::ports::SageMaker::describe_endpoint_config(&b, &config)
+        .await
+        .unwrap()
+        .variants;
+    for v in &variants {
+        // Scores in (0, 1): the champion mixes in the unrelated x1, the challenger mostly x2.
+        let mix = if v.name == "champion" { 0.0 } else { 0.8 };
+        b.serve(&v.model_name, ResponseStyle::LinearLearner, move |x| {
+            let signal = x[0] + 4.0 * (mix * (x[2] - 0.5) + (1.0 - mix) * (x[1] - 0.5));
+            1.0 / (1.0 + (-(signal - 5.0)).exp())
+        });
+    }
+    let auc = PolicyConfig {
+        primary_metric: "auc".into(),
+        direction: Direction::HigherIsBetter,
+        absolute_effect: Some(0.02),
+        ..PolicyConfig::default()
+    };
+    let mut input = ab_input(auc);
+    input.dry_run = true;
+    b.put("data", "ab/look1.csv", &binary_rows(800, 11));
+    let first = evaluate_variants(&b, &b, &b, &b, &input).await.unwrap();
+    b.put("data", "ab/look2.csv", &binary_rows(800, 12));
+    let second = evaluate_variants(&b, &b, &b, &b, &input).await.unwrap();
+    assert_eq!((first.look, second.look, second.total_rows), (1, 2, 1600));
+    let arm = |o: &weighbridge_tasks::evaluate_variants::EvaluateVariantsOutput, n: &str| {
+        o.variants.iter().find(|v| v.variant == n).unwrap().clone()
+    };
+    for out in [&first, &second] {
+        let (champion, challenger) = (arm(out, "champion"), arm(out, "challenger"));
+        assert!(challenger.metrics["auc"] > champion.metrics["auc"], "{out:?}");
+        for v in [&champion, &challenger] {
+            let (low, high) = v.intervals["auc"];
+            assert!(
+                low < v.metrics["auc"] && v.metrics["auc"] < high && high <= 1.0,
+                "{v:?}"
+            );
+            assert!(v.metrics.contains_key("log_loss") && v.metrics.contains_key("accuracy"));
+        }
+    }
+    // A second look narrows each interval (pooled over 1600 rows instead of 800).
+    let width =
+        |v: &weighbridge_tasks::evaluate_variants::VariantReport| v.intervals["auc"].1 - v.intervals["auc"].0;
+    assert!(width(&arm(&second, "challenger")) < width(&arm(&first, "challenger")));
+    assert_ne!(second.action, Action::Rollback, "{}", second.decision.reason);
+    assert!(second.decision.verdicts[0].improvement > 0.0);
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
-use weighbridge_core::codec::{decode_predictions, encode_rows, parse_labelled, Format, LabelledRow};
+use weighbridge_core::codec::{decode_predictions, encode_rows, Format, LabelledRow, LabelledRowReader};
 use weighbridge_core::compare::{delong, loss_metric, PairedLossMoments};
 use weighbridge_core::metrics::ClassificationAccumulator;
 use weighbridge_core::policy::{
@@ -92,6 +92,10 @@ pub struct VariantReport {
     pub variant: String,
     pub rows: u64,
     pub metrics: BTreeMap<String, f64>,
+    /// Pointwise (1 − alpha) intervals `[low, high]` of the compared metrics (primary and
+    /// guardrails), for reading; the decision uses the always-valid intervals in
+    /// `decision.verdicts`, which stay valid across looks.
+    pub intervals: BTreeMap<String, (f64, f64)>,
 }
 
 /// The task's output.
@@ -281,16 +285,7 @@ pub async fn evaluate_variants(
         .collect();
     let mut rows: Vec<LabelledRow> = Vec::new();
     for o in &new_objects {
-        let object = store
-            .get_object(&input.test_bucket, &o.key)
-            .await
-            .map_err(port(format!("GetObject s3://{}/{}", input.test_bucket, o.key)))?;
-        let text = String::from_utf8(object.body)
-            .map_err(|_| TaskError::InvalidPayload(format!("test object {} is not UTF-8 text", o.key)))?;
-        rows.extend(
-            parse_labelled(&text)
-                .map_err(|e| TaskError::InvalidPayload(format!("test object {}: {e}", o.key)))?,
-        );
+        rows.extend(read_test_rows(store, &input.test_bucket, &o.key).await?);
     }
     let metrics = tracked_metrics(&input.policy);
     if needs_classes(&metrics) {
@@ -359,7 +354,7 @@ pub async fn evaluate_variants(
             )),
             other => port(format!("PutObject s3://{}/{experiment_key}", input.test_bucket))(other),
         })?;
-    let reports = variant_reports(&record, arms.names(), &metrics);
+    let reports = variant_reports(&record, arms.names(), &metrics, input.policy.alpha);
     publish(metrics_sink, input, &arms, &reports).await?;
     if apply {
         let full: BTreeMap<String, f64> = weights
@@ -387,6 +382,22 @@ pub async fn evaluate_variants(
         applied: apply,
         experiment_key,
     })
+}
+
+/// Reads one labelled test object as a byte stream, parsing lines as chunks arrive.
+async fn read_test_rows(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<LabelledRow>, TaskError> {
+    let what = || format!("GetObject s3://{bucket}/{key}");
+    let mut object = store.get_object_chunks(bucket, key).await.map_err(port(what()))?;
+    let mut reader = LabelledRowReader::default();
+    let bad = |e: weighbridge_core::CoreError| TaskError::InvalidPayload(format!("test object {key}: {e}"));
+    while let Some(chunk) = object.chunks.next().await {
+        reader.feed(&chunk.map_err(port(what()))?).map_err(bad)?;
+    }
+    reader.finish().map_err(bad)
 }
 
 /// Splits rows into request bodies of at most `batch_rows` rows and 6 MB.
@@ -498,6 +509,7 @@ fn accumulate(
 ) -> Result<(), TaskError> {
     let classes = needs_classes(metrics);
     let both_classes = labels.contains(&0.0) && labels.contains(&1.0);
+    let rows = labels.len() as u64;
     for (arm, p) in predictions {
         let v = record.variants.entry(arm.clone()).or_default();
         let mut cls = v
@@ -512,14 +524,31 @@ fn accumulate(
         }
         if classes {
             v.classification = Some(cls);
-            if both_classes {
-                v.auc_sum += weighbridge_core::metrics::roc_auc(p, labels)?;
-                v.auc_looks += 1;
-            }
         }
     }
     let champion = predictions[&record.champion].clone();
+    let mut champion_auc_added = false;
     for (arm, p) in predictions.iter().filter(|(a, _)| **a != record.champion) {
+        // One DeLong per challenger and look gives both AUCs, their own SEs and the
+        // paired difference: the only sort of the scores this look needs.
+        let look_auc = match (classes && both_classes).then(|| delong(&champion, p, labels, alpha)) {
+            Some(Ok(d)) => Some(d),
+            Some(Err(weighbridge_core::CoreError::InsufficientData(_))) | None => None,
+            Some(Err(e)) => return Err(e.into()),
+        };
+        if let Some(d) = &look_auc {
+            record
+                .variants
+                .entry(arm.clone())
+                .or_default()
+                .auc
+                .add_look(d.auc_b, d.se_b, rows);
+            if !champion_auc_added {
+                let c = record.variants.entry(record.champion.clone()).or_default();
+                c.auc.add_look(d.auc_a, d.se_a, rows);
+                champion_auc_added = true;
+            }
+        }
         let per_metric = record.comparisons.entry(arm.clone()).or_default();
         for metric in metrics {
             if let Some((loss, statistic)) = loss_metric(metric) {
@@ -534,21 +563,15 @@ fn accumulate(
                         moments.push(loss(a, y), loss(b, y));
                     }
                 }
-            } else if both_classes {
+            } else if let Some(d) = &look_auc {
                 // AUC: this look's DeLong estimate joins the pooled evidence.
-                match delong(&champion, p, labels, alpha) {
-                    Ok(d) => {
-                        let entry = per_metric
-                            .entry(metric.clone())
-                            .or_insert_with(|| Evidence::Pooled {
-                                pooled: PooledEstimate::default(),
-                            });
-                        if let Evidence::Pooled { pooled } = entry {
-                            pooled.add_look(d.difference, d.se, labels.len() as u64);
-                        }
-                    }
-                    Err(weighbridge_core::CoreError::InsufficientData(_)) => {}
-                    Err(e) => return Err(e.into()),
+                let entry = per_metric
+                    .entry(metric.clone())
+                    .or_insert_with(|| Evidence::Pooled {
+                        pooled: PooledEstimate::default(),
+                    });
+                if let Evidence::Pooled { pooled } = entry {
+                    pooled.add_look(d.difference, d.se, rows);
                 }
             }
         }
@@ -565,8 +588,29 @@ fn metric_value(v: &VariantRecord, metric: &str) -> Option<f64> {
         "mae" => r.map(|m| m.mae),
         "log_loss" => c.map(|m| m.log_loss),
         "accuracy" => c.map(|m| m.accuracy),
-        "auc" => (v.auc_looks > 0).then(|| v.auc_sum / f64::from(v.auc_looks)),
+        "auc" => v.auc.estimate().map(|(auc, _)| auc),
         _ => None,
+    }
+}
+
+/// A pointwise (1 − alpha) interval of an arm's metric so far: from the arm's side of
+/// its paired moments for mean-of-loss metrics, from the pooled per-look DeLong
+/// variance for AUC. Only the compared metrics (primary and guardrails) have one.
+fn metric_interval(record: &ExperimentRecord, arm: &str, metric: &str, alpha: f64) -> Option<(f64, f64)> {
+    if metric == "auc" {
+        let (auc, se) = record.variants.get(arm)?.auc.estimate()?;
+        let half = weighbridge_core::normal::quantile(1.0 - alpha / 2.0) * se;
+        return Some(((auc - half).max(0.0), (auc + half).min(1.0)));
+    }
+    let (challenger, as_champion) = if arm == record.champion {
+        (record.comparisons.keys().next()?.as_str(), true)
+    } else {
+        (arm, false)
+    };
+    match record.comparisons.get(challenger)?.get(metric)? {
+        Evidence::Moments { statistic, moments } if as_champion => moments.interval_a(*statistic, alpha),
+        Evidence::Moments { statistic, moments } => moments.interval_b(*statistic, alpha),
+        Evidence::Pooled { .. } => None,
     }
 }
 
@@ -599,7 +643,12 @@ fn challenger_evidence(
         .collect()
 }
 
-fn variant_reports(record: &ExperimentRecord, arms: &[String], metrics: &[String]) -> Vec<VariantReport> {
+fn variant_reports(
+    record: &ExperimentRecord,
+    arms: &[String],
+    metrics: &[String],
+    alpha: f64,
+) -> Vec<VariantReport> {
     let mut shown: Vec<String> = vec!["rmse".into(), "mae".into()];
     if needs_classes(metrics) {
         shown = vec!["auc".into(), "log_loss".into(), "accuracy".into()];
@@ -613,6 +662,10 @@ fn variant_reports(record: &ExperimentRecord, arms: &[String], metrics: &[String
                 metrics: shown
                     .iter()
                     .filter_map(|m| Some((m.clone(), metric_value(&v, m)?)))
+                    .collect(),
+                intervals: metrics
+                    .iter()
+                    .filter_map(|m| Some((m.clone(), metric_interval(record, arm, m, alpha)?)))
                     .collect(),
             }
         })

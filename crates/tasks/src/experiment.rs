@@ -29,9 +29,8 @@ pub enum Evidence {
 pub struct VariantRecord {
     pub regression: RegressionAccumulator,
     pub classification: Option<ClassificationAccumulator>,
-    /// AUC of each look, averaged over looks, for reporting.
-    pub auc_sum: f64,
-    pub auc_looks: u32,
+    /// AUC of each look (with its DeLong standard error), pooled over looks.
+    pub auc: PooledEstimate,
 }
 
 /// One look, for the history.

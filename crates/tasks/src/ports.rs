@@ -214,6 +214,13 @@ pub struct StoredObject {
     pub etag: String,
 }
 
+/// An object's body as it arrives, chunk by chunk (large test sets are never held
+/// whole), with its ETag.
+pub struct ObjectChunks {
+    pub etag: String,
+    pub chunks: futures::stream::BoxStream<'static, PortResult<Vec<u8>>>,
+}
+
 /// A listed object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -237,6 +244,8 @@ pub enum PutCondition {
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
     async fn get_object(&self, bucket: &str, key: &str) -> PortResult<StoredObject>;
+    /// The same object as a stream of chunks; a failure mid-body is an item's error.
+    async fn get_object_chunks(&self, bucket: &str, key: &str) -> PortResult<ObjectChunks>;
     /// Returns the new ETag; `PreconditionFailed` when the condition does not hold.
     async fn put_object(
         &self,

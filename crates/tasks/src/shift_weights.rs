@@ -34,6 +34,7 @@ pub enum ShiftAction {
         remove: bool,
     },
     /// Delete a superseded config and models once the endpoint is InService on another.
+    #[serde(rename_all = "camelCase")]
     Cleanup {
         superseded_config: String,
         #[serde(default)]
@@ -172,16 +173,19 @@ pub async fn shift_weights(
                     "{loser} is the endpoint's only variant; there is nothing to roll back to"
                 )));
             }
+            // Whether removed or set to 0, the others must be serving something already:
+            // a rollback never hands all traffic to variants that had none.
+            let mut weights = previous.clone();
+            weights.insert(loser.clone(), 0.0);
+            let rest = normalise(&weights).map_err(|_| {
+                TaskError::InvalidInput(format!(
+                    "{loser} holds all the traffic; promote another variant instead"
+                ))
+            })?;
             if *remove {
                 replace_config(sagemaker, input, &endpoint, |v| v != loser, &mut out).await?;
             } else {
-                let mut weights = previous.clone();
-                weights.insert(loser.clone(), 0.0);
-                out.weights = normalise(&weights).map_err(|_| {
-                    TaskError::InvalidInput(format!(
-                        "{loser} holds all the traffic; promote another variant instead"
-                    ))
-                })?;
+                out.weights = rest;
                 apply_weights(sagemaker, &input.endpoint_name, &out.weights).await?;
             }
         }

@@ -16,6 +16,10 @@ pub struct DeLongResult {
     pub difference: f64,
     /// Standard error of the difference.
     pub se: f64,
+    /// Standard errors of each AUC on its own (DeLong's variance of one variant), for
+    /// per-variant intervals.
+    pub se_a: f64,
+    pub se_b: f64,
     pub z: f64,
     /// Two-sided p-value.
     pub p_value: f64,
@@ -68,6 +72,8 @@ pub fn delong(scores_a: &[f64], scores_b: &[f64], labels: &[f64], alpha: f64) ->
     // Var(θb − θa) = (S10aa + S10bb − 2 S10ab)/m + (S01aa + S01bb − 2 S01ab)/n.
     let var = (pos.aa + pos.bb - 2.0 * pos.ab) / m as f64 + (neg.aa + neg.bb - 2.0 * neg.ab) / n as f64;
     let se = var.max(0.0).sqrt();
+    let se_a = (pos.aa / m as f64 + neg.aa / n as f64).max(0.0).sqrt();
+    let se_b = (pos.bb / m as f64 + neg.bb / n as f64).max(0.0).sqrt();
     let difference = b.auc - a.auc;
     let z = z_score(difference, se);
     let half = normal::quantile(1.0 - alpha / 2.0) * se;
@@ -76,6 +82,8 @@ pub fn delong(scores_a: &[f64], scores_b: &[f64], labels: &[f64], alpha: f64) ->
         auc_b: b.auc,
         difference,
         se,
+        se_a,
+        se_b,
         z,
         p_value: normal::two_sided_p(z),
         ci_low: difference - half,

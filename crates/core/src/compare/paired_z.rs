@@ -69,6 +69,16 @@ impl PairedLossMoments {
         self.mean_b
     }
 
+    /// A pointwise (1 − alpha) interval of `stat(a)` alone (the baseline's metric).
+    pub fn interval_a(&self, stat: LossStatistic, alpha: f64) -> Option<(f64, f64)> {
+        marginal_interval(self.n, self.mean_a, self.m2_a, stat, alpha)
+    }
+
+    /// A pointwise (1 − alpha) interval of `stat(b)` alone (the challenger's metric).
+    pub fn interval_b(&self, stat: LossStatistic, alpha: f64) -> Option<(f64, f64)> {
+        marginal_interval(self.n, self.mean_b, self.m2_b, stat, alpha)
+    }
+
     /// `stat(b) − stat(a)` with its standard error. Needs two rows for a variance.
     pub fn difference(&self, stat: LossStatistic) -> Option<PairedDifference> {
         if self.n < 2 {
@@ -105,6 +115,21 @@ impl PairedLossMoments {
     }
 }
 
+/// The normal interval of a mean loss; for a root-mean statistic the square root of the
+/// mean's interval (clamped at 0), which stays inside the metric's range, unlike the
+/// delta method's symmetric interval.
+fn marginal_interval(n: u64, mean: f64, m2: f64, stat: LossStatistic, alpha: f64) -> Option<(f64, f64)> {
+    if n < 2 || !(alpha > 0.0 && alpha < 1.0) {
+        return None;
+    }
+    let half = normal::quantile(1.0 - alpha / 2.0) * (m2 / (n as f64 - 1.0) / n as f64).max(0.0).sqrt();
+    let (low, high) = (mean - half, mean + half);
+    Some(match stat {
+        LossStatistic::Mean => (low, high),
+        LossStatistic::RootMean => (low.max(0.0).sqrt(), high.max(0.0).sqrt()),
+    })
+}
+
 fn gradient(mean: f64) -> f64 {
     if mean > 0.0 {
         0.5 / mean.sqrt()
@@ -135,4 +160,50 @@ pub fn paired_mean_difference(
         moments.push(a, b);
     }
     moments.difference(stat)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Normal};
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    use super::*;
+
+    /// Squared errors of N(0, σ²) residuals: the RMSE interval should cover σ about
+    /// 95% of the time, and each side's interval should use only its own losses.
+    #[test]
+    fn marginal_rmse_intervals_cover_the_true_sigma() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+        let (sigma_a, sigma_b) = (1.0, 2.0);
+        let noise = Normal::new(0.0, 1.0).unwrap();
+        let (mut covered_a, mut covered_b, runs) = (0, 0, 400);
+        for _ in 0..runs {
+            let mut m = PairedLossMoments::default();
+            for _ in 0..300 {
+                let (ea, eb): (f64, f64) =
+                    (sigma_a * noise.sample(&mut rng), sigma_b * noise.sample(&mut rng));
+                m.push(ea * ea, eb * eb);
+            }
+            let (la, ha) = m.interval_a(LossStatistic::RootMean, 0.05).unwrap();
+            let (lb, hb) = m.interval_b(LossStatistic::RootMean, 0.05).unwrap();
+            assert!(la <= m.mean_a().sqrt() && m.mean_a().sqrt() <= ha);
+            covered_a += usize::from(la <= sigma_a && sigma_a <= ha);
+            covered_b += usize::from(lb <= sigma_b && sigma_b <= hb);
+        }
+        for covered in [covered_a, covered_b] {
+            let rate = covered as f64 / runs as f64;
+            assert!((0.91..=0.98).contains(&rate), "coverage {rate}");
+        }
+    }
+
+    #[test]
+    fn marginal_intervals_need_two_rows_and_a_valid_alpha() {
+        let mut m = PairedLossMoments::default();
+        m.push(1.0, 2.0);
+        assert_eq!(m.interval_a(LossStatistic::Mean, 0.05), None);
+        m.push(3.0, 2.0);
+        assert_eq!(m.interval_b(LossStatistic::Mean, 0.05), Some((2.0, 2.0)));
+        assert_eq!(m.interval_a(LossStatistic::Mean, 1.5), None);
+    }
 }
