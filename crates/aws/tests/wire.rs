@@ -123,6 +123,25 @@ async fn s3_objects_etags_conditional_puts_and_listing() {
     .unwrap();
     let missing = p.s3.get_object(bucket, "nope").await;
     assert!(matches!(missing, Err(PortError::NotFound(_))), "{missing:?}");
+    // A streamed read of a 3 MB object: every byte, in order, with the same ETag.
+    let big: Vec<u8> = (0..3_000_000u32)
+        .map(|i| b"0123456789,\n"[(i % 12) as usize])
+        .collect();
+    let etag =
+        p.s3.put_object(bucket, "ab/big.csv", big.clone(), PutCondition::Always)
+            .await
+            .unwrap();
+    let mut streamed = p.s3.get_object_chunks(bucket, "ab/big.csv").await.unwrap();
+    assert_eq!(streamed.etag, etag);
+    let (mut body, mut chunks) = (Vec::new(), 0);
+    while let Some(chunk) = futures::StreamExt::next(&mut streamed.chunks).await {
+        body.extend(chunk.unwrap());
+        chunks += 1;
+    }
+    assert_eq!(body, big);
+    assert!(chunks >= 1);
+    let missing = p.s3.get_object_chunks(bucket, "nope").await.map(|o| o.etag);
+    assert!(matches!(missing, Err(PortError::NotFound(_))), "{missing:?}");
 }
 
 #[tokio::test]
