@@ -254,6 +254,9 @@ pub struct Decision {
     pub champion: String,
     /// The promoted challenger, when the action is `promote`.
     pub winner: Option<String>,
+    /// The challengers rolled back, when the action is `rollback` (empty otherwise): what
+    /// a workflow removes from the endpoint, one by one.
+    pub losers: Vec<String>,
     /// Weights before, normalised to sum to 1.
     pub previous_weights: BTreeMap<String, f64>,
     /// Weights to apply, summing to 1.
@@ -298,6 +301,7 @@ pub fn decide(
         .filter(|v| v.verdict == Verdict::Better)
         .max_by(|a, b| a.improvement.total_cmp(&b.improvement));
 
+    let loser_names: Vec<String> = losers.iter().map(|v| v.variant.clone()).collect();
     let (action, winner, reason) = if !losers.is_empty() {
         for loser in &losers {
             let freed = std::mem::replace(weights.get_mut(&loser.variant).expect("validated"), 0.0);
@@ -351,6 +355,7 @@ pub fn decide(
         (Action::Hold, None, reason.trim_end_matches("; ").to_string())
     };
     Ok(Decision {
+        losers: if action == Action::Rollback { loser_names } else { Vec::new() },
         action,
         champion,
         winner,

@@ -133,6 +133,23 @@ async fn train_is_idempotent_per_execution_and_spec() {
     assert_eq!(job.hyperparameters["num_round"], "50");
 }
 
+#[test]
+fn train_data_uri_becomes_the_train_channel() {
+    let mut input = train_input();
+    input.train_data_uri = Some("s3://data/incoming/new.csv".into());
+    let request = weighbridge_tasks::train::build_request(&input, "us-east-1").unwrap();
+    assert_eq!(request.channels.len(), 1);
+    assert_eq!(request.channels[0].s3_uri, "s3://data/incoming/new.csv");
+    // Another data set is another spec, so another job name.
+    assert_ne!(request.name, weighbridge_tasks::train::build_request(&train_input(), "us-east-1").unwrap().name);
+    input.channels = vec![];
+    let request = weighbridge_tasks::train::build_request(&input, "us-east-1").unwrap();
+    assert_eq!(
+        (request.channels[0].name.as_str(), request.channels[0].content_type.as_deref()),
+        ("train", Some("text/csv"))
+    );
+}
+
 #[tokio::test]
 async fn train_rejects_bad_specs_before_any_call() {
     let b = MemoryBackend::new();

@@ -56,7 +56,13 @@ pub struct TrainInput {
     #[serde(default)]
     pub hyperparameters: BTreeMap<String, Value>,
     /// Input channels (`train`, `validation`, …).
+    #[serde(default)]
     pub channels: Vec<Channel>,
+    /// The data set that started this retrain (`s3://…`): becomes the `train` channel,
+    /// replacing its URI if `channels` has one (its content type is kept), added as
+    /// `text/csv` otherwise. The retrain workflow passes the uploaded object here.
+    #[serde(default)]
+    pub train_data_uri: Option<String>,
     /// `s3://bucket/prefix/` for model artifacts.
     pub output_path: String,
     /// The SageMaker execution role.
@@ -102,16 +108,36 @@ pub struct TrainOutput {
     pub created: bool,
 }
 
+/// The channels with `trainDataUri` applied.
+fn channels_of(input: &TrainInput) -> Vec<Channel> {
+    let mut channels = input.channels.clone();
+    if let Some(uri) = &input.train_data_uri {
+        match channels.iter_mut().find(|c| c.name == "train") {
+            Some(train) => train.s3_uri = uri.clone(),
+            None => channels.insert(
+                0,
+                Channel {
+                    name: "train".into(),
+                    s3_uri: uri.clone(),
+                    content_type: Some("text/csv".into()),
+                },
+            ),
+        }
+    }
+    channels
+}
+
 /// Builds the CreateTrainingJob request, validating everything first.
 pub fn build_request(input: &TrainInput, region: &str) -> Result<TrainingJobRequest, TaskError> {
     let invalid = |m: String| Err(TaskError::InvalidInput(m));
     if input.execution_name.trim().is_empty() {
         return invalid("executionName is empty; pass $$.Execution.Name".into());
     }
-    if input.channels.is_empty() {
-        return invalid("channels is empty; give at least a `train` channel".into());
+    let channels = channels_of(input);
+    if channels.is_empty() {
+        return invalid("channels is empty; give at least a `train` channel (or trainDataUri)".into());
     }
-    for c in &input.channels {
+    for c in &channels {
         if !c.s3_uri.starts_with("s3://") {
             return invalid(format!(
                 "channel {} s3Uri {:?} must start with s3://",
@@ -169,7 +195,7 @@ pub fn build_request(input: &TrainInput, region: &str) -> Result<TrainingJobRequ
             uri.clone()
         }
     };
-    let spec = serde_json::to_string(&(&image, &hyperparameters, &input.channels, &input.output_path))
+    let spec = serde_json::to_string(&(&image, &hyperparameters, &channels, &input.output_path))
         .expect("the spec serialises");
     // The prefix stays whole; the execution name's tail and a hash fill the rest.
     if input.job_prefix.is_empty()
@@ -199,7 +225,7 @@ pub fn build_request(input: &TrainInput, region: &str) -> Result<TrainingJobRequ
         image,
         role_arn: input.role_arn.clone(),
         hyperparameters,
-        channels: input.channels.clone(),
+        channels,
         output_path: input.output_path.clone(),
         instance_type: input.instance_type.clone(),
         instance_count: input.instance_count,
