@@ -355,7 +355,11 @@ pub fn decide(
         (Action::Hold, None, reason.trim_end_matches("; ").to_string())
     };
     Ok(Decision {
-        losers: if action == Action::Rollback { loser_names } else { Vec::new() },
+        losers: if action == Action::Rollback {
+            loser_names
+        } else {
+            Vec::new()
+        },
         action,
         champion,
         winner,

@@ -77,7 +77,11 @@ fn a_clear_loser_is_rolled_back() {
     )
     .unwrap();
     assert_eq!(d.action, Action::Rollback);
-    assert_eq!(d.losers, vec!["bad".to_string()], "only the loser, not the inconclusive one");
+    assert_eq!(
+        d.losers,
+        vec!["bad".to_string()],
+        "only the loser, not the inconclusive one"
+    );
     assert_eq!(d.weights["bad"], 0.0);
     assert!((d.weights["champion"] - 0.9).abs() < 1e-12);
     assert!((d.weights["good"] - 0.1).abs() < 1e-12);

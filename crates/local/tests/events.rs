@@ -77,3 +77,37 @@ fn training_job_names_keep_their_prefix_and_fit() {
         .to_string()
         .contains("jobPrefix"));
 }
+
+/// The state machines' samples: what each Task state builds from them (the same merges
+/// the ASL does with `States.JsonMerge`) is a valid input of its function.
+#[test]
+fn the_execution_samples_feed_every_task_state() {
+    let merge = |base: &Value, extra: Value| {
+        let mut out = base.clone();
+        out.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        out
+    };
+    let retrain = event("retrain-execution.json");
+    let training = &retrain["training"];
+    let train: TrainInput = parse_input(merge(
+        &training["train"],
+        serde_json::json!({"executionName": "exec", "trainDataUri": retrain["dataUri"]}),
+    ))
+    .unwrap();
+    let request = build_request(&train, "us-east-1").unwrap();
+    assert_eq!(request.channels[0].s3_uri, retrain["dataUri"].as_str().unwrap());
+    let _: EvaluateModelInput = parse_input(merge(
+        &training["gate"],
+        serde_json::json!({"source": {"kind": "trainingJob", "trainingJobName": request.name}}),
+    ))
+    .unwrap();
+    let _: DeployInput = parse_input(merge(
+        &training["deploy"],
+        serde_json::json!({"executionName": "exec", "variantName": request.name, "modelDataUrl": "s3://b/m/model.tar.gz"}),
+    ))
+    .unwrap();
+    let ab: EvaluateVariantsInput = parse_input(event("ab-evaluation-execution.json")).unwrap();
+    ab.policy.validate().unwrap();
+}

@@ -141,11 +141,19 @@ fn train_data_uri_becomes_the_train_channel() {
     assert_eq!(request.channels.len(), 1);
     assert_eq!(request.channels[0].s3_uri, "s3://data/incoming/new.csv");
     // Another data set is another spec, so another job name.
-    assert_ne!(request.name, weighbridge_tasks::train::build_request(&train_input(), "us-east-1").unwrap().name);
+    assert_ne!(
+        request.name,
+        weighbridge_tasks::train::build_request(&train_input(), "us-east-1")
+            .unwrap()
+            .name
+    );
     input.channels = vec![];
     let request = weighbridge_tasks::train::build_request(&input, "us-east-1").unwrap();
     assert_eq!(
-        (request.channels[0].name.as_str(), request.channels[0].content_type.as_deref()),
+        (
+            request.channels[0].name.as_str(),
+            request.channels[0].content_type.as_deref()
+        ),
         ("train", Some("text/csv"))
     );
 }
