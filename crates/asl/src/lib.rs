@@ -1,0 +1,44 @@
+//! Amazon States Language: the parser ([`definition`]), paths and payload templates
+//! ([`paths`], [`payload`], [`intrinsics`]), Choice rules ([`choice`]), validation
+//! ([`validate`]) and — in a later step — the interpreter. No AWS types: Task resources
+//! are resolved by the caller.
+
+pub mod choice;
+pub mod definition;
+pub mod intrinsics;
+pub mod paths;
+pub mod payload;
+pub mod validate;
+
+/// A failure inside an execution, with the ASL error name Retry/Catch match on
+/// (`States.Runtime`, `States.IntrinsicFailure`, a task's own error name, …).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{error}: {cause}")]
+pub struct Failure {
+    pub error: String,
+    pub cause: String,
+}
+
+impl Failure {
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
+
+    /// `States.Runtime`: a path or payload that cannot be evaluated. Not retriable by
+    /// `States.ALL` in the service; the interpreter follows that.
+    pub fn runtime(cause: impl Into<String>) -> Self {
+        Self::new("States.Runtime", cause)
+    }
+}
+
+/// Errors before any execution: the text does not parse, or the definition is invalid.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AslError {
+    #[error("the state machine does not parse: {0}")]
+    Parse(String),
+    #[error("the state machine is invalid:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}

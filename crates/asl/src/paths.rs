@@ -1,0 +1,218 @@
+//! Paths: reading with JSONPath (`serde_json_path`, RFC 9535) from the state's input
+//! or, for `$$`, from the context object; writing with reference paths (ResultPath).
+
+use serde_json::{Map, Value};
+use serde_json_path::JsonPath;
+
+use crate::Failure;
+
+/// Whether a path can select more than one node (wildcards, filters, slices,
+/// descendants): such paths yield an array, the others exactly one value.
+fn selects_many(path: &str) -> bool {
+    path.contains("[*]") || path.contains(".*") || path.contains("..") || path.contains("[?") || {
+        // A slice `[a:b]` outside quotes.
+        path.split('[').skip(1).any(|seg| {
+            let inner = seg.split(']').next().unwrap_or("");
+            !inner.starts_with('\'') && !inner.starts_with('"') && inner.contains(':')
+        })
+    }
+}
+
+/// Reads `path` (`$…` from `input`, `$$…` from `context`). A definite path that matches
+/// nothing is a `States.Runtime` failure, as in the service.
+pub fn read(path: &str, input: &Value, context: &Value) -> Result<Value, Failure> {
+    let (doc, query) = match path.strip_prefix("$$") {
+        Some(rest) => (context, format!("${rest}")),
+        None => (input, path.to_string()),
+    };
+    if !query.starts_with('$') {
+        return Err(Failure::runtime(format!(
+            "{path:?} is not a path: it must start with $ or $$"
+        )));
+    }
+    let compiled =
+        JsonPath::parse(&query).map_err(|e| Failure::runtime(format!("invalid JSONPath {path:?}: {e}")))?;
+    let nodes = compiled.query(doc).all();
+    if selects_many(&query) {
+        return Ok(Value::Array(nodes.into_iter().cloned().collect()));
+    }
+    match nodes.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(Failure::runtime(format!(
+            "the JSONPath {path:?} could not be found in the input {}",
+            truncate(doc)
+        ))),
+        many => Ok(Value::Array(many.iter().map(|v| (*v).clone()).collect())),
+    }
+}
+
+fn truncate(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 200 {
+        format!(
+            "{}…",
+            &s[..s
+                .char_indices()
+                .take_while(|(i, _)| *i < 200)
+                .last()
+                .map_or(0, |(i, _)| i)]
+        )
+    } else {
+        s
+    }
+}
+
+/// One step of a reference path.
+#[derive(Debug, PartialEq)]
+enum Step {
+    Field(String),
+    Index(usize),
+}
+
+/// Parses a reference path: `$`, `$.a.b`, `$['a b'].c[0]`. No wildcards or filters.
+fn reference_steps(path: &str) -> Result<Vec<Step>, Failure> {
+    let bad = |why: &str| Failure::runtime(format!("{path:?} is not a reference path: {why}"));
+    let rest = path
+        .strip_prefix('$')
+        .ok_or_else(|| bad("it must start with $"))?;
+    let mut steps = Vec::new();
+    let chars: Vec<char> = rest.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '.' => {
+                let start = i + 1;
+                let mut end = start;
+                while end < chars.len() && chars[end] != '.' && chars[end] != '[' {
+                    end += 1;
+                }
+                let name: String = chars[start..end].iter().collect();
+                if name.is_empty() || name == "*" {
+                    return Err(bad("an empty or wildcard field"));
+                }
+                steps.push(Step::Field(name));
+                i = end;
+            }
+            '[' => {
+                let close = chars[i..]
+                    .iter()
+                    .position(|&c| c == ']')
+                    .ok_or_else(|| bad("unclosed ["))?
+                    + i;
+                let inner: String = chars[i + 1..close].iter().collect();
+                let inner = inner.trim();
+                if let Some(quoted) = inner
+                    .strip_prefix('\'')
+                    .and_then(|s| s.strip_suffix('\''))
+                    .or_else(|| inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')))
+                {
+                    steps.push(Step::Field(quoted.to_string()));
+                } else {
+                    let index = inner.parse().map_err(|_| bad("only field names and indexes"))?;
+                    steps.push(Step::Index(index));
+                }
+                i = close + 1;
+            }
+            _ => return Err(bad("expected . or [")),
+        }
+    }
+    Ok(steps)
+}
+
+/// Whether `path` is a valid reference path (for validation).
+pub fn is_reference_path(path: &str) -> bool {
+    reference_steps(path).is_ok()
+}
+
+/// Whether `path` is a valid JSONPath for reading (for validation).
+pub fn is_path(path: &str) -> bool {
+    let query = path
+        .strip_prefix('$')
+        .map(|rest| rest.strip_prefix('$').unwrap_or(rest));
+    query.is_some_and(|rest| JsonPath::parse(&format!("${rest}")).is_ok())
+}
+
+/// Writes `value` into `target` at a reference path, creating objects on the way
+/// (`ResultPath`). `$` replaces the whole document.
+pub fn write(target: Value, path: &str, value: Value) -> Result<Value, Failure> {
+    let steps = reference_steps(path)?;
+    if steps.is_empty() {
+        return Ok(value);
+    }
+    let mut root = target;
+    let mut node = &mut root;
+    for (i, step) in steps.iter().enumerate() {
+        let last = i + 1 == steps.len();
+        match step {
+            Step::Field(name) => {
+                if !node.is_object() {
+                    return Err(Failure::runtime(format!(
+                        "cannot set {path:?}: the value before {name:?} is not an object"
+                    )));
+                }
+                let map: &mut Map<String, Value> = node.as_object_mut().expect("checked");
+                if last {
+                    map.insert(name.clone(), value);
+                    return Ok(root);
+                }
+                node = map
+                    .entry(name.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+            }
+            Step::Index(index) => {
+                let items = node
+                    .as_array_mut()
+                    .filter(|a| *index < a.len())
+                    .ok_or_else(|| Failure::runtime(format!("cannot set {path:?}: no element {index}")))?;
+                if last {
+                    items[*index] = value;
+                    return Ok(root);
+                }
+                node = &mut items[*index];
+            }
+        }
+    }
+    unreachable!("the last step returns")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn reads_definite_and_indefinite_paths() {
+        let doc = json!({"a": {"b": [1, 2, 3]}, "v": [{"k": "x", "n": 1}, {"k": "y", "n": 2}]});
+        let ctx = json!({"Execution": {"Name": "e1"}});
+        assert_eq!(read("$.a.b[1]", &doc, &ctx).unwrap(), json!(2));
+        assert_eq!(read("$$.Execution.Name", &doc, &ctx).unwrap(), json!("e1"));
+        assert_eq!(read("$.v[*].k", &doc, &ctx).unwrap(), json!(["x", "y"]));
+        assert_eq!(read("$.v[?(@.n > 1)].k", &doc, &ctx).unwrap(), json!(["y"]));
+        assert_eq!(read("$.v[?@.n == 3].k", &doc, &ctx).unwrap(), json!([]));
+        let err = read("$.missing", &doc, &ctx).unwrap_err();
+        assert_eq!(err.error, "States.Runtime");
+        assert!(err.cause.contains("$.missing"), "{}", err.cause);
+    }
+
+    #[test]
+    fn writes_reference_paths() {
+        let doc = json!({"a": 1});
+        assert_eq!(write(doc.clone(), "$", json!(7)).unwrap(), json!(7));
+        assert_eq!(
+            write(doc.clone(), "$.r.s", json!(7)).unwrap(),
+            json!({"a": 1, "r": {"s": 7}})
+        );
+        assert_eq!(
+            write(doc.clone(), "$['x y']", json!(true)).unwrap(),
+            json!({"a": 1, "x y": true})
+        );
+        assert_eq!(
+            write(json!({"l": [0, 0]}), "$.l[1]", json!(5)).unwrap(),
+            json!({"l": [0, 5]})
+        );
+        assert!(write(doc.clone(), "$.a.b", json!(1)).is_err());
+        assert!(write(doc, "$.v[*]", json!(1)).is_err());
+        assert!(is_reference_path("$.a['b'][0]") && !is_reference_path("$..a"));
+    }
+}
