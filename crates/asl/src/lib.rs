@@ -1,14 +1,24 @@
 //! Amazon States Language: the parser ([`definition`]), paths and payload templates
 //! ([`paths`], [`payload`], [`intrinsics`]), Choice rules ([`choice`]), validation
-//! ([`validate`]) and — in a later step — the interpreter. No AWS types: Task resources
+//! ([`validate`]), the [`interpreter`] and its [`history`]. No AWS types: Task resources
 //! are resolved by the caller.
 
 pub mod choice;
 pub mod definition;
+pub mod history;
+pub mod interpreter;
 pub mod intrinsics;
 pub mod paths;
 pub mod payload;
 pub mod validate;
+
+/// Replaces each `${Key}` with its `DefinitionSubstitutions` value, as SAM does before
+/// the definition reaches Step Functions.
+pub fn substitute(text: &str, substitutions: &std::collections::BTreeMap<String, String>) -> String {
+    substitutions
+        .iter()
+        .fold(text.to_string(), |t, (k, v)| t.replace(&format!("${{{k}}}"), v))
+}
 
 /// A failure inside an execution, with the ASL error name Retry/Catch match on
 /// (`States.Runtime`, `States.IntrinsicFailure`, a task's own error name, …).

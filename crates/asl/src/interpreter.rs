@@ -1,0 +1,688 @@
+//! The interpreter: runs a validated state machine over caller-provided Task resources
+//! and a virtual clock, with the specification's data flow (InputPath → Parameters →
+//! task → ResultSelector → ResultPath → OutputPath), Retry with backoff and jitter,
+//! Catch, timeouts, Parallel and inline Map, and a history with the service's events.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use futures::future::BoxFuture;
+use futures::stream::{self, StreamExt};
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Map, Value};
+
+use crate::definition::{Catcher, Retrier, State, StateKind, StateMachine};
+use crate::history::{History, HistoryEvent};
+use crate::{choice, paths, payload, Failure};
+
+/// What a Task state calls: the caller maps `Resource` (and the evaluated parameters)
+/// to real work — a task function in process, a backend's SDK action.
+#[async_trait]
+pub trait Resources: Send + Sync {
+    async fn call(&self, resource: &str, parameters: Value, task: &TaskContext) -> Result<Value, Failure>;
+}
+
+/// What a resource may want to know about the call.
+#[derive(Debug, Clone)]
+pub struct TaskContext {
+    pub execution_name: String,
+    pub state_name: String,
+    pub retry_count: u64,
+}
+
+/// Virtual time: Wait states and Retry intervals advance it instead of sleeping, so a
+/// day of polling costs no wall time. The caller's backend reads the same clock.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+    fn advance(&self, by: Duration);
+}
+
+/// A clock that only moves when told to.
+#[derive(Debug)]
+pub struct VirtualClock {
+    now: Mutex<DateTime<Utc>>,
+}
+
+impl VirtualClock {
+    pub fn starting_at(start: DateTime<Utc>) -> Self {
+        Self {
+            now: Mutex::new(start),
+        }
+    }
+}
+
+impl Clock for VirtualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.now.lock().expect("the clock lock is not poisoned")
+    }
+    fn advance(&self, by: Duration) {
+        *self.now.lock().expect("the clock lock is not poisoned") += by;
+    }
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Status {
+    Succeeded,
+    Failed,
+    TimedOut,
+}
+
+/// The result of [`run`].
+#[derive(Debug, Clone)]
+pub struct ExecutionResult {
+    pub status: Status,
+    pub output: Option<Value>,
+    pub error: Option<Failure>,
+    pub history: Vec<HistoryEvent>,
+    pub started: DateTime<Utc>,
+    pub stopped: DateTime<Utc>,
+}
+
+/// Identity of an execution, for the context object.
+#[derive(Debug, Clone)]
+pub struct ExecutionSpec {
+    pub state_machine_name: String,
+    pub state_machine_arn: String,
+    pub name: String,
+    pub role_arn: String,
+    /// Seeds the retry jitter, so a run is repeatable.
+    pub seed: u64,
+}
+
+impl ExecutionSpec {
+    pub fn arn(&self) -> String {
+        self.state_machine_arn
+            .replacen(":stateMachine:", ":execution:", 1)
+            + ":"
+            + &self.name
+    }
+}
+
+struct Run<'a> {
+    resources: &'a dyn Resources,
+    clock: &'a dyn Clock,
+    history: History,
+    spec: &'a ExecutionSpec,
+    input: Value,
+    started: DateTime<Utc>,
+    deadline: Option<DateTime<Utc>>,
+    rng: Mutex<rand::rngs::StdRng>,
+}
+
+/// Which kind of step ends a state.
+enum Step {
+    Next(String, Value),
+    End(Value),
+}
+
+/// Runs `machine` on `input` to the end.
+pub async fn run(
+    machine: &StateMachine,
+    input: Value,
+    spec: &ExecutionSpec,
+    resources: &dyn Resources,
+    clock: &dyn Clock,
+) -> ExecutionResult {
+    let started = clock.now();
+    let run = Run {
+        resources,
+        clock,
+        history: History::default(),
+        spec,
+        input: input.clone(),
+        started,
+        deadline: machine
+            .timeout_seconds
+            .map(|s| started + Duration::seconds(s as i64)),
+        rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(spec.seed)),
+    };
+    run.history.push(
+        started,
+        "ExecutionStarted",
+        None,
+        json!({"input": input, "roleArn": spec.role_arn, "stateMachineArn": spec.state_machine_arn}),
+    );
+    let result = run.scope(machine, input, None).await;
+    let stopped = clock.now();
+    let (status, output, error) = match result {
+        Ok(output) => {
+            run.history
+                .push(stopped, "ExecutionSucceeded", None, json!({"output": output}));
+            (Status::Succeeded, Some(output), None)
+        }
+        Err(f) if f.error == "States.Timeout" && run.past_deadline() => {
+            run.history.push(
+                stopped,
+                "ExecutionTimedOut",
+                None,
+                json!({"error": f.error, "cause": f.cause}),
+            );
+            (Status::TimedOut, None, Some(f))
+        }
+        Err(f) => {
+            run.history.push(
+                stopped,
+                "ExecutionFailed",
+                None,
+                json!({"error": f.error, "cause": f.cause}),
+            );
+            (Status::Failed, None, Some(f))
+        }
+    };
+    ExecutionResult {
+        status,
+        output,
+        error,
+        history: run.history.events(),
+        started,
+        stopped,
+    }
+}
+
+/// Whether a Retry or Catch entry's names match an error.
+fn matches_error(names: &[String], error: &str) -> bool {
+    names
+        .iter()
+        .any(|n| n == error || n == "States.ALL" || (n == "States.TaskFailed" && error != "States.Timeout"))
+}
+
+impl Run<'_> {
+    fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|d| self.clock.now() >= d)
+    }
+
+    fn context(
+        &self,
+        state: &str,
+        entered: DateTime<Utc>,
+        retry: u64,
+        item: Option<(usize, &Value)>,
+    ) -> Value {
+        let mut ctx = json!({
+            "Execution": {
+                "Id": self.spec.arn(),
+                "Input": self.input,
+                "Name": self.spec.name,
+                "RoleArn": self.spec.role_arn,
+                "StartTime": self.started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            },
+            "State": {
+                "EnteredTime": entered.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "Name": state,
+                "RetryCount": retry,
+            },
+            "StateMachine": {"Id": self.spec.state_machine_arn, "Name": self.spec.state_machine_name},
+        });
+        if let Some((index, value)) = item {
+            ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
+        }
+        ctx
+    }
+
+    /// Runs one scope (the machine, a branch, an iteration) from StartAt to its end.
+    fn scope<'s>(
+        &'s self,
+        machine: &'s StateMachine,
+        input: Value,
+        item: Option<(usize, Value)>,
+    ) -> BoxFuture<'s, Result<Value, Failure>> {
+        Box::pin(async move {
+            let mut name = machine.start_at.clone();
+            let mut data = input;
+            loop {
+                if self.past_deadline() {
+                    return Err(Failure::new(
+                        "States.Timeout",
+                        "the execution exceeded its TimeoutSeconds",
+                    ));
+                }
+                let state = machine
+                    .states
+                    .get(&name)
+                    .ok_or_else(|| Failure::runtime(format!("no state {name:?}")))?;
+                match self
+                    .state(&name, state, data, item.as_ref().map(|(i, v)| (*i, v)))
+                    .await?
+                {
+                    Step::Next(next, output) => {
+                        name = next;
+                        data = output;
+                    }
+                    Step::End(output) => return Ok(output),
+                }
+            }
+        })
+    }
+
+    fn enter(&self, name: &str, kind: StateKind, input: &Value) {
+        self.history.push(
+            self.clock.now(),
+            &format!("{}StateEntered", kind.event_prefix()),
+            Some(name),
+            json!({"input": input}),
+        );
+    }
+
+    fn exit(&self, name: &str, kind: StateKind, output: &Value) {
+        self.history.push(
+            self.clock.now(),
+            &format!("{}StateExited", kind.event_prefix()),
+            Some(name),
+            json!({"output": output}),
+        );
+    }
+
+    async fn state(
+        &self,
+        name: &str,
+        s: &State,
+        raw: Value,
+        item: Option<(usize, &Value)>,
+    ) -> Result<Step, Failure> {
+        let entered = self.clock.now();
+        self.enter(name, s.kind, &raw);
+        let ctx = self.context(name, entered, 0, item);
+        let effective = apply_path(&s.input_path, &raw, &ctx)?;
+        let advance = |output: Value| -> Step {
+            match &s.next {
+                Some(next) if s.end != Some(true) => Step::Next(next.clone(), output),
+                _ => Step::End(output),
+            }
+        };
+        match s.kind {
+            StateKind::Pass => {
+                let result = match (&s.result, &s.parameters) {
+                    (Some(r), _) => r.clone(),
+                    (None, Some(p)) => payload::evaluate(p, &effective, &ctx)?,
+                    (None, None) => effective.clone(),
+                };
+                let output = self.finish(s, raw, result, &ctx)?;
+                self.exit(name, s.kind, &output);
+                Ok(advance(output))
+            }
+            StateKind::Succeed => {
+                let output = apply_path(&s.output_path, &effective, &ctx)?;
+                self.exit(name, s.kind, &output);
+                Ok(Step::End(output))
+            }
+            StateKind::Fail => {
+                let text = |literal: &Option<String>, path: &Option<String>| -> Result<String, Failure> {
+                    match (literal, path) {
+                        (Some(l), _) => Ok(l.clone()),
+                        (None, Some(p)) => match payload::dynamic(p, &effective, &ctx)? {
+                            Value::String(s) => Ok(s),
+                            other => Err(Failure::runtime(format!("{p} must give a string, got {other}"))),
+                        },
+                        (None, None) => Ok(String::new()),
+                    }
+                };
+                let error = text(&s.error, &s.error_path)?;
+                let cause = text(&s.cause, &s.cause_path)?;
+                Err(Failure::new(error, cause))
+            }
+            StateKind::Choice => {
+                let mut chosen = s.default.clone();
+                for rule in s.choices.iter().flatten() {
+                    if choice::matches(rule, &effective, &ctx)? {
+                        chosen = rule["Next"].as_str().map(String::from);
+                        break;
+                    }
+                }
+                let next = chosen.ok_or_else(|| {
+                    Failure::new(
+                        "States.NoChoiceMatched",
+                        format!("no Choice rule of {name:?} matched and it has no Default"),
+                    )
+                })?;
+                let output = apply_path(&s.output_path, &effective, &ctx)?;
+                self.exit(name, s.kind, &output);
+                Ok(Step::Next(next, output))
+            }
+            StateKind::Wait => {
+                let until = match (&s.seconds, &s.seconds_path, &s.timestamp, &s.timestamp_path) {
+                    (Some(secs), ..) => entered + Duration::seconds(secs.as_i64().unwrap_or(0)),
+                    (_, Some(p), ..) => {
+                        let secs = paths::read(p, &effective, &ctx)?;
+                        let secs = secs.as_i64().filter(|s| *s >= 0).ok_or_else(|| {
+                            Failure::runtime(format!(
+                                "SecondsPath {p} gave {secs}, not a non-negative integer"
+                            ))
+                        })?;
+                        entered + Duration::seconds(secs)
+                    }
+                    (_, _, Some(t), _) => parse_time(t)?,
+                    (_, _, _, Some(p)) => {
+                        parse_time(paths::read(p, &effective, &ctx)?.as_str().unwrap_or(""))?
+                    }
+                    _ => entered,
+                };
+                let wait = until - self.clock.now();
+                if wait > Duration::zero() {
+                    self.clock.advance(wait);
+                }
+                let output = apply_path(&s.output_path, &effective, &ctx)?;
+                self.exit(name, s.kind, &output);
+                Ok(advance(output))
+            }
+            StateKind::Task | StateKind::Parallel | StateKind::Map => {
+                match self.with_retries(name, s, &effective, entered, item).await {
+                    Ok(result) => {
+                        let ctx = self.context(name, entered, 0, item);
+                        let selected = match &s.result_selector {
+                            Some(sel) => payload::evaluate(sel, &result, &ctx)?,
+                            None => result,
+                        };
+                        let output = self.finish(s, raw, selected, &ctx)?;
+                        self.exit(name, s.kind, &output);
+                        Ok(advance(output))
+                    }
+                    Err(f) => self.catch(name, s, raw, f),
+                }
+            }
+        }
+    }
+
+    /// ResultPath then OutputPath.
+    fn finish(&self, s: &State, raw: Value, result: Value, ctx: &Value) -> Result<Value, Failure> {
+        let merged = match &s.result_path {
+            None => result,
+            Some(Value::Null) => raw,
+            Some(Value::String(p)) => paths::write(raw, p, result)?,
+            Some(other) => return Err(Failure::runtime(format!("ResultPath {other} is not a path"))),
+        };
+        apply_path(&s.output_path, &merged, ctx)
+    }
+
+    fn catch(&self, name: &str, s: &State, raw: Value, failure: Failure) -> Result<Step, Failure> {
+        if failure.error == "States.Runtime" || (failure.error == "States.Timeout" && self.past_deadline()) {
+            return Err(failure);
+        }
+        let Some(catcher) = s
+            .catch
+            .iter()
+            .flatten()
+            .find(|c: &&Catcher| matches_error(&c.error_equals, &failure.error))
+        else {
+            return Err(failure);
+        };
+        let error = json!({"Error": failure.error, "Cause": failure.cause});
+        let output = match &catcher.result_path {
+            None => error,
+            Some(Value::Null) => raw,
+            Some(Value::String(p)) => paths::write(raw, p, error)?,
+            Some(other) => {
+                return Err(Failure::runtime(format!(
+                    "Catch ResultPath {other} is not a path"
+                )))
+            }
+        };
+        self.exit(name, s.kind, &output);
+        Ok(Step::Next(catcher.next.clone(), output))
+    }
+
+    /// Runs the state's work (task call, branches, iterations), retrying per `Retry`.
+    async fn with_retries(
+        &self,
+        name: &str,
+        s: &State,
+        effective: &Value,
+        entered: DateTime<Utc>,
+        item: Option<(usize, &Value)>,
+    ) -> Result<Value, Failure> {
+        let retriers: &[Retrier] = s.retry.as_deref().unwrap_or(&[]);
+        let mut attempts = vec![0u64; retriers.len()];
+        let mut retry_count = 0u64;
+        loop {
+            let ctx = self.context(name, entered, retry_count, item);
+            let result = match s.kind {
+                StateKind::Task => self.task(name, s, effective, &ctx, retry_count).await,
+                StateKind::Parallel => self.parallel(name, s, effective, &ctx).await,
+                StateKind::Map => self.map(name, s, effective, &ctx).await,
+                _ => unreachable!("only Task, Parallel and Map do work"),
+            };
+            let failure = match result {
+                Ok(v) => return Ok(v),
+                Err(f) => f,
+            };
+            if failure.error == "States.Runtime"
+                || (failure.error == "States.Timeout" && self.past_deadline())
+            {
+                return Err(failure);
+            }
+            let Some(index) = retriers
+                .iter()
+                .position(|r| matches_error(&r.error_equals, &failure.error))
+            else {
+                return Err(failure);
+            };
+            let r = &retriers[index];
+            if attempts[index] >= r.max_attempts {
+                return Err(failure);
+            }
+            let mut delay = r.interval_seconds * r.backoff_rate.powi(attempts[index] as i32);
+            if let Some(max) = r.max_delay_seconds {
+                delay = delay.min(max);
+            }
+            if r.jitter_strategy.as_deref() == Some("FULL") {
+                delay *= self
+                    .rng
+                    .lock()
+                    .expect("the rng lock is not poisoned")
+                    .random::<f64>();
+            }
+            attempts[index] += 1;
+            retry_count += 1;
+            self.clock
+                .advance(Duration::milliseconds((delay * 1000.0) as i64));
+        }
+    }
+
+    async fn task(
+        &self,
+        name: &str,
+        s: &State,
+        effective: &Value,
+        ctx: &Value,
+        retry_count: u64,
+    ) -> Result<Value, Failure> {
+        let resource = s.resource.as_deref().unwrap_or_default();
+        let parameters = match &s.parameters {
+            Some(p) => payload::evaluate(p, effective, ctx)?,
+            None => effective.clone(),
+        };
+        let started = self.clock.now();
+        self.history.push(
+            started,
+            "TaskScheduled",
+            Some(name),
+            json!({"resource": resource, "parameters": parameters}),
+        );
+        self.history
+            .push(started, "TaskStarted", Some(name), json!({"resource": resource}));
+        let task = TaskContext {
+            execution_name: self.spec.name.clone(),
+            state_name: name.to_string(),
+            retry_count,
+        };
+        let result = self.resources.call(resource, parameters, &task).await;
+        let took = self.clock.now() - started;
+        let result = match (result, s.timeout_seconds) {
+            (Ok(_), Some(limit)) if took > Duration::seconds(limit as i64) => Err(Failure::new(
+                "States.Timeout",
+                format!(
+                    "the task took {}s, over its TimeoutSeconds {limit}",
+                    took.num_seconds()
+                ),
+            )),
+            (r, _) => r,
+        };
+        match &result {
+            Ok(output) => self.history.push(
+                self.clock.now(),
+                "TaskSucceeded",
+                Some(name),
+                json!({"output": output}),
+            ),
+            Err(f) if f.error == "States.Timeout" => self.history.push(
+                self.clock.now(),
+                "TaskTimedOut",
+                Some(name),
+                json!({"error": f.error, "cause": f.cause}),
+            ),
+            Err(f) => self.history.push(
+                self.clock.now(),
+                "TaskFailed",
+                Some(name),
+                json!({"error": f.error, "cause": f.cause}),
+            ),
+        }
+        result
+    }
+
+    async fn parallel(
+        &self,
+        name: &str,
+        s: &State,
+        effective: &Value,
+        ctx: &Value,
+    ) -> Result<Value, Failure> {
+        let input = match &s.parameters {
+            Some(p) => payload::evaluate(p, effective, ctx)?,
+            None => effective.clone(),
+        };
+        self.history
+            .push(self.clock.now(), "ParallelStateStarted", Some(name), json!({}));
+        let branches = s.branches.as_deref().unwrap_or(&[]);
+        let results =
+            futures::future::join_all(branches.iter().map(|b| self.scope(b, input.clone(), None))).await;
+        let outputs: Result<Vec<Value>, Failure> = results.into_iter().collect();
+        match outputs {
+            Ok(o) => {
+                self.history
+                    .push(self.clock.now(), "ParallelStateSucceeded", Some(name), json!({}));
+                Ok(Value::Array(o))
+            }
+            Err(f) => {
+                self.history.push(
+                    self.clock.now(),
+                    "ParallelStateFailed",
+                    Some(name),
+                    json!({"error": f.error, "cause": f.cause}),
+                );
+                Err(f)
+            }
+        }
+    }
+
+    async fn map(&self, name: &str, s: &State, effective: &Value, ctx: &Value) -> Result<Value, Failure> {
+        let items = match &s.items_path {
+            Some(p) => paths::read(p, effective, ctx)?,
+            None => effective.clone(),
+        };
+        let items = items.as_array().cloned().ok_or_else(|| {
+            Failure::runtime(format!("ItemsPath of {name:?} must select an array, got {items}"))
+        })?;
+        let processor = s
+            .processor()
+            .ok_or_else(|| Failure::runtime(format!("{name:?} has no ItemProcessor")))?;
+        let selector = s.item_selector.as_ref().or(s.parameters.as_ref());
+        self.history.push(
+            self.clock.now(),
+            "MapStateStarted",
+            Some(name),
+            json!({"length": items.len()}),
+        );
+        let concurrency = match s.max_concurrency {
+            Some(0) | None => items.len().max(1),
+            Some(n) => n as usize,
+        };
+        let failures = Arc::new(Mutex::new(0usize));
+        let outputs: Vec<Result<Value, Failure>> = stream::iter(items.into_iter().enumerate())
+            .map(|(index, value)| {
+                let failures = failures.clone();
+                async move {
+                    let mut item_ctx = ctx.clone();
+                    item_ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
+                    let input = match selector {
+                        Some(sel) => payload::evaluate(sel, effective, &item_ctx)?,
+                        None => value.clone(),
+                    };
+                    self.history.push(
+                        self.clock.now(),
+                        "MapIterationStarted",
+                        Some(name),
+                        json!({"index": index}),
+                    );
+                    let result = self.scope(processor, input, Some((index, value))).await;
+                    let kind = if result.is_ok() {
+                        "MapIterationSucceeded"
+                    } else {
+                        "MapIterationFailed"
+                    };
+                    self.history
+                        .push(self.clock.now(), kind, Some(name), json!({"index": index}));
+                    if result.is_err() {
+                        *failures.lock().expect("not poisoned") += 1;
+                    }
+                    result
+                }
+            })
+            .buffered(concurrency)
+            .collect()
+            .await;
+        let total = outputs.len();
+        let failed = *failures.lock().expect("not poisoned");
+        let tolerated = s.tolerated_failure_count.map(|c| c as usize).unwrap_or(0).max(
+            s.tolerated_failure_percentage
+                .map(|p| ((p / 100.0) * total as f64).floor() as usize)
+                .unwrap_or(0),
+        );
+        if failed > tolerated {
+            let first = outputs
+                .into_iter()
+                .find_map(Result::err)
+                .expect("a failure was counted");
+            let f = if s.tolerated_failure_count.is_some() || s.tolerated_failure_percentage.is_some() {
+                Failure::new(
+                    "States.ExceedToleratedFailureThreshold",
+                    format!("{failed} of {total} iterations failed, more than the {tolerated} tolerated; first: {first}"),
+                )
+            } else {
+                first
+            };
+            self.history.push(
+                self.clock.now(),
+                "MapStateFailed",
+                Some(name),
+                json!({"error": f.error, "cause": f.cause}),
+            );
+            return Err(f);
+        }
+        self.history
+            .push(self.clock.now(), "MapStateSucceeded", Some(name), json!({}));
+        Ok(Value::Array(
+            outputs
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|f| json!({"Error": f.error, "Cause": f.cause})))
+                .collect(),
+        ))
+    }
+}
+
+fn parse_time(t: &str) -> Result<DateTime<Utc>, Failure> {
+    DateTime::parse_from_rfc3339(t)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|_| Failure::runtime(format!("{t:?} is not an RFC 3339 timestamp")))
+}
+
+/// InputPath/OutputPath: absent = everything, null = `{}`, else the path's value.
+fn apply_path(path: &Option<Value>, data: &Value, ctx: &Value) -> Result<Value, Failure> {
+    match path {
+        None => Ok(data.clone()),
+        Some(Value::Null) => Ok(Value::Object(Map::new())),
+        Some(Value::String(p)) => paths::read(p, data, ctx),
+        Some(other) => Err(Failure::runtime(format!("{other} is not a path"))),
+    }
+}

@@ -1,0 +1,136 @@
+//! The conformance suite: each fixture in `tests/conformance/` is a state machine, an
+//! input, the expected outcome (output, or error name and a fragment of the cause), and
+//! optionally the expected sequence of history events and virtual seconds elapsed —
+//! written from the Amazon States Language specification, not from this interpreter.
+
+use async_trait::async_trait;
+use chrono::{Duration, TimeZone, Utc};
+use serde_json::{json, Value};
+use weighbridge_asl::interpreter::{run, Clock, ExecutionSpec, Resources, Status, TaskContext, VirtualClock};
+use weighbridge_asl::validate::validate_text;
+use weighbridge_asl::Failure;
+
+const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:";
+
+/// Test resources: Echo, Add, FailWith, Flaky (fails `failures` times), Slow (takes
+/// `seconds` of virtual time), and `lambda:invoke` of any of them.
+struct Fakes<'a> {
+    clock: &'a VirtualClock,
+}
+
+#[async_trait]
+impl Resources for Fakes<'_> {
+    async fn call(&self, resource: &str, p: Value, task: &TaskContext) -> Result<Value, Failure> {
+        if resource == "arn:aws:states:::lambda:invoke" {
+            let function = p["FunctionName"].as_str().unwrap_or_default().to_string();
+            let out = self.call(&function, p["Payload"].clone(), task).await?;
+            return Ok(json!({"Payload": out, "StatusCode": 200}));
+        }
+        match resource.strip_prefix(FUNCTION) {
+            Some("Echo") => Ok(p),
+            Some("Add") => Ok(json!({"sum": p["a"].as_i64().unwrap() + p["b"].as_i64().unwrap()})),
+            Some("FailWith") => Err(Failure::new(
+                p["error"].as_str().unwrap(),
+                p["cause"].as_str().unwrap_or(""),
+            )),
+            Some("Flaky") if task.retry_count < p["failures"].as_u64().unwrap() => Err(Failure::new(
+                p["error"].as_str().unwrap(),
+                format!("attempt {}", task.retry_count + 1),
+            )),
+            Some("Flaky") => Ok(json!({"attempts": task.retry_count + 1})),
+            Some("Slow") => {
+                self.clock
+                    .advance(Duration::seconds(p["seconds"].as_i64().unwrap()));
+                Ok(p)
+            }
+            _ => Err(Failure::new("States.Runtime", format!("no fake for {resource}"))),
+        }
+    }
+}
+
+fn known(resource: &str) -> bool {
+    resource == "arn:aws:states:::lambda:invoke" || resource.starts_with(FUNCTION)
+}
+
+#[tokio::test]
+async fn every_fixture_behaves_as_the_specification_says() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let mut checked = 0;
+    for path in names {
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let fixture: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let machine = validate_text(&fixture["definition"].to_string(), &known)
+            .unwrap_or_else(|e| panic!("{name}: the fixture's definition is invalid: {e}"));
+        let start = Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap();
+        let clock = VirtualClock::starting_at(start);
+        let spec = ExecutionSpec {
+            state_machine_name: "conformance".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:conformance".into(),
+            name: "conformance".into(),
+            role_arn: "arn:aws:iam::123456789012:role/sfn".into(),
+            seed: 1,
+        };
+        let result = run(
+            &machine,
+            fixture["input"].clone(),
+            &spec,
+            &Fakes { clock: &clock },
+            &clock,
+        )
+        .await;
+        let expected = &fixture["expected"];
+        let status = match result.status {
+            Status::Succeeded => "Succeeded",
+            Status::Failed => "Failed",
+            Status::TimedOut => "TimedOut",
+        };
+        assert_eq!(status, expected["status"], "{name}: {:?}", result.error);
+        if let Some(output) = expected.get("output") {
+            assert_eq!(result.output.as_ref(), Some(output), "{name}");
+        }
+        if let Some(error) = expected.get("error") {
+            let failure = result.error.as_ref().unwrap();
+            assert_eq!(failure.error, error.as_str().unwrap(), "{name}: {failure}");
+            if let Some(fragment) = expected["causeContains"].as_str() {
+                assert!(
+                    failure.cause.contains(fragment),
+                    "{name}: {:?} lacks {fragment:?}",
+                    failure.cause
+                );
+            }
+        }
+        if let Some(events) = fixture.get("events") {
+            let got: Vec<&str> = result.history.iter().map(|e| e.kind.as_str()).collect();
+            let want: Vec<&str> = events
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e.as_str().unwrap())
+                .collect();
+            assert_eq!(got, want, "{name}");
+        }
+        if let Some(seconds) = fixture["advancedSeconds"].as_i64() {
+            assert_eq!(
+                (clock.now() - start).num_seconds(),
+                seconds,
+                "{name}: virtual time"
+            );
+        }
+        // Event ids count up from 1 without gaps.
+        assert!(
+            result
+                .history
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.id == i as u64 + 1),
+            "{name}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 25, "{checked} fixtures");
+}
