@@ -4,5 +4,6 @@
 //! injectable faults. A later issue grows it into the on-disk SageMaker emulator.
 
 pub mod memory;
+pub mod training;
 
 pub use memory::{Fault, MemoryBackend, ResponseStyle};
