@@ -1,9 +1,13 @@
-//! The embedded backend: Weighbridge's ports without AWS. For now an in-memory backend
-//! (`memory`) that behaves like the services where the tasks depend on it — status
-//! transitions, validation errors, conditional puts, idempotent executions — with
-//! injectable faults. A later issue grows it into the on-disk SageMaker emulator.
+//! The embedded backend: Weighbridge's ports without AWS. [`memory`] behaves like the
+//! services where the tasks depend on it — status transitions on a virtual clock,
+//! validation errors, conditional puts, idempotent executions, weighted routing — with
+//! injectable faults; [`training`] really trains what it hosts; [`functions`] runs the
+//! task functions in process and [`workflows`] runs the project's state machines over
+//! all of it.
 
+pub mod functions;
 pub mod memory;
 pub mod training;
+pub mod workflows;
 
-pub use memory::{Fault, MemoryBackend, ResponseStyle};
+pub use memory::{Fault, MemoryBackend, ResponseStyle, Timing};

@@ -4,7 +4,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use rand::{Rng, SeedableRng};
+use weighbridge_asl::interpreter::{Clock, VirtualClock};
 use weighbridge_tasks::names::{execution_arn, fingerprint};
+
+use crate::training::{self, Dataset};
 use weighbridge_tasks::ports::{
     EndpointConfig, EndpointDescription, EndpointStatus, InvokeRequest, InvokeResponse, MetricDatum,
     MetricSink, ModelRequest, ObjectChunks, ObjectStore, ObjectSummary, PortError, PortResult, PutCondition,
@@ -46,15 +51,64 @@ struct State {
     executions: BTreeMap<String, (String, String)>,
     predictors: BTreeMap<String, (Predictor, ResponseStyle)>,
     faults: BTreeMap<String, Vec<Fault>>,
+    /// Calls of an operation to let through before its queued faults apply.
+    fault_skips: BTreeMap<String, usize>,
     calls: Vec<String>,
     /// Chunk size of streamed object reads (0 = the default, 64 KiB).
     read_chunk_bytes: usize,
+    /// Simulated durations; `None` keeps transitions manual (`settle`, `complete_training_job`).
+    timing: Option<Timing>,
+    /// Training jobs in progress: start time and the request (for the real training).
+    running: BTreeMap<String, (DateTime<Utc>, TrainingJobRequest)>,
+    /// Endpoints in transition: since when, and the config and variants to roll back to.
+    changing: BTreeMap<String, Transition>,
+    /// FailureReasons for the next training job / endpoint change to fail with.
+    fail_training: Vec<String>,
+    fail_endpoint: Vec<String>,
+    /// Weighted routing of requests without TargetVariant (seeded).
+    rng: Option<rand::rngs::StdRng>,
+    /// Executions in the order they were started, and how the finished ones ended.
+    started: Vec<String>,
+    taken: usize,
+    finished: BTreeMap<String, String>,
+}
+
+/// An endpoint change in progress: since when, and the config and variants to roll back to.
+type Transition = (DateTime<Utc>, Option<(String, Vec<VariantState>)>);
+
+/// How long things take on the simulated clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    pub training: Duration,
+    pub endpoint: Duration,
+}
+
+impl Default for Timing {
+    /// Minutes, as on SageMaker: training 4 min, endpoint create or update 6 min.
+    fn default() -> Self {
+        Self {
+            training: Duration::minutes(4),
+            endpoint: Duration::minutes(6),
+        }
+    }
 }
 
 /// Every port in memory. Cheap to clone (shared state), safe across tasks.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MemoryBackend {
     state: Arc<Mutex<State>>,
+    clock: Arc<VirtualClock>,
+}
+
+impl Default for MemoryBackend {
+    fn default() -> Self {
+        Self {
+            state: Arc::default(),
+            clock: Arc::new(VirtualClock::starting_at(
+                DateTime::<Utc>::UNIX_EPOCH + Duration::days(20_000),
+            )),
+        }
+    }
 }
 
 fn not_found(what: &str, name: &str) -> PortError {
@@ -64,6 +118,121 @@ fn not_found(what: &str, name: &str) -> PortError {
 impl MemoryBackend {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A backend where training really runs and statuses change on the virtual clock:
+    /// a job completes (or fails) `timing.training` after it starts, an endpoint reaches
+    /// InService `timing.endpoint` after a create or update.
+    pub fn simulated(clock: Arc<VirtualClock>, timing: Timing, seed: u64) -> Self {
+        let b = Self {
+            state: Arc::default(),
+            clock,
+        };
+        b.with(|s| {
+            s.timing = Some(timing);
+            s.rng = Some(rand::rngs::StdRng::seed_from_u64(seed));
+        });
+        b
+    }
+
+    /// The virtual clock the backend's statuses follow.
+    pub fn clock(&self) -> Arc<VirtualClock> {
+        self.clock.clone()
+    }
+
+    /// The next training job fails with this FailureReason (as a job with bad data does).
+    pub fn fail_next_training_job(&self, reason: &str) {
+        self.with(|s| s.fail_training.push(reason.to_string()));
+    }
+
+    /// The next endpoint create fails (status Failed), or the next update is rolled back
+    /// (InService on the previous config, with a FailureReason), as SageMaker does.
+    pub fn fail_next_endpoint_change(&self, reason: &str) {
+        self.with(|s| s.fail_endpoint.push(reason.to_string()));
+    }
+
+    /// StopTrainingJob: an InProgress job becomes Stopped.
+    pub fn stop_training_job(&self, name: &str) -> PortResult<()> {
+        self.call("StopTrainingJob")?;
+        self.with(|s| {
+            let job = s
+                .jobs
+                .get_mut(name)
+                .ok_or_else(|| not_found("training job", name))?;
+            if job.status == TrainingStatus::InProgress {
+                job.status = TrainingStatus::Stopped;
+                s.running.remove(name);
+            }
+            Ok(())
+        })
+    }
+
+    /// DeleteEndpoint.
+    pub fn delete_endpoint(&self, name: &str) -> PortResult<()> {
+        self.call("DeleteEndpoint")?;
+        self.with(|s| {
+            s.changing.remove(name);
+            remove_named(&mut s.endpoints, "endpoint", name)
+        })
+    }
+
+    /// Moves every simulated transition whose time has come: training jobs train (for
+    /// real) and complete or fail; endpoints reach InService, Failed, or roll back.
+    pub fn tick(&self) {
+        let now = self.clock.now();
+        self.with(|s| {
+            let Some(timing) = s.timing else { return };
+            let due: Vec<String> = s
+                .running
+                .iter()
+                .filter(|(_, (start, _))| *start + timing.training <= now)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for name in due {
+                let (_, request) = s.running.remove(&name).expect("due");
+                let outcome = if s.fail_training.is_empty() {
+                    run_training(s, &request)
+                } else {
+                    Err(s.fail_training.remove(0))
+                };
+                let job = s.jobs.get_mut(&name).expect("a running job exists");
+                match outcome {
+                    Ok((metrics, artifact)) => {
+                        job.status = TrainingStatus::Completed;
+                        job.final_metrics = metrics;
+                        job.model_artifacts = Some(artifact);
+                    }
+                    Err(reason) => {
+                        job.status = TrainingStatus::Failed;
+                        job.failure_reason = Some(reason);
+                    }
+                }
+            }
+            let due: Vec<String> = s
+                .changing
+                .iter()
+                .filter(|(_, (since, _))| *since + timing.endpoint <= now)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for name in due {
+                let (_, previous) = s.changing.remove(&name).expect("due");
+                let failure = (!s.fail_endpoint.is_empty()).then(|| s.fail_endpoint.remove(0));
+                let e = s.endpoints.get_mut(&name).expect("a changing endpoint exists");
+                match (failure, previous) {
+                    (None, _) => e.status = EndpointStatus::InService,
+                    (Some(reason), None) => {
+                        e.status = EndpointStatus::Failed;
+                        e.failure_reason = Some(reason);
+                    }
+                    (Some(reason), Some((config, variants))) => {
+                        e.status = EndpointStatus::InService;
+                        e.config_name = config;
+                        e.variants = variants;
+                        e.failure_reason = Some(reason);
+                    }
+                }
+            }
+        });
     }
 
     /// Streams object bodies in chunks of `bytes` (tests split lines across chunks).
@@ -79,6 +248,10 @@ impl MemoryBackend {
     fn call(&self, op: &str) -> PortResult<()> {
         self.with(|s| {
             s.calls.push(op.to_string());
+            if let Some(skip) = s.fault_skips.get_mut(op).filter(|n| **n > 0) {
+                *skip -= 1;
+                return Ok(());
+            }
             match s
                 .faults
                 .get_mut(op)
@@ -95,6 +268,13 @@ impl MemoryBackend {
     /// Queues faults for the next calls of `op` (e.g. `InvokeEndpoint`).
     pub fn inject(&self, op: &str, faults: impl IntoIterator<Item = Fault>) {
         self.with(|s| s.faults.entry(op.to_string()).or_default().extend(faults));
+    }
+
+    /// Like [`inject`](Self::inject), but the first `skip` calls of `op` succeed (to hit
+    /// a later caller of the same API, e.g. the workflow's poll after the task's call).
+    pub fn inject_after(&self, op: &str, skip: usize, faults: impl IntoIterator<Item = Fault>) {
+        self.with(|s| s.fault_skips.insert(op.to_string(), skip));
+        self.inject(op, faults);
     }
 
     /// Operations called so far, in order.
@@ -129,6 +309,7 @@ impl MemoryBackend {
     /// Finishes every pending transition: Creating/Updating endpoints become InService.
     pub fn settle(&self) {
         self.with(|s| {
+            s.changing.clear();
             for e in s.endpoints.values_mut() {
                 if matches!(e.status, EndpointStatus::Creating | EndpointStatus::Updating) {
                     e.status = EndpointStatus::InService;
@@ -160,6 +341,30 @@ impl MemoryBackend {
     /// Datapoints published so far.
     pub fn metric_data(&self) -> Vec<(String, MetricDatum)> {
         self.with(|s| s.metrics.clone())
+    }
+
+    /// Executions started since the last call: (name, ARN, input), in start order.
+    pub fn take_started_executions(&self) -> Vec<(String, String, String)> {
+        self.with(|s| {
+            let new: Vec<String> = s.started[s.taken..].to_vec();
+            s.taken = s.started.len();
+            new.into_iter()
+                .map(|n| {
+                    let (arn, input) = s.executions[&n].clone();
+                    (n, arn, input)
+                })
+                .collect()
+        })
+    }
+
+    /// Records how an execution ended (DescribeExecution's status).
+    pub fn finish_execution(&self, arn: &str, status: weighbridge_asl::interpreter::Status) {
+        let status = match status {
+            weighbridge_asl::interpreter::Status::Succeeded => "SUCCEEDED",
+            weighbridge_asl::interpreter::Status::Failed => "FAILED",
+            weighbridge_asl::interpreter::Status::TimedOut => "TIMED_OUT",
+        };
+        self.with(|s| s.finished.insert(arn.to_string(), status.to_string()));
     }
 
     /// Executions started: name → (ARN, input).
@@ -194,6 +399,72 @@ impl MemoryBackend {
     pub fn endpoint(&self, name: &str) -> Option<EndpointDescription> {
         self.with(|s| s.endpoints.get(name).cloned())
     }
+}
+
+/// `s3://bucket/key` → (bucket, key).
+fn split_s3(uri: &str) -> Option<(String, String)> {
+    let rest = uri.strip_prefix("s3://")?;
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    Some((bucket.to_string(), key.to_string()))
+}
+
+/// The text of every object under a channel's S3 URI (a prefix or one object).
+fn channel_text(s: &State, channel: &str, uri: &str) -> Result<String, String> {
+    let (bucket, prefix) =
+        split_s3(uri).ok_or_else(|| format!("ClientError: channel {channel}: {uri} is not an S3 URI"))?;
+    let mut text = String::new();
+    for ((b, k), o) in &s.objects {
+        if *b == bucket && k.starts_with(&prefix) && !k.ends_with('/') {
+            text.push_str(&String::from_utf8_lossy(&o.body));
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+    }
+    if text.trim().is_empty() {
+        return Err(format!("ClientError: channel {channel}: no data under {uri}"));
+    }
+    Ok(text)
+}
+
+/// Trains for real from the job's channels; writes `model.tar.gz` under the output path.
+/// Returns the final metrics and the artifact's URI, or the FailureReason.
+fn run_training(s: &mut State, r: &TrainingJobRequest) -> Result<(BTreeMap<String, f64>, String), String> {
+    let channel = |name: &str| r.channels.iter().find(|c| c.name == name);
+    let train_channel = channel("train").ok_or("ClientError: the job has no train channel")?;
+    let train = Dataset::from_csv(&channel_text(s, "train", &train_channel.s3_uri)?, "train")?;
+    let model = training::train(&r.image, &r.hyperparameters, &train)?;
+    let mut metrics = training::metrics(&model, &train, "train");
+    if let Some(v) = channel("validation") {
+        let validation = Dataset::from_csv(&channel_text(s, "validation", &v.s3_uri)?, "validation")?;
+        metrics.extend(training::metrics(&model, &validation, "validation"));
+    }
+    let uri = format!("{}{}/output/model.tar.gz", with_slash(&r.output_path), r.name);
+    let (bucket, key) = split_s3(&uri).ok_or("ClientError: the output path is not an S3 URI")?;
+    let body = training::pack(&model);
+    let etag = etag_of(&body);
+    s.objects.insert((bucket, key), StoredObject { body, etag });
+    Ok((metrics, uri))
+}
+
+fn with_slash(prefix: &str) -> String {
+    if prefix.ends_with('/') {
+        prefix.to_string()
+    } else {
+        format!("{prefix}/")
+    }
+}
+
+/// A predictor for a model whose artifact is in the local S3 (a model trained here).
+fn hosted_model(s: &State, model: &ModelRequest) -> Option<(Predictor, ResponseStyle)> {
+    let (bucket, key) = split_s3(model.model_data_url.as_deref()?)?;
+    let trained = training::unpack(&s.objects.get(&(bucket, key))?.body).ok()?;
+    let style = if model.image.contains("linear-learner") {
+        ResponseStyle::LinearLearner
+    } else {
+        ResponseStyle::Csv
+    };
+    Some((Arc::new(move |x: &[f64]| trained.predict(x)), style))
 }
 
 /// Inserts a new named resource, or `AlreadyExists` (SageMaker's unique names).
@@ -235,7 +506,11 @@ fn variants_of(config: &EndpointConfig) -> Vec<VariantState> {
 impl SageMaker for MemoryBackend {
     async fn create_training_job(&self, r: &TrainingJobRequest) -> PortResult<String> {
         self.call("CreateTrainingJob")?;
+        let now = self.clock.now();
         self.with(|s| {
+            if s.timing.is_some() && !s.jobs.contains_key(&r.name) {
+                s.running.insert(r.name.clone(), (now, r.clone()));
+            }
             insert_new(
                 &mut s.jobs,
                 "training-job",
@@ -258,6 +533,7 @@ impl SageMaker for MemoryBackend {
 
     async fn describe_training_job(&self, name: &str) -> PortResult<TrainingJobDescription> {
         self.call("DescribeTrainingJob")?;
+        self.tick();
         self.with(|s| get_named(&s.jobs, "training job", name))
     }
 
@@ -298,6 +574,7 @@ impl SageMaker for MemoryBackend {
 
     async fn create_endpoint(&self, name: &str, config_name: &str) -> PortResult<String> {
         self.call("CreateEndpoint")?;
+        let now = self.clock.now();
         self.with(|s| {
             if s.endpoints.contains_key(name) {
                 return Err(PortError::AlreadyExists(format!("endpoint {name}")));
@@ -317,6 +594,9 @@ impl SageMaker for MemoryBackend {
                     variants: variants_of(config),
                 },
             );
+            if s.timing.is_some() {
+                s.changing.insert(name.into(), (now, None));
+            }
             Ok(format!(
                 "arn:aws:sagemaker:us-east-1:000000000000:endpoint/{name}"
             ))
@@ -330,6 +610,7 @@ impl SageMaker for MemoryBackend {
         _deployment: Option<&serde_json::Value>,
     ) -> PortResult<()> {
         self.call("UpdateEndpoint")?;
+        let now = self.clock.now();
         self.with(|s| {
             let config = s.configs.get(config_name).cloned().ok_or_else(|| {
                 PortError::Validation(format!(
@@ -345,15 +626,21 @@ impl SageMaker for MemoryBackend {
                     "Cannot update in-progress endpoint \"{name}\"."
                 )));
             }
+            let previous = (e.config_name.clone(), e.variants.clone());
             e.config_name = config_name.into();
             e.variants = variants_of(&config);
             e.status = EndpointStatus::Updating;
+            e.failure_reason = None;
+            if s.timing.is_some() {
+                s.changing.insert(name.into(), (now, Some(previous)));
+            }
             Ok(())
         })
     }
 
     async fn describe_endpoint(&self, name: &str) -> PortResult<EndpointDescription> {
         self.call("DescribeEndpoint")?;
+        self.tick();
         self.with(|s| get_named(&s.endpoints, "endpoint", name))
     }
 
@@ -393,6 +680,7 @@ impl SageMaker for MemoryBackend {
 impl Runtime for MemoryBackend {
     async fn invoke_endpoint(&self, r: &InvokeRequest) -> PortResult<InvokeResponse> {
         self.call("InvokeEndpoint")?;
+        self.tick();
         let (predict, style, variant) = self.with(|s| {
             let e = s.endpoints.get(&r.endpoint).ok_or_else(|| {
                 PortError::Validation(format!(
@@ -414,13 +702,31 @@ impl Runtime for MemoryBackend {
                         r.endpoint
                     )))
                 }
-                None => e
-                    .variants
-                    .iter()
-                    .max_by(|a, b| a.current_weight.total_cmp(&b.current_weight))
-                    .expect("variants")
-                    .name
-                    .clone(),
+                None => {
+                    // Routed by the current weights (seeded); without a seed, the heaviest.
+                    let total: f64 = e.variants.iter().map(|v| v.current_weight).sum();
+                    match s.rng.as_mut() {
+                        Some(rng) if total > 0.0 => {
+                            let mut pick = rng.random::<f64>() * total;
+                            e.variants
+                                .iter()
+                                .find(|v| {
+                                    pick -= v.current_weight;
+                                    pick < 0.0
+                                })
+                                .unwrap_or_else(|| e.variants.last().expect("variants"))
+                                .name
+                                .clone()
+                        }
+                        _ => e
+                            .variants
+                            .iter()
+                            .max_by(|a, b| a.current_weight.total_cmp(&b.current_weight))
+                            .expect("variants")
+                            .name
+                            .clone(),
+                    }
+                }
             };
             let config = &s.configs[&e.config_name];
             let model = match &r.target_model {
@@ -433,10 +739,12 @@ impl Runtime for MemoryBackend {
                     .model_name
                     .clone(),
             };
-            let (p, style) = s
-                .predictors
-                .get(&model)
-                .cloned()
+            let served = s.predictors.get(&model).cloned().or_else(|| {
+                let hosted = hosted_model(s, s.models.get(&model)?)?;
+                s.predictors.insert(model.clone(), hosted.clone());
+                Some(hosted)
+            });
+            let (p, style) = served
                 .ok_or_else(|| PortError::Validation(format!("model {model} has no predictor served")))?;
             Ok((p, style, variant))
         })?;
@@ -580,6 +888,7 @@ impl Workflows for MemoryBackend {
                 ))),
                 None => {
                     s.executions.insert(name.into(), (arn.clone(), input.into()));
+                    s.started.push(name.into());
                     Ok(arn)
                 }
             }
@@ -589,10 +898,12 @@ impl Workflows for MemoryBackend {
     async fn execution_status(&self, execution_arn: &str) -> PortResult<Option<String>> {
         self.call("DescribeExecution")?;
         self.with(|s| {
-            Ok(s.executions
-                .values()
-                .any(|(a, _)| a == execution_arn)
-                .then(|| "RUNNING".to_string()))
+            Ok(s.executions.values().any(|(a, _)| a == execution_arn).then(|| {
+                s.finished
+                    .get(execution_arn)
+                    .cloned()
+                    .unwrap_or_else(|| "RUNNING".to_string())
+            }))
         })
     }
 }

@@ -207,8 +207,9 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Result<Vec<f64>, String> {
         b.swap(col, pivot);
         for row in col + 1..n {
             let f = a[row][col] / a[col][col];
-            for k in col..n {
-                a[row][k] -= f * a[col][k];
+            let (top, bottom) = a.split_at_mut(row);
+            for (x, p) in bottom[0][col..].iter_mut().zip(&top[col][col..]) {
+                *x -= f * p;
             }
             b[row] -= f * b[col];
         }

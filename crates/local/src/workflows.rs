@@ -1,0 +1,336 @@
+//! The project's state machines, run offline: the ASL files and `template.yaml` (embedded
+//! at build time, or read from a checkout), `DefinitionSubstitutions` resolved to the
+//! functions in process, SDK integrations answered by the embedded backend, and the
+//! interpreter's virtual clock shared with the backend's.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use weighbridge_asl::definition::StateMachine;
+use weighbridge_asl::interpreter::{run, ExecutionResult, ExecutionSpec, Resources, TaskContext};
+use weighbridge_asl::validate::validate_text;
+use weighbridge_asl::{substitute, AslError, Failure};
+use weighbridge_tasks::names::fingerprint;
+use weighbridge_tasks::ports::{PortError, SageMaker};
+
+use crate::functions::{invoke, FunctionEnv};
+use crate::MemoryBackend;
+
+/// The account and region ARNs carry in local runs.
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+const TEMPLATE: &str = include_str!("../../../template.yaml");
+const MACHINES: [(&str, &str); 2] = [
+    ("retrain", include_str!("../../../statemachines/retrain.asl.json")),
+    (
+        "ab-evaluation",
+        include_str!("../../../statemachines/ab-evaluation.asl.json"),
+    ),
+];
+
+/// What the template says about the state machines and functions.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    /// machine (file stem, e.g. `retrain`) → (ASL text, substitutions).
+    machines: BTreeMap<String, (String, BTreeMap<String, String>)>,
+    /// Lambda ARN → function name (its folder under `functions/`).
+    functions: BTreeMap<String, String>,
+}
+
+/// The Lambda ARN a function's logical id gets in local runs.
+pub fn function_arn(logical_id: &str) -> String {
+    format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{logical_id}")
+}
+
+/// The ARN of a state machine in local runs.
+pub fn state_machine_arn(machine: &str) -> String {
+    format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{machine}")
+}
+
+impl Deployment {
+    /// The files built into this binary.
+    pub fn embedded() -> Self {
+        let asl: BTreeMap<String, String> = MACHINES
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::from_files(TEMPLATE, &asl).expect("the embedded template is valid (tested)")
+    }
+
+    /// From a template and the ASL texts by file stem.
+    pub fn from_files(template: &str, asl: &BTreeMap<String, String>) -> Result<Self, String> {
+        let t: serde_norway::Value =
+            serde_norway::from_str(template).map_err(|e| format!("template.yaml: {e}"))?;
+        let resources = t["Resources"]
+            .as_mapping()
+            .ok_or("template.yaml has no Resources")?;
+        let mut functions = BTreeMap::new();
+        let mut machines = BTreeMap::new();
+        for (id, r) in resources {
+            let id = id.as_str().unwrap_or_default();
+            match r["Type"].as_str() {
+                Some("AWS::Serverless::Function") => {
+                    let code = r["Properties"]["CodeUri"]
+                        .as_str()
+                        .ok_or(format!("{id} has no CodeUri"))?;
+                    let name = code.trim_end_matches('/').rsplit('/').next().unwrap_or(code);
+                    functions.insert(function_arn(id), name.to_string());
+                }
+                Some("AWS::Serverless::StateMachine") => {
+                    let uri = r["Properties"]["DefinitionUri"]
+                        .as_str()
+                        .ok_or(format!("{id} has no DefinitionUri"))?;
+                    let stem = uri
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or(uri)
+                        .trim_end_matches(".asl.json")
+                        .to_string();
+                    let text = asl.get(&stem).ok_or(format!("{id}: no ASL file {uri}"))?;
+                    let mut substitutions = BTreeMap::new();
+                    for (k, v) in r["Properties"]["DefinitionSubstitutions"]
+                        .as_mapping()
+                        .into_iter()
+                        .flatten()
+                    {
+                        let key = k.as_str().unwrap_or_default().to_string();
+                        let target = match v {
+                            serde_norway::Value::Tagged(tag) => {
+                                tag.value.as_str().unwrap_or_default().to_string()
+                            }
+                            other => other.as_str().unwrap_or_default().to_string(),
+                        };
+                        let logical = target.split('.').next().unwrap_or_default();
+                        substitutions.insert(key, function_arn(logical));
+                    }
+                    machines.insert(stem, (text.clone(), substitutions));
+                }
+                _ => {}
+            }
+        }
+        Ok(Self { machines, functions })
+    }
+
+    /// The state machines by name.
+    pub fn machine_names(&self) -> Vec<String> {
+        self.machines.keys().cloned().collect()
+    }
+
+    /// Whether this runner can execute a Task resource.
+    pub fn knows(&self, resource: &str) -> bool {
+        resource == "arn:aws:states:::lambda:invoke"
+            || self.functions.contains_key(resource)
+            || resource
+                .strip_prefix("arn:aws:states:::aws-sdk:sagemaker:")
+                .is_some_and(|a| SDK_ACTIONS.contains(&a))
+    }
+
+    /// The machine's definition with its substitutions applied, validated. Every
+    /// substituted Lambda ARN must name a function of the template.
+    pub fn definition(&self, machine: &str) -> Result<StateMachine, AslError> {
+        let (text, substitutions) = self.machines.get(machine).ok_or_else(|| {
+            AslError::Invalid(vec![format!("no state machine {machine:?} in the template")])
+        })?;
+        let mut problems = Vec::new();
+        for (key, arn) in substitutions {
+            if !self.functions.contains_key(arn) {
+                problems.push(format!(
+                    "DefinitionSubstitutions {key} → {arn} is not a function of the template"
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(AslError::Invalid(problems));
+        }
+        let resolved = substitute(text, substitutions);
+        if let Some(left) = resolved.split("${").nth(1) {
+            let key = left.split('}').next().unwrap_or_default();
+            return Err(AslError::Invalid(vec![format!(
+                "${{{key}}} has no DefinitionSubstitutions entry"
+            )]));
+        }
+        validate_text(&resolved, &|r| self.knows(r))
+    }
+
+    /// The function a Lambda ARN names.
+    pub fn function(&self, arn: &str) -> Option<&str> {
+        self.functions.get(arn).map(String::as_str)
+    }
+}
+
+/// The SageMaker actions the state machines call through the SDK integration.
+pub const SDK_ACTIONS: [&str; 6] = [
+    "describeTrainingJob",
+    "stopTrainingJob",
+    "describeEndpoint",
+    "deleteEndpoint",
+    "deleteEndpointConfig",
+    "deleteModel",
+];
+
+/// Task resources over the embedded backend.
+pub struct LocalResources<'a> {
+    pub backend: &'a MemoryBackend,
+    pub env: &'a FunctionEnv,
+    pub deployment: &'a Deployment,
+}
+
+fn sdk_failure(e: PortError) -> Failure {
+    let name = match &e {
+        PortError::NotFound(_) => "SageMaker.ResourceNotFoundException",
+        PortError::Throttled(_) => "SageMaker.ThrottlingException",
+        PortError::Validation(_) => "SageMaker.ValidationException",
+        _ => "SageMaker.SageMakerException",
+    };
+    Failure::new(name, e.to_string())
+}
+
+impl LocalResources<'_> {
+    async fn lambda(&self, arn: &str, payload: Value) -> Result<Value, Failure> {
+        let name = self
+            .deployment
+            .function(arn)
+            .ok_or_else(|| Failure::new("Lambda.ResourceNotFoundException", format!("no function {arn}")))?;
+        invoke(self.backend, self.env, name, payload).await.map_err(|e| {
+            Failure::new(
+                e.name(),
+                json!({"errorType": e.name(), "errorMessage": e.to_string()}).to_string(),
+            )
+        })
+    }
+
+    async fn sagemaker(&self, action: &str, p: &Value) -> Result<Value, Failure> {
+        let b = self.backend;
+        let field = |name: &str| {
+            p[name].as_str().map(String::from).ok_or_else(|| {
+                Failure::new("SageMaker.ValidationException", format!("{action} needs {name}"))
+            })
+        };
+        match action {
+            "describeTrainingJob" => {
+                let j = b
+                    .describe_training_job(&field("TrainingJobName")?)
+                    .await
+                    .map_err(sdk_failure)?;
+                let mut out = json!({
+                    "TrainingJobName": j.name,
+                    "TrainingJobStatus": j.status,
+                    "AlgorithmSpecification": {"TrainingImage": j.image},
+                    "HyperParameters": j.hyperparameters,
+                    "FinalMetricDataList": j.final_metrics.iter().map(|(k, v)| json!({"MetricName": k, "Value": v})).collect::<Vec<_>>(),
+                });
+                if let Some(reason) = j.failure_reason {
+                    out["FailureReason"] = json!(reason);
+                }
+                if let Some(artifacts) = j.model_artifacts {
+                    out["ModelArtifacts"] = json!({"S3ModelArtifacts": artifacts});
+                }
+                Ok(out)
+            }
+            "describeEndpoint" => {
+                let e = b
+                    .describe_endpoint(&field("EndpointName")?)
+                    .await
+                    .map_err(sdk_failure)?;
+                let mut out = json!({
+                    "EndpointName": e.name,
+                    "EndpointConfigName": e.config_name,
+                    "EndpointStatus": e.status,
+                    "ProductionVariants": e.variants.iter().map(|v| json!({
+                        "VariantName": v.name, "CurrentWeight": v.current_weight, "CurrentInstanceCount": v.current_instance_count
+                    })).collect::<Vec<_>>(),
+                });
+                if let Some(reason) = e.failure_reason {
+                    out["FailureReason"] = json!(reason);
+                }
+                Ok(out)
+            }
+            "stopTrainingJob" => b
+                .stop_training_job(&field("TrainingJobName")?)
+                .map(|_| json!({}))
+                .map_err(sdk_failure),
+            "deleteEndpoint" => b
+                .delete_endpoint(&field("EndpointName")?)
+                .map(|_| json!({}))
+                .map_err(sdk_failure),
+            "deleteEndpointConfig" => b
+                .delete_endpoint_config(&field("EndpointConfigName")?)
+                .await
+                .map(|_| json!({}))
+                .map_err(sdk_failure),
+            "deleteModel" => b
+                .delete_model(&field("ModelName")?)
+                .await
+                .map(|_| json!({}))
+                .map_err(sdk_failure),
+            other => Err(Failure::runtime(format!(
+                "the local backend has no SageMaker action {other}"
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl Resources for LocalResources<'_> {
+    async fn call(&self, resource: &str, parameters: Value, _task: &TaskContext) -> Result<Value, Failure> {
+        if resource == "arn:aws:states:::lambda:invoke" {
+            let arn = parameters["FunctionName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let payload = parameters.get("Payload").cloned().unwrap_or(json!({}));
+            let out = self.lambda(&arn, payload).await?;
+            return Ok(json!({"Payload": out, "StatusCode": 200, "ExecutedVersion": "$LATEST"}));
+        }
+        if let Some(action) = resource.strip_prefix("arn:aws:states:::aws-sdk:sagemaker:") {
+            return self.sagemaker(action, &parameters).await;
+        }
+        self.lambda(resource, parameters).await
+    }
+}
+
+/// Runs one execution of `machine` to its end on the backend's clock.
+pub async fn run_machine(
+    backend: &MemoryBackend,
+    deployment: &Deployment,
+    env: &FunctionEnv,
+    machine: &str,
+    execution_name: &str,
+    input: Value,
+) -> Result<ExecutionResult, AslError> {
+    let definition = deployment.definition(machine)?;
+    let spec = ExecutionSpec {
+        state_machine_name: machine.to_string(),
+        state_machine_arn: state_machine_arn(machine),
+        name: execution_name.to_string(),
+        role_arn: format!("arn:aws:iam::{ACCOUNT}:role/{machine}"),
+        seed: fingerprint(&[machine, execution_name]),
+    };
+    let resources = LocalResources {
+        backend,
+        env,
+        deployment,
+    };
+    let clock = backend.clock();
+    Ok(run(&definition, input, &spec, &resources, clock.as_ref()).await)
+}
+
+/// Runs every execution that `StartExecution` queued on the backend and that has not run
+/// yet (what Step Functions does after start-retraining), in the order they were started.
+pub async fn run_started(
+    backend: &MemoryBackend,
+    deployment: &Deployment,
+    env: &FunctionEnv,
+) -> Result<Vec<(String, ExecutionResult)>, AslError> {
+    let mut out = Vec::new();
+    for (name, arn, input) in backend.take_started_executions() {
+        let machine = arn.split(':').nth(6).unwrap_or_default().to_string();
+        let input: Value = serde_json::from_str(&input).unwrap_or(Value::Null);
+        let result = run_machine(backend, deployment, env, &machine, &name, input).await?;
+        backend.finish_execution(&arn, result.status);
+        out.push((name, result));
+    }
+    Ok(out)
+}

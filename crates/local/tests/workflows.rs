@@ -1,0 +1,373 @@
+//! End to end: the project's two state machines (the real ASL files and template, the
+//! real task code) run by the interpreter over the simulated backend, which really trains,
+//! hosts and routes, on a virtual clock.
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use weighbridge_asl::interpreter::{Clock, ExecutionResult, Status, VirtualClock};
+use weighbridge_local::functions::{invoke, FunctionEnv};
+use weighbridge_local::workflows::{run_machine, run_started, state_machine_arn, Deployment};
+use weighbridge_local::{Fault, MemoryBackend, Timing};
+use weighbridge_tasks::start_retraining::StartRetrainingConfig;
+
+const BUCKET: &str = "data";
+
+fn env(threshold: f64) -> FunctionEnv {
+    FunctionEnv {
+        region: "us-east-1".into(),
+        start_retraining: StartRetrainingConfig {
+            state_machine_arn: state_machine_arn("retrain"),
+            key_prefix: "incoming/".into(),
+            key_suffix: ".csv".into(),
+            training_defaults: json!({
+                "train": {
+                    "jobPrefix": "wb",
+                    "algorithm": {"kind": "builtin", "name": "linear-learner", "version": "1"},
+                    "hyperparameters": {"predictor_type": "regressor"},
+                    "channels": [{"name": "validation", "s3Uri": "s3://data/validation/", "contentType": "text/csv"}],
+                    "outputPath": "s3://data/models/",
+                    "roleArn": "arn:aws:iam::123456789012:role/sagemaker"
+                },
+                "gate": {"metric": "validation:rmse", "threshold": threshold},
+                "deploy": {
+                    "endpointName": "salary",
+                    "image": {"kind": "builtin", "name": "linear-learner", "version": "1"},
+                    "roleArn": "arn:aws:iam::123456789012:role/sagemaker",
+                    "initialShare": 0.2
+                }
+            }),
+        },
+        metric_namespace: "Weighbridge".into(),
+    }
+}
+
+/// Salary = 1000 + 20·months + 300·x2 + noise; a model trained with `feature_noise`
+/// added to x2 learns less of it (and so predicts worse).
+fn rows(n: usize, seed: u64, feature_noise: f64) -> String {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let months: f64 = rng.random_range(0.0..120.0);
+            let x2: f64 = rng.random_range(0.0..1.0);
+            let y = 1000.0 + 20.0 * months + 300.0 * x2 + rng.random_range(-20.0..20.0);
+            let seen = x2 + feature_noise * rng.random_range(-1.0..1.0);
+            format!("{y:.2},{months:.3},{seen:.4}\n")
+        })
+        .collect()
+}
+
+fn backend() -> MemoryBackend {
+    let clock = Arc::new(VirtualClock::starting_at(
+        Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap(),
+    ));
+    let b = MemoryBackend::simulated(clock, Timing::default(), 11);
+    b.put(BUCKET, "validation/v.csv", &rows(200, 99, 0.0));
+    b
+}
+
+fn object_created(key: &str, etag: &str) -> Value {
+    json!({
+        "version": "0", "id": "1", "detail-type": "Object Created", "source": "aws.s3",
+        "account": "123456789012", "time": "2026-11-24T08:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": {"bucket": {"name": BUCKET}, "object": {"key": key, "etag": etag, "size": 1}}
+    })
+}
+
+/// Uploads a data set and delivers its S3 event: start-retraining, then the execution it
+/// started, as Step Functions would.
+async fn upload(
+    b: &MemoryBackend,
+    env: &FunctionEnv,
+    key: &str,
+    body: &str,
+) -> Vec<(String, ExecutionResult)> {
+    b.put(BUCKET, key, body);
+    let etag = format!("{:x}", body.len());
+    invoke(b, env, "start-retraining", object_created(key, &etag))
+        .await
+        .unwrap();
+    run_started(b, &Deployment::embedded(), env).await.unwrap()
+}
+
+fn kinds(r: &ExecutionResult) -> Vec<&str> {
+    r.history.iter().map(|e| e.kind.as_str()).collect()
+}
+
+#[tokio::test]
+async fn retrain_creates_the_endpoint_then_adds_a_challenger_and_ignores_a_duplicate_event() {
+    let b = backend();
+    let env = env(1000.0);
+    let start = b.clock().now();
+    let first = upload(&b, &env, "incoming/v1.csv", &rows(300, 1, 0.0)).await;
+    assert_eq!(first.len(), 1);
+    let r = &first[0].1;
+    assert_eq!(r.status, Status::Succeeded, "{:?}", r.error);
+    let out = r.output.as_ref().unwrap();
+    assert_eq!(
+        (out["outcome"].as_str(), out["action"].as_str()),
+        (Some("deployed"), Some("created"))
+    );
+    // Training (4 min) and the endpoint (6 min) took virtual time, polled by Wait states.
+    assert!(b.clock().now() - start >= Duration::minutes(10));
+    assert!(kinds(r).iter().filter(|k| **k == "WaitStateEntered").count() >= 2);
+    let endpoint = b.endpoint("salary").unwrap();
+    assert_eq!(endpoint.variants.len(), 1);
+    // The hosted model is the trained one: it predicts the salary.
+    let answer = weighbridge_tasks::ports::Runtime::invoke_endpoint(
+        &b,
+        &weighbridge_tasks::ports::InvokeRequest {
+            endpoint: "salary".into(),
+            body: b"60,0.5\n".to_vec(),
+            content_type: "text/csv".into(),
+            accept: None,
+            target_variant: None,
+            target_model: None,
+        },
+    )
+    .await
+    .unwrap();
+    let score = serde_json::from_slice::<Value>(&answer.body).unwrap()["predictions"][0]["score"]
+        .as_f64()
+        .unwrap();
+    assert!((score - 2350.0).abs() < 30.0, "{score}");
+
+    let second = upload(&b, &env, "incoming/v2.csv", &rows(300, 2, 0.0)).await;
+    let r = &second[0].1;
+    assert_eq!(r.status, Status::Succeeded, "{:?}", r.error);
+    assert_eq!(r.output.as_ref().unwrap()["action"], "updated");
+    let endpoint = b.endpoint("salary").unwrap();
+    assert_eq!(endpoint.variants.len(), 2);
+    let challenger = endpoint
+        .variants
+        .iter()
+        .find(|v| v.name == r.output.as_ref().unwrap()["variantName"])
+        .unwrap();
+    let total: f64 = endpoint.variants.iter().map(|v| v.current_weight).sum();
+    assert!((challenger.current_weight / total - 0.2).abs() < 1e-9);
+    // The superseded config was deleted once the endpoint was InService on the new one.
+    assert!(b.calls().contains(&"DeleteEndpointConfig".to_string()));
+
+    // The same object version delivered again starts nothing.
+    let again = invoke(
+        &b,
+        &env,
+        "start-retraining",
+        object_created("incoming/v2.csv", &format!("{:x}", rows(300, 2, 0.0).len())),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again["started"][0]["duplicate"], true, "{again}");
+    assert!(run_started(&b, &Deployment::embedded(), &env)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_candidate_that_misses_the_gate_is_rejected_and_nothing_is_deployed() {
+    let b = backend();
+    let r = upload(&b, &env(1.0), "incoming/v1.csv", &rows(300, 1, 0.0))
+        .await
+        .remove(0)
+        .1;
+    assert_eq!(r.status, Status::Succeeded);
+    let out = r.output.unwrap();
+    assert_eq!(out["outcome"], "rejected");
+    assert!(
+        out["reason"].as_str().unwrap().contains("misses the threshold"),
+        "{out}"
+    );
+    assert!(b.endpoint("salary").is_none());
+}
+
+#[tokio::test]
+async fn a_failed_training_job_fails_the_execution_with_its_reason() {
+    let b = backend();
+    b.fail_next_training_job("ClientError: simulated bad data");
+    let r = upload(&b, &env(1000.0), "incoming/v1.csv", &rows(50, 1, 0.0))
+        .await
+        .remove(0)
+        .1;
+    assert_eq!(r.status, Status::Failed);
+    let f = r.error.unwrap();
+    assert_eq!(
+        (f.error.as_str(), f.cause.as_str()),
+        ("Weighbridge.TrainingFailed", "ClientError: simulated bad data")
+    );
+    // Bad rows fail the job the same way, with the line named.
+    let r = upload(&b, &env(1000.0), "incoming/v2.csv", "1,2,3\n4,x,6\n")
+        .await
+        .remove(0)
+        .1;
+    assert_eq!(
+        r.error.unwrap().cause,
+        "ClientError: channel train: malformed payload at line 2: \"x\" is not a number"
+    );
+    assert!(b.endpoint("salary").is_none());
+}
+
+#[tokio::test]
+async fn a_rolled_back_endpoint_update_cleans_up_the_candidate() {
+    let b = backend();
+    let env = env(1000.0);
+    upload(&b, &env, "incoming/v1.csv", &rows(300, 1, 0.0)).await;
+    let before = b.endpoint("salary").unwrap();
+    b.fail_next_endpoint_change("simulated: the new variant failed its health check");
+    let r = upload(&b, &env, "incoming/v2.csv", &rows(300, 2, 0.0))
+        .await
+        .remove(0)
+        .1;
+    assert_eq!(r.status, Status::Failed);
+    assert_eq!(r.error.as_ref().unwrap().error, "Weighbridge.EndpointFailed");
+    let after = b.endpoint("salary").unwrap();
+    assert_eq!((after.config_name, after.variants.len()), (before.config_name, 1));
+    let calls = b.calls();
+    assert!(
+        calls.contains(&"DeleteEndpointConfig".to_string()) && calls.contains(&"DeleteModel".to_string())
+    );
+    assert!(
+        !calls.contains(&"DeleteEndpoint".to_string()),
+        "the endpoint existed before: kept"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_endpoint_creation_deletes_what_the_execution_created() {
+    let b = backend();
+    b.fail_next_endpoint_change("simulated: capacity");
+    let r = upload(&b, &env(1000.0), "incoming/v1.csv", &rows(300, 1, 0.0))
+        .await
+        .remove(0)
+        .1;
+    assert_eq!(r.error.as_ref().unwrap().error, "Weighbridge.EndpointFailed");
+    assert!(b.endpoint("salary").is_none());
+}
+
+#[tokio::test]
+async fn throttling_is_absorbed_by_retry() {
+    let b = backend();
+    b.inject("CreateTrainingJob", [Fault::Throttle, Fault::Throttle]);
+    // The train task looks before it creates, once per attempt (three attempts: two are
+    // throttled); the workflow's first poll after them is throttled too.
+    b.inject_after("DescribeTrainingJob", 3, [Fault::Throttle]);
+    let r = upload(&b, &env(1000.0), "incoming/v1.csv", &rows(300, 1, 0.0))
+        .await
+        .remove(0)
+        .1;
+    assert_eq!(r.status, Status::Succeeded, "{:?}", r.error);
+    let failed: Vec<&Value> = r
+        .history
+        .iter()
+        .filter(|e| e.kind == "TaskFailed")
+        .map(|e| &e.details["error"])
+        .collect();
+    assert_eq!(
+        failed.iter().filter(|e| **e == "Weighbridge.Throttled").count(),
+        2,
+        "{failed:?}"
+    );
+    assert!(
+        failed.iter().any(|e| *e == "SageMaker.ThrottlingException"),
+        "{failed:?}"
+    );
+}
+
+/// An endpoint with a champion trained on noisy features and a challenger trained on
+/// clean ones (`challenger_noise` decides which is better), at 80/20.
+async fn ab_endpoint(
+    champion_noise: f64,
+    challenger_noise: f64,
+) -> (MemoryBackend, FunctionEnv, String, String) {
+    let b = backend();
+    let env = env(1_000_000.0);
+    let name = |r: Vec<(String, ExecutionResult)>| {
+        r[0].1.output.as_ref().unwrap()["variantName"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let champion = name(upload(&b, &env, "incoming/v1.csv", &rows(400, 1, champion_noise)).await);
+    let challenger = name(upload(&b, &env, "incoming/v2.csv", &rows(400, 2, challenger_noise)).await);
+    assert_eq!(b.endpoint("salary").unwrap().variants.len(), 2);
+    (b, env, champion, challenger)
+}
+
+async fn look(b: &MemoryBackend, env: &FunctionEnv, n: u64) -> ExecutionResult {
+    b.put(BUCKET, &format!("ab-tests/look{n}.csv"), &rows(300, 100 + n, 0.0));
+    let input = json!({"endpointName": "salary", "testBucket": BUCKET, "testPrefix": "ab-tests/",
+                       "policy": {"primaryMetric": "rmse", "maxStep": 0.3}});
+    let r = run_machine(
+        b,
+        &Deployment::embedded(),
+        env,
+        "ab-evaluation",
+        &format!("look-{n}"),
+        input,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, Status::Succeeded, "look {n}: {:?}", r.error);
+    r
+}
+
+#[tokio::test]
+async fn scheduled_looks_shift_then_promote_the_better_challenger() {
+    let (b, env, _, challenger) = ab_endpoint(0.8, 0.0).await;
+    let mut outcomes = Vec::new();
+    for n in 1..=8 {
+        let r = look(&b, &env, n).await;
+        let outcome = r.output.unwrap()["outcome"].as_str().unwrap().to_string();
+        outcomes.push(outcome.clone());
+        if outcome == "promote" {
+            break;
+        }
+    }
+    assert_eq!(
+        outcomes.last().map(String::as_str),
+        Some("promote"),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.iter().any(|o| o == "shift"),
+        "stepwise first: {outcomes:?}"
+    );
+    let endpoint = b.endpoint("salary").unwrap();
+    assert_eq!(endpoint.variants.len(), 1, "the loser's variant is gone");
+    assert_eq!(endpoint.variants[0].name, challenger);
+    assert!(
+        b.calls().contains(&"DeleteModel".to_string()),
+        "the champion's model was cleaned up"
+    );
+}
+
+#[tokio::test]
+async fn a_worse_challenger_is_rolled_back_and_removed() {
+    let (b, env, champion, _) = ab_endpoint(0.0, 1.5).await;
+    let r = look(&b, &env, 1).await;
+    let kinds = kinds(&r);
+    assert_eq!(
+        r.output.as_ref().unwrap()["outcome"],
+        "rollback",
+        "{:?}",
+        r.output
+    );
+    assert!(kinds.contains(&"MapIterationStarted"), "one rollback per loser");
+    let endpoint = b.endpoint("salary").unwrap();
+    assert_eq!(endpoint.variants.len(), 1);
+    assert_eq!(endpoint.variants[0].name, champion);
+}
+
+#[tokio::test]
+async fn the_embedded_definitions_validate_against_the_template() {
+    let d = Deployment::embedded();
+    assert_eq!(
+        d.machine_names(),
+        vec!["ab-evaluation".to_string(), "retrain".to_string()]
+    );
+    for m in d.machine_names() {
+        d.definition(&m).unwrap();
+    }
+}
