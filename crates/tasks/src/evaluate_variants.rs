@@ -44,7 +44,10 @@ pub struct EvaluateVariantsInput {
     pub test_bucket: String,
     /// Prefix of the test objects; each object is new evidence once.
     pub test_prefix: String,
-    /// Where the experiment record lives (default `<testPrefix>_experiment/<endpoint>.json`).
+    /// Where the experiment record lives. Default
+    /// `<testPrefix>_experiment/<endpoint>-<hash of the compared arms>.json`: one experiment
+    /// per set of arms, so after a promotion or rollback the next challenger starts a new
+    /// experiment by itself (and every test object is new evidence for it).
     #[serde(default)]
     pub experiment_key: Option<String>,
     /// Only these variants (default: every variant of the endpoint).
@@ -154,6 +157,18 @@ fn validate(input: &EvaluateVariantsInput) -> Result<Format, TaskError> {
     Ok(format)
 }
 
+/// `<testPrefix>_experiment/<endpoint>-<hash of the sorted arm names>.json`.
+fn default_experiment_key(input: &EvaluateVariantsInput, arms: &[String]) -> String {
+    let mut sorted: Vec<&str> = arms.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    format!(
+        "{}_experiment/{}-{:016x}.json",
+        input.test_prefix,
+        input.endpoint_name,
+        crate::names::fingerprint(&sorted)
+    )
+}
+
 fn tracked_metrics(policy: &PolicyConfig) -> Vec<String> {
     let mut metrics = vec![policy.primary_metric.clone()];
     for g in &policy.guardrails {
@@ -222,7 +237,7 @@ pub async fn evaluate_variants(
     let experiment_key = input
         .experiment_key
         .clone()
-        .unwrap_or_else(|| format!("{}_experiment/{}.json", input.test_prefix, input.endpoint_name));
+        .unwrap_or_else(|| default_experiment_key(input, arms.names()));
 
     // The record so far (or a new one), and its ETag for the conditional put.
     let (mut record, etag) = match store.get_object(&input.test_bucket, &experiment_key).await {
