@@ -22,12 +22,17 @@ enum Command {
     /// Compare two or more variants' predictions on the same labelled rows: every metric
     /// per variant and paired tests (DeLong for AUC, paired bootstrap for RMSE/MAE/log-loss).
     Compare(commands::compare::CompareArgs),
+    /// Run the whole life of a model offline: retraining on S3 uploads, a challenger
+    /// promoted by scheduled A/B looks, a worse one rolled back — the real state machines
+    /// and task code over the embedded backend, on a virtual clock.
+    Demo(commands::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Compare(args) => commands::compare::run(&args),
+        Command::Demo(args) => commands::demo::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -117,3 +117,93 @@ fn finish<'a, X: Ranged, Y: Ranged>(
         .map_err(|e| plot_error(path, e))?;
     root.present().map_err(|e| plot_error(path, e))
 }
+
+/// The demo's looks: each variant's traffic weight (top) and RMSE with its interval
+/// (bottom) at every scheduled look, so the shift, the promotion and the rollback show.
+pub fn looks(
+    path: &Path,
+    summary: &weighbridge_local::demo::DemoSummary,
+    label: &dyn Fn(&str) -> String,
+) -> Result<(), CliError> {
+    let n = summary.looks.len().max(1) as f64;
+    let mut series: Vec<(String, Vec<(f64, f64, f64, f64, f64)>)> = Vec::new();
+    for (i, l) in summary.looks.iter().enumerate() {
+        for v in &l.variants {
+            let name = label(&v.variant);
+            let weight = l.weights.get(&v.variant).copied().unwrap_or(0.0);
+            let (lo, hi) = v.interval.unwrap_or((v.rmse, v.rmse));
+            let point = (i as f64 + 1.0, weight, v.rmse, lo, hi);
+            match series.iter_mut().find(|(s, _)| *s == name) {
+                Some((_, points)) => points.push(point),
+                None => series.push((name, vec![point])),
+            }
+        }
+    }
+    let (lo, hi) = series
+        .iter()
+        .flat_map(|(_, p)| p.iter())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(p.3), b.max(p.4))
+        });
+    let (lo, hi) = if lo.is_finite() {
+        (lo * 0.95, hi * 1.05)
+    } else {
+        (0.0, 1.0)
+    };
+    let root = SVGBackend::new(path, (900, 720)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| plot_error(path, e))?;
+    let (top, bottom) = root.split_vertically(340);
+    let mut weights = ChartBuilder::on(&top)
+        .caption("Traffic weight after each look", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.5..n + 0.5, 0.0..1.05)
+        .map_err(|e| plot_error(path, e))?;
+    weights
+        .configure_mesh()
+        .x_desc("look")
+        .y_desc("weight")
+        .draw()
+        .map_err(|e| plot_error(path, e))?;
+    let mut rmse = ChartBuilder::on(&bottom)
+        .caption("RMSE per variant (pointwise 95% interval)", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.5..n + 0.5, lo..hi)
+        .map_err(|e| plot_error(path, e))?;
+    rmse.configure_mesh()
+        .x_desc("look")
+        .y_desc("RMSE")
+        .draw()
+        .map_err(|e| plot_error(path, e))?;
+    for (i, (name, points)) in series.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        weights
+            .draw_series(LineSeries::new(
+                points.iter().map(|p| (p.0, p.1)),
+                colour.stroke_width(2),
+            ))
+            .map_err(|e| plot_error(path, e))?
+            .label(name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+        weights
+            .draw_series(points.iter().map(|p| Circle::new((p.0, p.1), 3, colour.filled())))
+            .map_err(|e| plot_error(path, e))?;
+        rmse.draw_series(
+            points
+                .iter()
+                .map(|p| ErrorBar::new_vertical(p.0, p.3, p.2, p.4, colour.stroke_width(2), 8)),
+        )
+        .map_err(|e| plot_error(path, e))?;
+    }
+    weights
+        .configure_series_labels()
+        .position(SeriesLabelPosition::MiddleLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .draw()
+        .map_err(|e| plot_error(path, e))?;
+    root.present().map_err(|e| plot_error(path, e))
+}

@@ -5,6 +5,7 @@
 //! task functions in process and [`workflows`] runs the project's state machines over
 //! all of it.
 
+pub mod demo;
 pub mod functions;
 pub mod memory;
 pub mod training;

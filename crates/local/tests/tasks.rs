@@ -446,7 +446,10 @@ async fn evaluate_variants_failure_paths() {
         .await
         .unwrap_err();
     assert_eq!(err.name(), "Weighbridge.Throttled");
-    assert!(!b.calls().contains(&"PutObject".to_string()), "no experiment record written");
+    assert!(
+        !b.calls().contains(&"PutObject".to_string()),
+        "no experiment record written"
+    );
     assert!(!b
         .calls()
         .contains(&"UpdateEndpointWeightsAndCapacities".to_string()));
@@ -475,7 +478,10 @@ async fn a_malformed_test_object_names_its_line_and_commits_nothing() {
         err.to_string().contains("ab/look1.csv") && err.to_string().contains("line 3"),
         "{err}"
     );
-    assert!(!b.calls().contains(&"PutObject".to_string()), "no experiment record written");
+    assert!(
+        !b.calls().contains(&"PutObject".to_string()),
+        "no experiment record written"
+    );
     // A test object that cannot be read is retryable (GetObject 5xx).
     b.put("data", "ab/look1.csv", &test_rows(300, 9));
     b.inject("GetObject", [Fault::ServerError, Fault::ServerError]);
@@ -528,7 +534,9 @@ async fn a_concurrent_look_loses_the_conditional_put_and_changes_nothing() {
 async fn a_corrupt_experiment_record_is_an_input_error() {
     let b = ab_endpoint(0.2).await;
     b.put("data", "ab/look1.csv", &test_rows(300, 5));
-    let first = evaluate_variants(&b, &b, &b, &b, &ab_input(PolicyConfig::default())).await.unwrap();
+    let first = evaluate_variants(&b, &b, &b, &b, &ab_input(PolicyConfig::default()))
+        .await
+        .unwrap();
     b.put("data", &first.experiment_key, "{}");
     b.put("data", "ab/look2.csv", &test_rows(300, 6));
     // The record exists but is not ours: a corrupt record is an input error, not a crash.

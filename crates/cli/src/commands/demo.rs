@@ -1,0 +1,233 @@
+//! `weighbridge demo`: the whole life of a model offline — retraining on uploads, a
+//! challenger promoted by scheduled A/B looks, a worse one rolled back — with a spinner
+//! per phase, a table per look, a summary and an SVG plot of weights and RMSE.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use indicatif::{ProgressBar, ProgressStyle};
+use weighbridge_local::demo::{
+    demo_backend, run_demo, DemoConfig, DemoSummary, LookReport, Observer, RetrainReport,
+};
+
+use crate::error::CliError;
+use crate::plot;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the plot (and the run's state) is written.
+    #[arg(long, default_value = ".weighbridge")]
+    pub state_dir: PathBuf,
+    /// Seed of the generated data and of the routing.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Looks per experiment before giving up on a decision.
+    #[arg(long, default_value_t = 12)]
+    pub max_looks: u32,
+}
+
+/// Draws a spinner per phase and a line per finished step.
+struct Progress {
+    spinner: Option<ProgressBar>,
+    labels: BTreeMap<String, String>,
+}
+
+impl Progress {
+    fn finish(&mut self) {
+        if let Some(s) = self.spinner.take() {
+            s.finish_and_clear();
+        }
+    }
+
+    fn label(&self, variant: &str) -> String {
+        self.labels
+            .get(variant)
+            .cloned()
+            .unwrap_or_else(|| variant.to_string())
+    }
+}
+
+impl Observer for Progress {
+    fn phase(&mut self, what: &str) {
+        self.finish();
+        let s = ProgressBar::new_spinner();
+        s.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("a valid template"));
+        s.enable_steady_tick(Duration::from_millis(80));
+        s.set_message(what.to_string());
+        self.spinner = Some(s);
+    }
+
+    fn retrained(&mut self, r: &RetrainReport) {
+        self.finish();
+        if let Some(v) = &r.variant {
+            let label = format!("model {}", (b'A' + self.labels.len() as u8) as char);
+            self.labels.insert(v.clone(), label);
+        }
+        let who = r.variant.as_deref().map(|v| self.label(v)).unwrap_or_default();
+        println!(
+            "✓ retrain {}: {} {who} ({} virtual minutes) — {}",
+            r.key, r.outcome, r.virtual_minutes, r.gate
+        );
+    }
+
+    fn looked(&mut self, l: &LookReport) {
+        self.finish();
+        let cells: Vec<String> = l
+            .variants
+            .iter()
+            .map(|v| {
+                format!(
+                    "{} RMSE {:.1} → {:.0}%",
+                    self.label(&v.variant),
+                    v.rmse,
+                    100.0 * l.weights.get(&v.variant).copied().unwrap_or(0.0)
+                )
+            })
+            .collect();
+        println!(
+            "✓ experiment {} look {}: {} — {}",
+            l.experiment,
+            l.look,
+            l.action,
+            cells.join(", ")
+        );
+    }
+}
+
+fn interval(v: Option<(f64, f64)>) -> String {
+    v.map(|(a, b)| format!("[{a:.1}, {b:.1}]"))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn look_table(summary: &DemoSummary, progress: &Progress) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header([
+        "exp",
+        "look",
+        "day",
+        "new rows",
+        "variant",
+        "rows",
+        "RMSE",
+        "95% interval",
+        "weight",
+        "decision",
+    ]);
+    for l in &summary.looks {
+        for (i, v) in l.variants.iter().enumerate() {
+            let first = i == 0;
+            t.add_row([
+                if first {
+                    l.experiment.to_string()
+                } else {
+                    String::new()
+                },
+                if first { l.look.to_string() } else { String::new() },
+                if first {
+                    l.at.format("%Y-%m-%d").to_string()
+                } else {
+                    String::new()
+                },
+                if first {
+                    l.new_rows.to_string()
+                } else {
+                    String::new()
+                },
+                progress.label(&v.variant),
+                v.rows.to_string(),
+                format!("{:.2}", v.rmse),
+                interval(v.interval),
+                format!(
+                    "{:.0}%",
+                    100.0 * l.weights.get(&v.variant).copied().unwrap_or(0.0)
+                ),
+                if first {
+                    format!("{}{}", l.action, if l.applied { "" } else { " (not applied)" })
+                } else {
+                    String::new()
+                },
+            ]);
+        }
+    }
+    t
+}
+
+pub fn run(args: &DemoArgs) -> Result<(), CliError> {
+    let started = Instant::now();
+    let config = DemoConfig {
+        seed: args.seed,
+        max_looks: args.max_looks,
+        ..DemoConfig::default()
+    };
+    let backend = demo_backend(args.seed);
+    let mut progress = Progress {
+        spinner: None,
+        labels: BTreeMap::new(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
+    let summary = runtime
+        .block_on(run_demo(&backend, &config, &mut progress))
+        .map_err(|e| CliError::Usage(format!("the demo failed: {e}")))?;
+    progress.finish();
+
+    println!(
+        "\nScheduled A/B looks (RMSE: lower is better; interval: pointwise 95%; weights after the look)"
+    );
+    println!("{}", look_table(&summary, &progress));
+    let mut s = Table::new();
+    s.load_preset(UTF8_FULL_CONDENSED);
+    for r in &summary.retrains {
+        s.add_row([
+            format!("retrain {}", r.key),
+            format!(
+                "{} {}",
+                r.outcome,
+                r.variant
+                    .as_deref()
+                    .map(|v| progress.label(v))
+                    .unwrap_or_default()
+            ),
+        ]);
+    }
+    for e in [1, 2] {
+        let looks: Vec<&LookReport> = summary.looks.iter().filter(|l| l.experiment == e).collect();
+        if let Some(last) = looks.last() {
+            s.add_row([
+                format!("experiment {e}"),
+                format!("{} after {} looks", last.action, looks.len()),
+            ]);
+        }
+    }
+    let live: Vec<String> = summary
+        .final_weights
+        .iter()
+        .map(|(v, w)| format!("{} ({v}) {:.0}%", progress.label(v), 100.0 * w))
+        .collect();
+    s.add_row(["endpoint salary now".to_string(), live.join(", ")]);
+    s.add_row(["executions".to_string(), summary.executions.to_string()]);
+    s.add_row([
+        "virtual time".to_string(),
+        format!("{:.1} days", summary.virtual_hours / 24.0),
+    ]);
+    s.add_row([
+        "wall time".to_string(),
+        format!("{:.2} s", started.elapsed().as_secs_f64()),
+    ]);
+    println!("\nSummary\n{s}");
+
+    std::fs::create_dir_all(&args.state_dir).map_err(|source| CliError::Read {
+        path: args.state_dir.clone(),
+        source,
+    })?;
+    let path = args.state_dir.join("demo.svg");
+    plot::looks(&path, &summary, &|v: &str| progress.label(v))?;
+    println!("\nplot: {}", path.display());
+    Ok(())
+}

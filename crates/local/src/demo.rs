@@ -1,0 +1,379 @@
+//! The demo scenario: a model's whole life on the embedded backend. A data set lands and
+//! becomes the endpoint's champion; a better one arrives as a challenger and scheduled
+//! A/B looks move traffic to it until it is promoted; a worse one arrives and is rolled
+//! back. Every step runs the real state machines and task code; the caller watches
+//! through an [`Observer`] (the CLI draws progress, tables and a plot from it).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use weighbridge_asl::interpreter::{Clock, ExecutionResult, Status, VirtualClock};
+use weighbridge_tasks::start_retraining::StartRetrainingConfig;
+
+use crate::functions::{invoke, FunctionEnv};
+use crate::workflows::{run_machine, run_started, state_machine_arn, Deployment};
+use crate::{MemoryBackend, Timing};
+
+pub const BUCKET: &str = "weighbridge-data";
+pub const ENDPOINT: &str = "salary";
+
+/// What the demo does, and how much.
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    pub seed: u64,
+    /// Rows in each uploaded training set.
+    pub training_rows: usize,
+    /// Fresh labelled rows before each scheduled look.
+    pub rows_per_look: usize,
+    /// Looks per experiment before the demo gives up waiting for a decision.
+    pub max_looks: u32,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            training_rows: 400,
+            rows_per_look: 250,
+            max_looks: 12,
+        }
+    }
+}
+
+/// One variant's line in a look.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantLook {
+    pub variant: String,
+    pub rows: u64,
+    pub rmse: f64,
+    pub interval: Option<(f64, f64)>,
+    pub weight: f64,
+}
+
+/// One scheduled look, as the evaluator reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookReport {
+    pub experiment: u32,
+    pub look: u32,
+    pub new_rows: u64,
+    pub variants: Vec<VariantLook>,
+    pub action: String,
+    pub applied: bool,
+    pub reason: String,
+    /// Weights after the look (and after a promotion or rollback, the live ones).
+    pub weights: BTreeMap<String, f64>,
+    /// Virtual time of the look.
+    pub at: chrono::DateTime<Utc>,
+}
+
+/// A retrain execution's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetrainReport {
+    pub key: String,
+    pub outcome: String,
+    pub variant: Option<String>,
+    pub gate: String,
+    pub virtual_minutes: i64,
+}
+
+/// What the caller sees as the demo goes.
+pub trait Observer {
+    /// A phase starts (`upload`, `retrain`, `look`, …) with a line that says what.
+    fn phase(&mut self, what: &str);
+    fn retrained(&mut self, report: &RetrainReport);
+    fn looked(&mut self, report: &LookReport);
+}
+
+/// The whole demo's result.
+#[derive(Debug, Clone)]
+pub struct DemoSummary {
+    pub retrains: Vec<RetrainReport>,
+    pub looks: Vec<LookReport>,
+    /// The endpoint's variants and weights at the end.
+    pub final_weights: BTreeMap<String, f64>,
+    pub virtual_hours: f64,
+    pub executions: usize,
+}
+
+/// Salary = 1000 + 20·months + 300·rating + noise. A data set with `feature_noise`
+/// measures the rating badly, so a model trained on it predicts worse.
+pub fn salary_rows(n: usize, seed: u64, feature_noise: f64) -> String {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let months: f64 = rng.random_range(0.0..120.0);
+            let rating: f64 = rng.random_range(0.0..1.0);
+            let salary = 1000.0 + 20.0 * months + 300.0 * rating + rng.random_range(-25.0..25.0);
+            let seen = rating + feature_noise * rng.random_range(-1.0..1.0);
+            format!("{salary:.2},{months:.3},{seen:.4}\n")
+        })
+        .collect()
+}
+
+/// The function environment of the demo's deployment (what the template sets in AWS).
+pub fn demo_env() -> FunctionEnv {
+    FunctionEnv {
+        region: "us-east-1".into(),
+        start_retraining: StartRetrainingConfig {
+            state_machine_arn: state_machine_arn("retrain"),
+            key_prefix: "incoming/".into(),
+            key_suffix: ".csv".into(),
+            training_defaults: json!({
+                "train": {
+                    "jobPrefix": "wb",
+                    "algorithm": {"kind": "builtin", "name": "linear-learner", "version": "1"},
+                    "hyperparameters": {"predictor_type": "regressor"},
+                    "channels": [{"name": "validation", "s3Uri": format!("s3://{BUCKET}/validation/"), "contentType": "text/csv"}],
+                    "outputPath": format!("s3://{BUCKET}/models/"),
+                    "roleArn": "arn:aws:iam::123456789012:role/weighbridge-sagemaker"
+                },
+                "gate": {"metric": "validation:rmse", "threshold": 500.0},
+                "deploy": {
+                    "endpointName": ENDPOINT,
+                    "image": {"kind": "builtin", "name": "linear-learner", "version": "1"},
+                    "roleArn": "arn:aws:iam::123456789012:role/weighbridge-sagemaker",
+                    "initialShare": 0.1
+                }
+            }),
+        },
+        metric_namespace: "Weighbridge".into(),
+    }
+}
+
+/// A backend for the demo: simulated SageMaker timings on a virtual clock.
+pub fn demo_backend(seed: u64) -> MemoryBackend {
+    let clock = Arc::new(VirtualClock::starting_at(
+        Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0).unwrap(),
+    ));
+    MemoryBackend::simulated(clock, Timing::default(), seed)
+}
+
+struct Demo<'a> {
+    backend: &'a MemoryBackend,
+    env: FunctionEnv,
+    deployment: Deployment,
+    config: DemoConfig,
+    looks_run: u32,
+    executions: usize,
+}
+
+impl Demo<'_> {
+    async fn upload(
+        &mut self,
+        key: &str,
+        body: &str,
+        observer: &mut dyn Observer,
+    ) -> Result<RetrainReport, String> {
+        observer.phase(&format!(
+            "upload s3://{BUCKET}/{key} → start-retraining → retrain"
+        ));
+        self.backend.put(BUCKET, key, body);
+        let event = json!({
+            "version": "0", "id": key, "detail-type": "Object Created", "source": "aws.s3",
+            "account": "123456789012", "time": self.backend.clock().now().to_rfc3339(), "region": "us-east-1",
+            "resources": [], "detail": {"bucket": {"name": BUCKET}, "object": {"key": key, "size": body.len(),
+            "etag": format!("{:016x}", weighbridge_tasks::names::fingerprint(&[body]))}}
+        });
+        invoke(self.backend, &self.env, "start-retraining", event)
+            .await
+            .map_err(|e| e.to_string())?;
+        let before = self.backend.clock().now();
+        let mut runs = run_started(self.backend, &self.deployment, &self.env)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.executions += runs.len();
+        let (_, result) = runs.pop().ok_or("start-retraining started no execution")?;
+        let report = retrain_report(key, &result, (self.backend.clock().now() - before).num_minutes())?;
+        observer.retrained(&report);
+        Ok(report)
+    }
+
+    /// Looks until the policy promotes or rolls back (or `max_looks`).
+    async fn experiment(
+        &mut self,
+        experiment: u32,
+        observer: &mut dyn Observer,
+    ) -> Result<Vec<LookReport>, String> {
+        let mut looks = Vec::new();
+        for n in 1..=self.config.max_looks {
+            self.looks_run += 1;
+            observer.phase(&format!(
+                "experiment {experiment}, look {n}: new labelled rows → ab-evaluation"
+            ));
+            // A day passes between scheduled looks.
+            self.backend.clock().advance(chrono::Duration::hours(24));
+            let key = format!("ab-tests/day-{:03}.csv", self.looks_run);
+            let rows = salary_rows(
+                self.config.rows_per_look,
+                self.config.seed * 1000 + u64::from(self.looks_run),
+                0.0,
+            );
+            self.backend.put(BUCKET, &key, &rows);
+            let input = json!({"endpointName": ENDPOINT, "testBucket": BUCKET, "testPrefix": "ab-tests/",
+                               "policy": {"primaryMetric": "rmse", "maxStep": 0.2, "floor": 0.05}});
+            let name = format!("look-{:03}", self.looks_run);
+            let result = run_machine(
+                self.backend,
+                &self.deployment,
+                &self.env,
+                "ab-evaluation",
+                &name,
+                input,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            self.executions += 1;
+            let report = look_report(experiment, n, &result, self.backend)?;
+            observer.looked(&report);
+            let done = report.action == "promote" || report.action == "rollback";
+            looks.push(report);
+            if done {
+                break;
+            }
+        }
+        Ok(looks)
+    }
+}
+
+fn retrain_report(key: &str, r: &ExecutionResult, minutes: i64) -> Result<RetrainReport, String> {
+    match (&r.status, &r.output) {
+        (Status::Succeeded, Some(out)) => Ok(RetrainReport {
+            key: key.to_string(),
+            outcome: out["outcome"].as_str().unwrap_or_default().to_string(),
+            variant: out["variantName"].as_str().map(String::from),
+            gate: out["gate"]
+                .as_str()
+                .or(out["reason"].as_str())
+                .unwrap_or_default()
+                .to_string(),
+            virtual_minutes: minutes,
+        }),
+        _ => Err(format!("the retrain of {key} failed: {:?}", r.error)),
+    }
+}
+
+/// The evaluator's report for the look, from the execution history.
+fn look_report(
+    experiment: u32,
+    look: u32,
+    r: &ExecutionResult,
+    backend: &MemoryBackend,
+) -> Result<LookReport, String> {
+    if r.status != Status::Succeeded {
+        return Err(format!("ab-evaluation failed: {:?}", r.error));
+    }
+    let evaluated: &Value = r
+        .history
+        .iter()
+        .find(|e| e.kind == "TaskSucceeded" && e.state.as_deref() == Some("EvaluateVariants"))
+        .map(|e| &e.details["output"]["Payload"])
+        .ok_or("the look has no evaluate-variants result")?;
+    let decided = &evaluated["decision"]["weights"];
+    let variants = evaluated["variants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            let name = v["variant"].as_str().unwrap_or_default().to_string();
+            VariantLook {
+                weight: decided[&name].as_f64().unwrap_or(0.0),
+                rows: v["rows"].as_u64().unwrap_or(0),
+                rmse: v["metrics"]["rmse"].as_f64().unwrap_or(f64::NAN),
+                interval: v["intervals"]["rmse"]
+                    .as_array()
+                    .and_then(|a| Some((a.first()?.as_f64()?, a.get(1)?.as_f64()?))),
+                variant: name,
+            }
+        })
+        .collect();
+    let live = backend.endpoint(ENDPOINT).map(|e| e.variants).unwrap_or_default();
+    let total: f64 = live.iter().map(|v| v.current_weight).sum();
+    Ok(LookReport {
+        experiment,
+        look,
+        new_rows: evaluated["newRows"].as_u64().unwrap_or(0),
+        variants,
+        action: evaluated["action"].as_str().unwrap_or_default().to_string(),
+        applied: evaluated["applied"].as_bool().unwrap_or(false),
+        reason: evaluated["decision"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        weights: live
+            .iter()
+            .map(|v| {
+                (
+                    v.name.clone(),
+                    if total > 0.0 {
+                        v.current_weight / total
+                    } else {
+                        0.0
+                    },
+                )
+            })
+            .collect(),
+        at: backend.clock().now(),
+    })
+}
+
+/// Runs the whole demo on `backend` (see [`demo_backend`]).
+pub async fn run_demo(
+    backend: &MemoryBackend,
+    config: &DemoConfig,
+    observer: &mut dyn Observer,
+) -> Result<DemoSummary, String> {
+    let start = backend.clock().now();
+    let mut demo = Demo {
+        backend,
+        env: demo_env(),
+        deployment: Deployment::embedded(),
+        config: config.clone(),
+        looks_run: 0,
+        executions: 0,
+    };
+    observer.phase("generate the salary data sets (seeded) and the validation channel");
+    let seed = config.seed;
+    backend.put(BUCKET, "validation/salary.csv", &salary_rows(200, seed + 1, 0.0));
+    let mut retrains = Vec::new();
+    let mut looks = Vec::new();
+    // The champion: rating measured badly.
+    retrains.push(
+        demo.upload(
+            "incoming/salary-batch-1.csv",
+            &salary_rows(config.training_rows, seed + 2, 0.8),
+            observer,
+        )
+        .await?,
+    );
+    // A better challenger: rating measured well.
+    retrains.push(
+        demo.upload(
+            "incoming/salary-batch-2.csv",
+            &salary_rows(config.training_rows, seed + 3, 0.0),
+            observer,
+        )
+        .await?,
+    );
+    looks.extend(demo.experiment(1, observer).await?);
+    // A worse challenger: rating barely measured.
+    retrains.push(
+        demo.upload(
+            "incoming/salary-batch-3.csv",
+            &salary_rows(config.training_rows, seed + 4, 3.0),
+            observer,
+        )
+        .await?,
+    );
+    looks.extend(demo.experiment(2, observer).await?);
+    let live = backend.endpoint(ENDPOINT).map(|e| e.variants).unwrap_or_default();
+    Ok(DemoSummary {
+        retrains,
+        looks,
+        final_weights: live.iter().map(|v| (v.name.clone(), v.current_weight)).collect(),
+        virtual_hours: (backend.clock().now() - start).num_minutes() as f64 / 60.0,
+        executions: demo.executions,
+    })
+}

@@ -1,0 +1,58 @@
+//! The demo scenario promotes the better challenger and rolls back the worse one.
+
+use weighbridge_local::demo::{demo_backend, run_demo, DemoConfig, LookReport, Observer, RetrainReport};
+
+#[derive(Default)]
+struct Recorder {
+    phases: Vec<String>,
+    looks: usize,
+}
+
+impl Observer for Recorder {
+    fn phase(&mut self, what: &str) {
+        self.phases.push(what.to_string());
+    }
+    fn retrained(&mut self, _: &RetrainReport) {}
+    fn looked(&mut self, _: &LookReport) {
+        self.looks += 1;
+    }
+}
+
+#[tokio::test]
+async fn the_demo_promotes_the_better_model_and_rolls_back_the_worse() {
+    let backend = demo_backend(42);
+    let mut recorder = Recorder::default();
+    let summary = run_demo(&backend, &DemoConfig::default(), &mut recorder)
+        .await
+        .unwrap();
+    let outcomes: Vec<&str> = summary.retrains.iter().map(|r| r.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["deployed", "deployed", "deployed"]);
+    let by_experiment = |e: u32| -> Vec<&str> {
+        summary
+            .looks
+            .iter()
+            .filter(|l| l.experiment == e)
+            .map(|l| l.action.as_str())
+            .collect()
+    };
+    let first = by_experiment(1);
+    assert_eq!(first.last(), Some(&"promote"), "{first:?}");
+    assert!(first.contains(&"shift"), "{first:?}");
+    let second = by_experiment(2);
+    assert_eq!(second.last(), Some(&"rollback"), "{second:?}");
+    // The endpoint ends with the promoted model alone, at full weight.
+    let promoted = summary.retrains[1].variant.clone().unwrap();
+    assert_eq!(
+        summary.final_weights.keys().cloned().collect::<Vec<_>>(),
+        vec![promoted]
+    );
+    assert_eq!(recorder.looks, summary.looks.len());
+    // Every look reports an RMSE interval for each variant, around its RMSE.
+    for look in &summary.looks {
+        for v in &look.variants {
+            let (low, high) = v.interval.unwrap();
+            assert!(low < v.rmse && v.rmse < high, "{look:?}");
+        }
+    }
+    assert!(summary.virtual_hours > 24.0 * summary.looks.len() as f64);
+}
