@@ -126,7 +126,9 @@ pub fn looks(
     label: &dyn Fn(&str) -> String,
 ) -> Result<(), CliError> {
     let n = summary.looks.len().max(1) as f64;
-    let mut series: Vec<(String, Vec<(f64, f64, f64, f64, f64)>)> = Vec::new();
+    // Per variant: (look, weight, rmse, interval low, interval high) at each look.
+    type Point = (f64, f64, f64, f64, f64);
+    let mut series: Vec<(String, Vec<Point>)> = Vec::new();
     for (i, l) in summary.looks.iter().enumerate() {
         for v in &l.variants {
             let name = label(&v.variant);
