@@ -14,7 +14,7 @@ use weighbridge_asl::interpreter::{Clock, ExecutionResult, Status, VirtualClock}
 use weighbridge_tasks::start_retraining::StartRetrainingConfig;
 
 use crate::functions::{invoke, FunctionEnv};
-use crate::workflows::{run_machine, run_started, state_machine_arn, Deployment};
+use crate::workflows::{run_machine, run_started, state_machine_arn, Deployment, ExecutionRecord};
 use crate::{MemoryBackend, Timing};
 
 pub const BUCKET: &str = "weighbridge-data";
@@ -95,7 +95,8 @@ pub struct DemoSummary {
     /// The endpoint's variants and weights at the end.
     pub final_weights: BTreeMap<String, f64>,
     pub virtual_hours: f64,
-    pub executions: usize,
+    /// Every execution, in order (the CLI saves their histories).
+    pub executions: Vec<ExecutionRecord>,
 }
 
 /// Salary = 1000 + 20·months + 300·rating + noise. A data set with `feature_noise`
@@ -157,7 +158,7 @@ struct Demo<'a> {
     deployment: Deployment,
     config: DemoConfig,
     looks_run: u32,
-    executions: usize,
+    executions: Vec<ExecutionRecord>,
 }
 
 impl Demo<'_> {
@@ -181,11 +182,11 @@ impl Demo<'_> {
             .await
             .map_err(|e| e.to_string())?;
         let before = self.backend.clock().now();
-        let mut runs = run_started(self.backend, &self.deployment, &self.env)
+        let runs = run_started(self.backend, &self.deployment, &self.env)
             .await
             .map_err(|e| e.to_string())?;
-        self.executions += runs.len();
-        let (_, result) = runs.pop().ok_or("start-retraining started no execution")?;
+        let result = runs.last().ok_or("start-retraining started no execution")?.result.clone();
+        self.executions.extend(runs);
         let report = retrain_report(key, &result, (self.backend.clock().now() - before).num_minutes())?;
         observer.retrained(&report);
         Ok(report)
@@ -221,12 +222,17 @@ impl Demo<'_> {
                 &self.env,
                 "ab-evaluation",
                 &name,
-                input,
+                input.clone(),
             )
             .await
             .map_err(|e| e.to_string())?;
-            self.executions += 1;
             let report = look_report(experiment, n, &result, self.backend)?;
+            self.executions.push(ExecutionRecord {
+                name,
+                machine: "ab-evaluation".into(),
+                input,
+                result,
+            });
             observer.looked(&report);
             let done = report.action == "promote" || report.action == "rollback";
             looks.push(report);
@@ -332,7 +338,7 @@ pub async fn run_demo(
         deployment: Deployment::embedded(),
         config: config.clone(),
         looks_run: 0,
-        executions: 0,
+        executions: Vec::new(),
     };
     observer.phase("generate the salary data sets (seeded) and the validation channel");
     let seed = config.seed;

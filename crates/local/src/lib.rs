@@ -8,6 +8,7 @@
 pub mod demo;
 pub mod functions;
 pub mod memory;
+pub mod store;
 pub mod training;
 pub mod workflows;
 

@@ -74,7 +74,7 @@ struct State {
 }
 
 /// An endpoint change in progress: since when, and the config and variants to roll back to.
-type Transition = (DateTime<Utc>, Option<(String, Vec<VariantState>)>);
+pub(crate) type Transition = (DateTime<Utc>, Option<(String, Vec<VariantState>)>);
 
 /// How long things take on the simulated clock.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -174,6 +174,60 @@ impl MemoryBackend {
             s.changing.remove(name);
             remove_named(&mut s.endpoints, "endpoint", name)
         })
+    }
+
+    /// Everything that persists between CLI calls (see [`crate::store`]).
+    pub(crate) fn snapshot(&self) -> crate::store::Snapshot {
+        let now = self.clock.now();
+        self.with(|s| crate::store::Snapshot {
+            now,
+            timing_seconds: s.timing.map(|t| (t.training.num_seconds(), t.endpoint.num_seconds())),
+            jobs: s.jobs.clone(),
+            models: s.models.clone(),
+            configs: s.configs.clone(),
+            endpoints: s.endpoints.clone(),
+            metrics: s.metrics.clone(),
+            executions: s.executions.clone(),
+            running: s.running.clone(),
+            changing: s.changing.clone(),
+            started: s.started.clone(),
+            taken: s.taken,
+            finished: s.finished.clone(),
+            objects: s
+                .objects
+                .iter()
+                .map(|((b, k), o)| ((b.clone(), k.clone()), (o.etag.clone(), o.body.clone())))
+                .collect(),
+        })
+    }
+
+    /// A simulated backend from a snapshot (routing re-seeded with `seed`).
+    pub(crate) fn restore(snapshot: crate::store::Snapshot, seed: u64) -> Self {
+        let timing = snapshot.timing_seconds.map(|(t, e)| Timing {
+            training: Duration::seconds(t),
+            endpoint: Duration::seconds(e),
+        });
+        let b = Self::simulated(Arc::new(VirtualClock::starting_at(snapshot.now)), timing.unwrap_or_default(), seed);
+        b.with(|s| {
+            s.timing = timing;
+            s.jobs = snapshot.jobs;
+            s.models = snapshot.models;
+            s.configs = snapshot.configs;
+            s.endpoints = snapshot.endpoints;
+            s.metrics = snapshot.metrics;
+            s.executions = snapshot.executions;
+            s.running = snapshot.running;
+            s.changing = snapshot.changing;
+            s.started = snapshot.started;
+            s.taken = snapshot.taken;
+            s.finished = snapshot.finished;
+            s.objects = snapshot
+                .objects
+                .into_iter()
+                .map(|(id, (etag, body))| (id, StoredObject { body, etag }))
+                .collect();
+        });
+        b
     }
 
     /// Moves every simulated transition whose time has come: training jobs train (for

@@ -291,6 +291,33 @@ impl Resources for LocalResources<'_> {
     }
 }
 
+/// One finished execution, as `weighbridge history` shows it.
+#[derive(Debug, Clone)]
+pub struct ExecutionRecord {
+    pub name: String,
+    pub machine: String,
+    pub input: Value,
+    pub result: ExecutionResult,
+}
+
+impl ExecutionRecord {
+    /// The JSON kept in the state directory.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "machine": self.machine,
+            "status": self.result.status,
+            "started": self.result.started,
+            "stopped": self.result.stopped,
+            "input": self.input,
+            "output": self.result.output,
+            "error": self.result.error.as_ref().map(|f| &f.error),
+            "cause": self.result.error.as_ref().map(|f| &f.cause),
+            "events": self.result.history,
+        })
+    }
+}
+
 /// Runs one execution of `machine` to its end on the backend's clock.
 pub async fn run_machine(
     backend: &MemoryBackend,
@@ -323,14 +350,19 @@ pub async fn run_started(
     backend: &MemoryBackend,
     deployment: &Deployment,
     env: &FunctionEnv,
-) -> Result<Vec<(String, ExecutionResult)>, AslError> {
+) -> Result<Vec<ExecutionRecord>, AslError> {
     let mut out = Vec::new();
     for (name, arn, input) in backend.take_started_executions() {
         let machine = arn.split(':').nth(6).unwrap_or_default().to_string();
         let input: Value = serde_json::from_str(&input).unwrap_or(Value::Null);
-        let result = run_machine(backend, deployment, env, &machine, &name, input).await?;
+        let result = run_machine(backend, deployment, env, &machine, &name, input.clone()).await?;
         backend.finish_execution(&arn, result.status);
-        out.push((name, result));
+        out.push(ExecutionRecord {
+            name,
+            machine,
+            input,
+            result,
+        });
     }
     Ok(out)
 }

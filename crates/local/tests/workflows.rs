@@ -89,7 +89,12 @@ async fn upload(
     invoke(b, env, "start-retraining", object_created(key, &etag))
         .await
         .unwrap();
-    run_started(b, &Deployment::embedded(), env).await.unwrap()
+    run_started(b, &Deployment::embedded(), env)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.name, r.result))
+        .collect()
 }
 
 fn kinds(r: &ExecutionResult) -> Vec<&str> {

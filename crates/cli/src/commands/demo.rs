@@ -211,7 +211,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         .map(|(v, w)| format!("{} ({v}) {:.0}%", progress.label(v), 100.0 * w))
         .collect();
     s.add_row(["endpoint salary now".to_string(), live.join(", ")]);
-    s.add_row(["executions".to_string(), summary.executions.to_string()]);
+    s.add_row(["executions".to_string(), summary.executions.len().to_string()]);
     s.add_row([
         "virtual time".to_string(),
         format!("{:.1} days", summary.virtual_hours / 24.0),
