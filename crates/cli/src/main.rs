@@ -26,6 +26,17 @@ enum Command {
     /// promoted by scheduled A/B looks, a worse one rolled back — the real state machines
     /// and task code over the embedded backend, on a virtual clock.
     Demo(commands::demo::DemoArgs),
+    /// Run a state machine (`retrain`, `ab-evaluation`) through the interpreter over the
+    /// embedded backend in the state directory.
+    Run(commands::run::RunArgs),
+    /// Invoke a task function in process with an event, over the embedded backend.
+    Invoke(commands::invoke::InvokeArgs),
+    /// Endpoints, variants, weights, last metrics, training jobs and executions.
+    Status(commands::status::StatusArgs),
+    /// An execution's events (like `execution.list_events()`).
+    History(commands::history::HistoryArgs),
+    /// Validate the state machines and cross-check them with template.yaml.
+    Validate(commands::validate::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +44,11 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Compare(args) => commands::compare::run(&args),
         Command::Demo(args) => commands::demo::run(&args),
+        Command::Run(args) => commands::run::run(&args),
+        Command::Invoke(args) => commands::invoke::run(&args),
+        Command::Status(args) => commands::status::run(&args),
+        Command::History(args) => commands::history::run(&args),
+        Command::Validate(args) => commands::validate::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

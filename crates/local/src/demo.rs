@@ -185,7 +185,11 @@ impl Demo<'_> {
         let runs = run_started(self.backend, &self.deployment, &self.env)
             .await
             .map_err(|e| e.to_string())?;
-        let result = runs.last().ok_or("start-retraining started no execution")?.result.clone();
+        let result = runs
+            .last()
+            .ok_or("start-retraining started no execution")?
+            .result
+            .clone();
         self.executions.extend(runs);
         let report = retrain_report(key, &result, (self.backend.clock().now() - before).num_minutes())?;
         observer.retrained(&report);

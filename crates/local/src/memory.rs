@@ -181,7 +181,9 @@ impl MemoryBackend {
         let now = self.clock.now();
         self.with(|s| crate::store::Snapshot {
             now,
-            timing_seconds: s.timing.map(|t| (t.training.num_seconds(), t.endpoint.num_seconds())),
+            timing_seconds: s
+                .timing
+                .map(|t| (t.training.num_seconds(), t.endpoint.num_seconds())),
             jobs: s.jobs.clone(),
             models: s.models.clone(),
             configs: s.configs.clone(),
@@ -207,7 +209,11 @@ impl MemoryBackend {
             training: Duration::seconds(t),
             endpoint: Duration::seconds(e),
         });
-        let b = Self::simulated(Arc::new(VirtualClock::starting_at(snapshot.now)), timing.unwrap_or_default(), seed);
+        let b = Self::simulated(
+            Arc::new(VirtualClock::starting_at(snapshot.now)),
+            timing.unwrap_or_default(),
+            seed,
+        );
         b.with(|s| {
             s.timing = timing;
             s.jobs = snapshot.jobs;
@@ -447,6 +453,18 @@ impl MemoryBackend {
                 .get(&(bucket.into(), key.into()))
                 .map(|o| String::from_utf8_lossy(&o.body).into_owned())
         })
+    }
+
+    /// Every training job, by name.
+    pub fn training_jobs(&self) -> Vec<TrainingJobDescription> {
+        self.tick();
+        self.with(|s| s.jobs.values().cloned().collect())
+    }
+
+    /// Every endpoint, by name.
+    pub fn endpoints(&self) -> Vec<EndpointDescription> {
+        self.tick();
+        self.with(|s| s.endpoints.values().cloned().collect())
     }
 
     /// The endpoint as DescribeEndpoint would show it.

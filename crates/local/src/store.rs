@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use weighbridge_tasks::ports::{
-    EndpointConfig, EndpointDescription, MetricDatum, ModelRequest, TrainingJobDescription, TrainingJobRequest,
+    EndpointConfig, EndpointDescription, MetricDatum, ModelRequest, TrainingJobDescription,
+    TrainingJobRequest,
 };
 
 use crate::memory::Transition;
@@ -69,10 +70,14 @@ impl StateDir {
             Err(_) => BTreeMap::new(),
         };
         for (path, etag) in index {
-            let (bucket, key) = path.split_once('/').ok_or_else(|| io(&index_path, format!("bad entry {path}")))?;
+            let (bucket, key) = path
+                .split_once('/')
+                .ok_or_else(|| io(&index_path, format!("bad entry {path}")))?;
             let file = self.root.join("s3").join(bucket).join(key);
             let body = std::fs::read(&file).map_err(|e| io(&file, e))?;
-            snapshot.objects.insert((bucket.to_string(), key.to_string()), (etag, body));
+            snapshot
+                .objects
+                .insert((bucket.to_string(), key.to_string()), (etag, body));
         }
         Ok(MemoryBackend::restore(snapshot, seed))
     }
@@ -104,7 +109,10 @@ impl StateDir {
     pub fn execution(&self, name: &str) -> Result<serde_json::Value, String> {
         let path = self.root.join("executions").join(format!("{name}.json"));
         let text = std::fs::read_to_string(&path).map_err(|_| {
-            format!("no execution {name:?} in {} (see `weighbridge status`)", self.root.display())
+            format!(
+                "no execution {name:?} in {} (see `weighbridge status`)",
+                self.root.display()
+            )
         })?;
         serde_json::from_str(&text).map_err(|e| io(&path, e))
     }
@@ -114,7 +122,12 @@ impl StateDir {
         let mut names: Vec<String> = std::fs::read_dir(self.root.join("executions"))
             .into_iter()
             .flatten()
-            .filter_map(|e| e.ok()?.path().file_stem().map(|s| s.to_string_lossy().to_string()))
+            .filter_map(|e| {
+                e.ok()?
+                    .path()
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+            })
             .collect();
         names.sort();
         names

@@ -1,7 +1,9 @@
 //! The state directory: a second process sees what the first created.
 
 use weighbridge_asl::interpreter::Clock;
-use weighbridge_local::demo::{demo_backend, run_demo, DemoConfig, LookReport, Observer, RetrainReport, BUCKET, ENDPOINT};
+use weighbridge_local::demo::{
+    demo_backend, run_demo, DemoConfig, LookReport, Observer, RetrainReport, BUCKET, ENDPOINT,
+};
 use weighbridge_local::store::StateDir;
 use weighbridge_tasks::ports::{ObjectStore, PortError, PutCondition, Runtime, SageMaker};
 
@@ -18,7 +20,9 @@ async fn a_saved_backend_reopens_with_its_endpoint_objects_etags_and_clock() {
     let _ = std::fs::remove_dir_all(&dir);
     let store = StateDir::new(&dir);
     let first = demo_backend(1);
-    run_demo(&first, &DemoConfig::default(), &mut Quiet).await.unwrap();
+    run_demo(&first, &DemoConfig::default(), &mut Quiet)
+        .await
+        .unwrap();
     store.save(&first).unwrap();
 
     let second = store.open(1).unwrap();
@@ -29,10 +33,25 @@ async fn a_saved_backend_reopens_with_its_endpoint_objects_etags_and_clock() {
     assert!(listed.iter().any(|o| o.key.ends_with("model.tar.gz")));
     // Conditional puts compare the persisted ETags.
     let record = listed.iter().find(|o| o.key.contains("_experiment/")).unwrap();
-    let stale = second.put_object(BUCKET, &record.key, b"{}".to_vec(), PutCondition::IfMatch("\"old\"".into())).await;
-    assert!(matches!(stale, Err(PortError::PreconditionFailed(_))), "{stale:?}");
+    let stale = second
+        .put_object(
+            BUCKET,
+            &record.key,
+            b"{}".to_vec(),
+            PutCondition::IfMatch("\"old\"".into()),
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(PortError::PreconditionFailed(_))),
+        "{stale:?}"
+    );
     second
-        .put_object(BUCKET, &record.key, b"{}".to_vec(), PutCondition::IfMatch(record.etag.clone()))
+        .put_object(
+            BUCKET,
+            &record.key,
+            b"{}".to_vec(),
+            PutCondition::IfMatch(record.etag.clone()),
+        )
         .await
         .unwrap();
     // The reopened endpoint still serves the trained model from its model.tar.gz.
@@ -49,6 +68,10 @@ async fn a_saved_backend_reopens_with_its_endpoint_objects_etags_and_clock() {
         .await
         .unwrap();
     assert!(!answer.body.is_empty());
-    assert!(StateDir::new(dir.join("missing")).open(1).unwrap().endpoint(ENDPOINT).is_none());
+    assert!(StateDir::new(dir.join("missing"))
+        .open(1)
+        .unwrap()
+        .endpoint(ENDPOINT)
+        .is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }

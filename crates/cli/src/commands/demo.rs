@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use weighbridge_local::demo::{
     demo_backend, run_demo, DemoConfig, DemoSummary, LookReport, Observer, RetrainReport,
 };
+use weighbridge_local::store::StateDir;
 
 use crate::error::CliError;
 use crate::plot;
@@ -222,12 +223,27 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     ]);
     println!("\nSummary\n{s}");
 
-    std::fs::create_dir_all(&args.state_dir).map_err(|source| CliError::Read {
-        path: args.state_dir.clone(),
-        source,
-    })?;
+    // The run's state, for `weighbridge status` and `weighbridge history` (a fresh one:
+    // the demo always starts from an empty account).
+    let _ = std::fs::remove_dir_all(args.state_dir.join("executions"));
+    let store = StateDir::new(&args.state_dir);
+    store.save(&backend).map_err(CliError::Usage)?;
+    for e in &summary.executions {
+        store
+            .save_execution(&e.name, &e.to_json())
+            .map_err(CliError::Usage)?;
+    }
     let path = args.state_dir.join("demo.svg");
     plot::looks(&path, &summary, &|v: &str| progress.label(v))?;
     println!("\nplot: {}", path.display());
+    println!(
+        "state: {} (try `weighbridge status` and `weighbridge history {}`)",
+        args.state_dir.display(),
+        summary
+            .executions
+            .last()
+            .map(|e| e.name.as_str())
+            .unwrap_or("look-001")
+    );
     Ok(())
 }

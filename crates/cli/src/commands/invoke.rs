@@ -1,0 +1,58 @@
+//! `weighbridge invoke <function> --event <file>`: one task function in process over the
+//! embedded backend, as its Lambda would run; executions it starts (start-retraining)
+//! then run as Step Functions would run them.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use weighbridge_local::demo::demo_env;
+use weighbridge_local::functions::invoke;
+use weighbridge_local::workflows::{run_started, Deployment};
+
+use super::local_state::{json_arg, Local};
+use crate::error::CliError;
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// One of start-retraining, train, evaluate-model, deploy, evaluate-variants, shift-weights.
+    pub function: String,
+    /// The event: inline JSON or a file (e.g. events/train.json).
+    #[arg(long)]
+    pub event: String,
+    #[arg(long, default_value = ".weighbridge")]
+    pub state_dir: PathBuf,
+}
+
+pub fn run(args: &InvokeArgs) -> Result<(), CliError> {
+    let local = Local::open(&args.state_dir)?;
+    let event = json_arg(&args.event)?;
+    let env = demo_env();
+    let output = local
+        .runtime
+        .block_on(invoke(&local.backend, &env, &args.function, event));
+    let records = local
+        .runtime
+        .block_on(run_started(&local.backend, &Deployment::embedded(), &env))
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    local.save(&records)?;
+    for r in &records {
+        eprintln!(
+            "started and ran execution {} ({}): {:?}",
+            r.name, r.machine, r.result.status
+        );
+    }
+    match output {
+        Ok(out) => {
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            Ok(())
+        }
+        // The Lambda error shape, and a failing exit code.
+        Err(e) => {
+            println!(
+                "{}",
+                serde_json::json!({"errorType": e.name(), "errorMessage": e.to_string()})
+            );
+            Err(CliError::Usage(format!("{}: {e}", e.name())))
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! `weighbridge run <statemachine> --input <json|file>`: one execution of a project state
+//! machine through the interpreter, over the embedded backend in the state directory.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use weighbridge_asl::interpreter::Status;
+use weighbridge_local::demo::demo_env;
+use weighbridge_local::workflows::{run_machine, run_started, Deployment, ExecutionRecord};
+
+use super::local_state::{json_arg, Local};
+use crate::error::CliError;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// `retrain` or `ab-evaluation`.
+    pub machine: String,
+    /// The execution's input: inline JSON or a file (e.g. events/retrain-execution.json).
+    #[arg(long)]
+    pub input: String,
+    /// The execution's name (default: the machine and the state's execution count).
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, default_value = ".weighbridge")]
+    pub state_dir: PathBuf,
+}
+
+pub fn run(args: &RunArgs) -> Result<(), CliError> {
+    let local = Local::open(&args.state_dir)?;
+    let input = json_arg(&args.input)?;
+    let deployment = Deployment::embedded();
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{:03}", args.machine, local.dir.executions().len() + 1));
+    let env = demo_env();
+    let result = local
+        .runtime
+        .block_on(run_machine(
+            &local.backend,
+            &deployment,
+            &env,
+            &args.machine,
+            &name,
+            input.clone(),
+        ))
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let mut records = vec![ExecutionRecord {
+        name: name.clone(),
+        machine: args.machine.clone(),
+        input,
+        result: result.clone(),
+    }];
+    // Executions this one started (none for the project's machines) run too.
+    records.extend(
+        local
+            .runtime
+            .block_on(run_started(&local.backend, &deployment, &env))
+            .map_err(|e| CliError::Usage(e.to_string()))?,
+    );
+    local.save(&records)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&records[0].to_json()["output"]).unwrap_or_default()
+    );
+    match (result.status, &result.error) {
+        (Status::Succeeded, _) => {
+            eprintln!(
+                "execution {name}: Succeeded ({} events; `weighbridge history {name}`)",
+                result.history.len()
+            );
+            Ok(())
+        }
+        (status, error) => Err(CliError::Usage(format!(
+            "execution {name}: {status:?}: {}",
+            error.as_ref().map(ToString::to_string).unwrap_or_default()
+        ))),
+    }
+}

@@ -1,0 +1,184 @@
+//! The local commands, through the built binary: demo, status, history, run, invoke and
+//! validate share a state directory as a user's shell session would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn weighbridge(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weighbridge"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("weighbridge-cli-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn demo_then_status_history_run_and_invoke_share_the_state() {
+    let dir = scratch("demo");
+    let state = dir.join("state");
+    let s = state.to_str().unwrap();
+    let out = weighbridge(&["demo", "--state-dir", s]);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    for expected in ["promote", "rollback", "95% interval", "Summary", "plot:"] {
+        assert!(
+            shown.contains(expected),
+            "demo output lacks {expected:?}:\n{shown}"
+        );
+    }
+    let svg = std::fs::read_to_string(state.join("demo.svg")).unwrap();
+    assert!(
+        svg.contains("<svg") && svg.contains("Traffic weight"),
+        "the plot is an SVG with its panels"
+    );
+
+    let out = weighbridge(&["status", "--state-dir", s]);
+    let shown = text(&out);
+    assert!(
+        out.status.success() && shown.contains("InService") && shown.contains("RMSE"),
+        "{shown}"
+    );
+    assert!(shown.contains("look-001") && shown.contains("retrain"), "{shown}");
+
+    let out = weighbridge(&["history", "look-001", "--state-dir", s]);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    for event in [
+        "ExecutionStarted",
+        "TaskScheduled",
+        "TaskSucceeded",
+        "ChoiceStateEntered",
+        "ExecutionSucceeded",
+    ] {
+        assert!(shown.contains(event), "history lacks {event}:\n{shown}");
+    }
+    assert!(!weighbridge(&["history", "nope", "--state-dir", s])
+        .status
+        .success());
+
+    // A manual retrain on a data set already in the local bucket adds a challenger.
+    let mut input: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("events/retrain-execution.json")).unwrap())
+            .unwrap();
+    input["dataUri"] = "s3://weighbridge-data/incoming/salary-batch-2.csv".into();
+    let out = weighbridge(&[
+        "run",
+        "retrain",
+        "--input",
+        &input.to_string(),
+        "--name",
+        "manual-1",
+        "--state-dir",
+        s,
+    ]);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("\"outcome\": \"deployed\"") && shown.contains("\"action\": \"updated\""),
+        "{shown}"
+    );
+    let out = weighbridge(&["status", "--state-dir", s]);
+    assert!(text(&out).contains("manual-1"), "{}", text(&out));
+
+    // A data set that is not there fails the execution with SageMaker's reason.
+    input["dataUri"] = "s3://weighbridge-data/incoming/missing.csv".into();
+    let out = weighbridge(&[
+        "run",
+        "retrain",
+        "--input",
+        &input.to_string(),
+        "--name",
+        "manual-2",
+        "--state-dir",
+        s,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("Weighbridge.TrainingFailed") && text(&out).contains("no data under"),
+        "{}",
+        text(&out)
+    );
+
+    // invoke: a function's output, or its typed error and a failing exit code.
+    let out = weighbridge(&[
+        "invoke",
+        "evaluate-variants",
+        "--event",
+        "{\"endpointName\": \"salary\"}",
+        "--state-dir",
+        s,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("Weighbridge.InvalidInput"), "{}", text(&out));
+    let event = repo().join("events/shift-weights.json");
+    let out = weighbridge(&[
+        "invoke",
+        "shift-weights",
+        "--event",
+        event.to_str().unwrap(),
+        "--state-dir",
+        s,
+    ]);
+    // The sample promotes a variant named "challenger"; the demo's variants are named after
+    // their training jobs, so it is refused before anything changes.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("Weighbridge.InvalidInput") && text(&out).contains("\"challenger\""),
+        "{}",
+        text(&out)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn validate_passes_on_the_project_and_names_the_problem_in_a_broken_copy() {
+    let out = weighbridge(&["validate", "--root", repo().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("✓ retrain") && text(&out).contains("✓ ab-evaluation"));
+
+    let dir = scratch("validate");
+    std::fs::create_dir_all(dir.join("statemachines")).unwrap();
+    std::fs::copy(repo().join("template.yaml"), dir.join("template.yaml")).unwrap();
+    let retrain = std::fs::read_to_string(repo().join("statemachines/retrain.asl.json")).unwrap();
+    let ab = std::fs::read_to_string(repo().join("statemachines/ab-evaluation.asl.json")).unwrap();
+    std::fs::write(
+        dir.join("statemachines/retrain.asl.json"),
+        retrain.replace("\"Next\": \"EvaluateModel\"", "\"Next\": \"Evaluate\""),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("statemachines/ab-evaluation.asl.json"),
+        ab.replace("${ShiftWeightsFunctionArn}", "${ShiftWeightsArn}"),
+    )
+    .unwrap();
+    let out = weighbridge(&["validate", "--root", dir.to_str().unwrap()]);
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("PrepareGate (Pass): Next \"Evaluate\" is not a state"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("${ShiftWeightsArn} has no DefinitionSubstitutions entry"),
+        "{shown}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
