@@ -221,13 +221,24 @@ fn csv_row(n: usize, line: &str, width: &mut Option<usize>) -> Result<LabelledRo
     })
 }
 
+/// A number as CSV: the shortest decimal that round-trips, in exponent form when the
+/// plain form would be long (1e-300 is 302 characters plain), so every field fits in 24.
+fn csv_number(v: f64) -> String {
+    let plain = v.to_string();
+    if plain.len() <= 24 {
+        plain
+    } else {
+        format!("{v:e}")
+    }
+}
+
 /// Encodes feature rows as an InvokeEndpoint request body (label column already dropped).
 pub fn encode_rows(rows: &[&[f64]], format: Format) -> Result<String> {
     let mut out = String::new();
     for row in rows {
         match format {
             Format::Csv => {
-                let fields: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+                let fields: Vec<String> = row.iter().map(|v| csv_number(*v)).collect();
                 out.push_str(&fields.join(","));
             }
             Format::JsonLines => {

@@ -53,6 +53,8 @@ struct State {
     faults: BTreeMap<String, Vec<Fault>>,
     /// Calls of an operation to let through before its queued faults apply.
     fault_skips: BTreeMap<String, usize>,
+    /// Wall-clock latency added to every call of an operation (InvokeEndpoint).
+    latency: BTreeMap<String, std::time::Duration>,
     calls: Vec<String>,
     /// Chunk size of streamed object reads (0 = the default, 64 KiB).
     read_chunk_bytes: usize,
@@ -335,6 +337,12 @@ impl MemoryBackend {
     pub fn inject_after(&self, op: &str, skip: usize, faults: impl IntoIterator<Item = Fault>) {
         self.with(|s| s.fault_skips.insert(op.to_string(), skip));
         self.inject(op, faults);
+    }
+
+    /// Adds `latency` of wall-clock time to every call of `op` (only InvokeEndpoint
+    /// waits: it is what bounded concurrency hides).
+    pub fn set_latency(&self, op: &str, latency: std::time::Duration) {
+        self.with(|s| s.latency.insert(op.to_string(), latency));
     }
 
     /// Operations called so far, in order.
@@ -753,6 +761,9 @@ impl Runtime for MemoryBackend {
     async fn invoke_endpoint(&self, r: &InvokeRequest) -> PortResult<InvokeResponse> {
         self.call("InvokeEndpoint")?;
         self.tick();
+        if let Some(latency) = self.with(|s| s.latency.get("InvokeEndpoint").copied()) {
+            tokio::time::sleep(latency).await;
+        }
         let (predict, style, variant) = self.with(|s| {
             let e = s.endpoints.get(&r.endpoint).ok_or_else(|| {
                 PortError::Validation(format!(

@@ -9,6 +9,8 @@
 //! `TargetModel`s the same way (report only: their traffic is routed by the caller).
 
 use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::OnceLock;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -415,37 +417,49 @@ async fn read_test_rows(
     reader.finish().map_err(bad)
 }
 
-/// Splits rows into request bodies of at most `batch_rows` rows and 6 MB.
-fn batches(
+/// An upper bound of a row's encoded size: a formatted f64 takes at most 24 characters
+/// plus a separator; JSON Lines adds `{"features":[]}` and a newline.
+fn size_bound(row: &LabelledRow) -> usize {
+    row.features.len() * 25 + 18
+}
+
+/// Splits rows into request ranges of at most `batch_rows` rows and 6 MB (by the size
+/// bound, so the bodies can be encoded later, while earlier requests are in flight).
+fn batch_ranges(
     rows: &[LabelledRow],
     batch_rows: usize,
     format: Format,
-) -> Result<Vec<(usize, String)>, TaskError> {
+) -> Result<Vec<Range<usize>>, TaskError> {
     let mut out = Vec::new();
-    let mut start = 0;
-    let mut body = String::new();
+    let (mut start, mut size) = (0, 0);
     for (i, row) in rows.iter().enumerate() {
-        let line = encode_rows(&[&row.features], format)?;
-        if line.len() > MAX_PAYLOAD_BYTES {
-            return Err(TaskError::InvalidInput(format!(
-                "test row {} encodes to {} bytes, over InvokeEndpoint's 6 MB limit",
-                i + 1,
-                line.len()
-            )));
+        let mut bound = size_bound(row);
+        if bound > MAX_PAYLOAD_BYTES {
+            // Rare: measure the row exactly before refusing it.
+            bound = encode_rows(&[&row.features], format)?.len();
+            if bound > MAX_PAYLOAD_BYTES {
+                return Err(TaskError::InvalidInput(format!(
+                    "test row {} encodes to {bound} bytes, over InvokeEndpoint's 6 MB limit",
+                    i + 1
+                )));
+            }
         }
-        if i > start && (i - start == batch_rows || body.len() + line.len() > MAX_PAYLOAD_BYTES) {
-            out.push((start, std::mem::take(&mut body)));
+        if i > start && (i - start == batch_rows || size + bound > MAX_PAYLOAD_BYTES) {
+            out.push(start..i);
             start = i;
+            size = 0;
         }
-        body.push_str(&line);
+        size += bound;
     }
-    if !body.is_empty() {
-        out.push((start, body));
+    if start < rows.len() {
+        out.push(start..rows.len());
     }
     Ok(out)
 }
 
-/// Scores every row with every arm; returns arm → predictions in row order.
+/// Scores every row with every arm; returns arm → predictions in row order. Calls go
+/// batch by batch (every arm on batch 0, then batch 1, …); each body is encoded once,
+/// by the first call that needs it, so encoding overlaps the requests in flight.
 async fn score(
     runtime: &dyn Runtime,
     input: &EvaluateVariantsInput,
@@ -453,52 +467,62 @@ async fn score(
     rows: &[LabelledRow],
     format: Format,
 ) -> Result<BTreeMap<String, Vec<f64>>, TaskError> {
-    let bodies = batches(rows, input.batch_rows, format)?;
-    let mut calls: Vec<(String, usize, usize, String)> = Vec::new();
-    for arm in arms.names() {
-        for (b, (start, body)) in bodies.iter().enumerate() {
-            let end = bodies.get(b + 1).map_or(rows.len(), |(next, _)| *next);
-            calls.push((arm.clone(), *start, end - start, body.clone()));
-        }
-    }
+    let ranges = batch_ranges(rows, input.batch_rows, format)?;
+    let bodies: Vec<OnceLock<Vec<u8>>> = ranges.iter().map(|_| OnceLock::new()).collect();
+    let calls: Vec<(usize, String)> = (0..ranges.len())
+        .flat_map(|b| arms.names().iter().map(move |arm| (b, arm.clone())))
+        .collect();
     let results: Vec<(String, usize, Vec<f64>)> = stream::iter(calls)
-        .map(|(arm, start, count, body)| async move {
-            let (target_variant, target_model) = match arms {
-                Arms::Variants(_) => (Some(arm.clone()), None),
-                Arms::Models(_) => (None, Some(arm.clone())),
-            };
-            let request = InvokeRequest {
-                endpoint: input.endpoint_name.clone(),
-                body: body.into_bytes(),
-                content_type: format.content_type().into(),
-                accept: Some(format.content_type().into()),
-                target_variant,
-                target_model,
-            };
-            let response = runtime
-                .invoke_endpoint(&request)
-                .await
-                .map_err(port(format!("InvokeEndpoint {} ({arm})", input.endpoint_name)))?;
-            let answer_format = response
-                .content_type
-                .as_deref()
-                .and_then(|c| Format::from_content_type(c).ok())
-                .unwrap_or_else(|| Format::sniff(&String::from_utf8_lossy(&response.body)));
-            let text = String::from_utf8(response.body).map_err(|_| {
-                TaskError::InvalidPayload(format!("{arm} answered with a body that is not UTF-8"))
-            })?;
-            let predictions = decode_predictions(&text, answer_format).map_err(|e| {
-                TaskError::InvalidPayload(format!("{arm} rows {}..{}: {e}", start + 1, start + count))
-            })?;
-            if predictions.len() != count {
-                return Err(TaskError::InvalidPayload(format!(
-                    "{arm} returned {} predictions for {count} rows (rows {}..{})",
-                    predictions.len(),
-                    start + 1,
-                    start + count
-                )));
+        .map(|(batch, arm)| {
+            let (range, bodies) = (ranges[batch].clone(), &bodies);
+            async move {
+                let (start, count) = (range.start, range.len());
+                let body = bodies[batch].get_or_init(|| {
+                    let features: Vec<&[f64]> = rows[range.clone()]
+                        .iter()
+                        .map(|r| r.features.as_slice())
+                        .collect();
+                    encode_rows(&features, format)
+                        .expect("validate() admits only formats that encode")
+                        .into_bytes()
+                });
+                let (target_variant, target_model) = match arms {
+                    Arms::Variants(_) => (Some(arm.clone()), None),
+                    Arms::Models(_) => (None, Some(arm.clone())),
+                };
+                let request = InvokeRequest {
+                    endpoint: input.endpoint_name.clone(),
+                    body: body.clone(),
+                    content_type: format.content_type().into(),
+                    accept: Some(format.content_type().into()),
+                    target_variant,
+                    target_model,
+                };
+                let response = runtime
+                    .invoke_endpoint(&request)
+                    .await
+                    .map_err(port(format!("InvokeEndpoint {} ({arm})", input.endpoint_name)))?;
+                let answer_format = response
+                    .content_type
+                    .as_deref()
+                    .and_then(|c| Format::from_content_type(c).ok())
+                    .unwrap_or_else(|| Format::sniff(&String::from_utf8_lossy(&response.body)));
+                let text = String::from_utf8(response.body).map_err(|_| {
+                    TaskError::InvalidPayload(format!("{arm} answered with a body that is not UTF-8"))
+                })?;
+                let predictions = decode_predictions(&text, answer_format).map_err(|e| {
+                    TaskError::InvalidPayload(format!("{arm} rows {}..{}: {e}", start + 1, start + count))
+                })?;
+                if predictions.len() != count {
+                    return Err(TaskError::InvalidPayload(format!(
+                        "{arm} returned {} predictions for {count} rows (rows {}..{})",
+                        predictions.len(),
+                        start + 1,
+                        start + count
+                    )));
+                }
+                Ok::<_, TaskError>((arm, start, predictions))
             }
-            Ok::<_, TaskError>((arm, start, predictions))
         })
         .buffer_unordered(input.max_concurrency)
         .try_collect()
@@ -739,15 +763,12 @@ mod tests {
                 features: vec![i as f64, 1.5],
             })
             .collect();
-        let b = batches(&rows, 250, Format::Csv).unwrap();
+        let b = batch_ranges(&rows, 250, Format::Csv).unwrap();
         assert_eq!(
-            b.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            b.iter().map(|r| r.start).collect::<Vec<_>>(),
             vec![0, 250, 500, 750, 1000]
         );
-        assert_eq!(
-            b.iter().map(|(_, body)| body.lines().count()).sum::<usize>(),
-            1001
-        );
+        assert_eq!(b.iter().map(|r| r.len()).sum::<usize>(), 1001);
     }
 
     #[test]
@@ -757,8 +778,11 @@ mod tests {
             features: vec![0.123_456_789; 100_000],
         };
         let rows = vec![wide; 8];
-        let b = batches(&rows, 500, Format::Csv).unwrap();
+        let b = batch_ranges(&rows, 500, Format::Csv).unwrap();
         assert!(b.len() > 1);
-        assert!(b.iter().all(|(_, body)| body.len() <= MAX_PAYLOAD_BYTES));
+        for r in b {
+            let features: Vec<&[f64]> = rows[r].iter().map(|x| x.features.as_slice()).collect();
+            assert!(encode_rows(&features, Format::Csv).unwrap().len() <= MAX_PAYLOAD_BYTES);
+        }
     }
 }
