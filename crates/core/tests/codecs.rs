@@ -108,7 +108,11 @@ fn requests_drop_nothing_and_encode_rows() {
     // Extreme values stay short (and exact): every field fits in 24 characters.
     let extreme: Vec<&[f64]> = vec![&[1e-300, -2.2250738585072014e-308, 1.7976931348623157e308, 0.1]];
     let line = encode_rows(&extreme, Format::Csv).unwrap();
-    for (field, want) in line.trim_end().split(',').zip([1e-300, -2.2250738585072014e-308, 1.7976931348623157e308, 0.1]) {
+    for (field, want) in
+        line.trim_end()
+            .split(',')
+            .zip([1e-300, -2.2250738585072014e-308, 1.7976931348623157e308, 0.1])
+    {
         assert!(field.len() <= 24, "{field}");
         assert_eq!(field.parse::<f64>().unwrap(), want);
     }

@@ -12,4 +12,4 @@ pub mod store;
 pub mod training;
 pub mod workflows;
 
-pub use memory::{Fault, MemoryBackend, ResponseStyle, Timing};
+pub use memory::{Fault, MemoryBackend, ResponseStyle, Timing, TransformJob};

@@ -69,10 +69,73 @@ struct State {
     fail_endpoint: Vec<String>,
     /// Weighted routing of requests without TargetVariant (seeded).
     rng: Option<rand::rngs::StdRng>,
+    /// Batch transform jobs.
+    transforms: BTreeMap<String, TransformJob>,
     /// Executions in the order they were started, and how the finished ones ended.
     started: Vec<String>,
     taken: usize,
     finished: BTreeMap<String, String>,
+}
+
+/// A batch transform job (the local backend's own shape; the SDK integration maps it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransformJob {
+    pub name: String,
+    pub model_name: String,
+    /// `s3://bucket/prefix` of features-only CSV objects.
+    pub input_uri: String,
+    /// `s3://bucket/prefix/` for the `.out` objects.
+    pub output_uri: String,
+    /// `InProgress`, `Completed` or `Failed`.
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+}
+
+/// Runs a transform job: every input object scored row by row.
+fn transform(s: &mut State, model: &ModelRequest, job: &TransformJob) -> Result<(), String> {
+    let (predict, _) = hosted_model(s, model, None)
+        .ok_or_else(|| format!("ClientError: model {} has no artifact trained here", model.name))?;
+    let (in_bucket, prefix) = split_s3(&job.input_uri).ok_or("ClientError: the input is not an S3 URI")?;
+    let (out_bucket, out_prefix) =
+        split_s3(&with_slash(&job.output_uri)).ok_or("ClientError: the output is not an S3 URI")?;
+    let inputs: Vec<(String, Vec<u8>)> = s
+        .objects
+        .iter()
+        .filter(|((b, k), _)| *b == in_bucket && k.starts_with(&prefix) && !k.ends_with('/'))
+        .map(|((_, k), o)| (k.clone(), o.body.clone()))
+        .collect();
+    if inputs.is_empty() {
+        return Err(format!("ClientError: no input under {}", job.input_uri));
+    }
+    for (key, body) in inputs {
+        let mut out = String::new();
+        for (n, line) in String::from_utf8_lossy(&body)
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let row: Vec<f64> = line
+                .split(',')
+                .map(|f| {
+                    f.trim()
+                        .parse()
+                        .map_err(|_| format!("ClientError: {key} line {}: {f:?} is not a number", n + 1))
+                })
+                .collect::<Result<_, _>>()?;
+            out.push_str(&format!("{}\n", predict(&row)));
+        }
+        let name = key.rsplit('/').next().unwrap_or(&key);
+        let body = out.into_bytes();
+        let etag = etag_of(&body);
+        s.objects.insert(
+            (out_bucket.clone(), format!("{out_prefix}{name}.out")),
+            StoredObject { body, etag },
+        );
+    }
+    Ok(())
 }
 
 /// An endpoint change in progress: since when, and the config and variants to roll back to.
@@ -169,6 +232,40 @@ impl MemoryBackend {
         })
     }
 
+    /// CreateTransformJob: scores every object under `input_uri` (features-only CSV, one
+    /// row per line) with the model and writes `<output_uri><object name>.out`, one
+    /// prediction per line, as SageMaker batch transform does. Completes at once.
+    pub fn create_transform_job(&self, job: &TransformJob) -> PortResult<String> {
+        self.call("CreateTransformJob")?;
+        self.with(|s| {
+            if s.transforms.contains_key(&job.name) {
+                return Err(PortError::AlreadyExists(format!("transform job {}", job.name)));
+            }
+            let model = s.models.get(&job.model_name).cloned().ok_or_else(|| {
+                PortError::Validation(format!("Could not find model \"{}\".", job.model_name))
+            })?;
+            let mut done = job.clone();
+            match transform(s, &model, job) {
+                Ok(()) => done.status = "Completed".into(),
+                Err(reason) => {
+                    done.status = "Failed".into();
+                    done.failure_reason = Some(reason);
+                }
+            }
+            s.transforms.insert(job.name.clone(), done);
+            Ok(format!(
+                "arn:aws:sagemaker:us-east-1:000000000000:transform-job/{}",
+                job.name
+            ))
+        })
+    }
+
+    /// DescribeTransformJob.
+    pub fn describe_transform_job(&self, name: &str) -> PortResult<TransformJob> {
+        self.call("DescribeTransformJob")?;
+        self.with(|s| get_named(&s.transforms, "transform job", name))
+    }
+
     /// DeleteEndpoint.
     pub fn delete_endpoint(&self, name: &str) -> PortResult<()> {
         self.call("DeleteEndpoint")?;
@@ -197,6 +294,7 @@ impl MemoryBackend {
             started: s.started.clone(),
             taken: s.taken,
             finished: s.finished.clone(),
+            transforms: s.transforms.clone(),
             objects: s
                 .objects
                 .iter()
@@ -229,6 +327,7 @@ impl MemoryBackend {
             s.started = snapshot.started;
             s.taken = snapshot.taken;
             s.finished = snapshot.finished;
+            s.transforms = snapshot.transforms;
             s.objects = snapshot
                 .objects
                 .into_iter()
@@ -536,8 +635,14 @@ fn with_slash(prefix: &str) -> String {
 }
 
 /// A predictor for a model whose artifact is in the local S3 (a model trained here).
-fn hosted_model(s: &State, model: &ModelRequest) -> Option<(Predictor, ResponseStyle)> {
-    let (bucket, key) = split_s3(model.model_data_url.as_deref()?)?;
+/// For a multi-model endpoint, `target` is the artifact's path under the model's
+/// `ModelDataUrl` prefix, as SageMaker resolves `TargetModel`.
+fn hosted_model(s: &State, model: &ModelRequest, target: Option<&str>) -> Option<(Predictor, ResponseStyle)> {
+    let url = match target {
+        Some(t) => format!("{}{t}", with_slash(model.model_data_url.as_deref()?)),
+        None => model.model_data_url.clone()?,
+    };
+    let (bucket, key) = split_s3(&url)?;
     let trained = training::unpack(&s.objects.get(&(bucket, key))?.body).ok()?;
     let style = if model.image.contains("linear-learner") {
         ResponseStyle::LinearLearner
@@ -812,18 +917,16 @@ impl Runtime for MemoryBackend {
                 }
             };
             let config = &s.configs[&e.config_name];
-            let model = match &r.target_model {
-                Some(m) => m.clone(),
-                None => config
-                    .variants
-                    .iter()
-                    .find(|v| v.name == variant)
-                    .expect("variant in config")
-                    .model_name
-                    .clone(),
-            };
+            let variant_model = config
+                .variants
+                .iter()
+                .find(|v| v.name == variant)
+                .expect("variant in config")
+                .model_name
+                .clone();
+            let model = r.target_model.clone().unwrap_or_else(|| variant_model.clone());
             let served = s.predictors.get(&model).cloned().or_else(|| {
-                let hosted = hosted_model(s, s.models.get(&model)?)?;
+                let hosted = hosted_model(s, s.models.get(&variant_model)?, r.target_model.as_deref())?;
                 s.predictors.insert(model.clone(), hosted.clone());
                 Some(hosted)
             });

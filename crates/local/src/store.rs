@@ -33,6 +33,8 @@ pub(crate) struct Snapshot {
     pub started: Vec<String>,
     pub taken: usize,
     pub finished: BTreeMap<String, String>,
+    #[serde(default)]
+    pub transforms: BTreeMap<String, crate::TransformJob>,
     #[serde(skip)]
     pub objects: BTreeMap<(String, String), (String, Vec<u8>)>,
 }

@@ -161,7 +161,9 @@ impl Deployment {
 }
 
 /// The SageMaker actions the state machines call through the SDK integration.
-pub const SDK_ACTIONS: [&str; 6] = [
+pub const SDK_ACTIONS: [&str; 8] = [
+    "createTransformJob",
+    "describeTransformJob",
     "describeTrainingJob",
     "stopTrainingJob",
     "describeEndpoint",
@@ -243,6 +245,37 @@ impl LocalResources<'_> {
                     })).collect::<Vec<_>>(),
                 });
                 if let Some(reason) = e.failure_reason {
+                    out["FailureReason"] = json!(reason);
+                }
+                Ok(out)
+            }
+            "createTransformJob" => {
+                let job = crate::TransformJob {
+                    name: field("TransformJobName")?,
+                    model_name: field("ModelName")?,
+                    input_uri: p["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    output_uri: p["TransformOutput"]["S3OutputPath"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    status: String::new(),
+                    failure_reason: None,
+                };
+                let arn = b.create_transform_job(&job).map_err(sdk_failure)?;
+                Ok(json!({"TransformJobArn": arn}))
+            }
+            "describeTransformJob" => {
+                let j = b
+                    .describe_transform_job(&field("TransformJobName")?)
+                    .map_err(sdk_failure)?;
+                let mut out = json!({
+                    "TransformJobName": j.name, "ModelName": j.model_name, "TransformJobStatus": j.status,
+                    "TransformOutput": {"S3OutputPath": j.output_uri},
+                });
+                if let Some(reason) = j.failure_reason {
                     out["FailureReason"] = json!(reason);
                 }
                 Ok(out)

@@ -11,6 +11,7 @@ use weighbridge_asl::interpreter::{Clock, ExecutionResult, Status, VirtualClock}
 use weighbridge_local::functions::{invoke, FunctionEnv};
 use weighbridge_local::workflows::{run_machine, run_started, state_machine_arn, Deployment};
 use weighbridge_local::{Fault, MemoryBackend, Timing};
+use weighbridge_tasks::ports::SageMaker;
 use weighbridge_tasks::start_retraining::StartRetrainingConfig;
 
 const BUCKET: &str = "data";
@@ -375,4 +376,116 @@ async fn the_embedded_definitions_validate_against_the_template() {
     for m in d.machine_names() {
         d.definition(&m).unwrap();
     }
+}
+
+#[tokio::test]
+async fn a_batch_transform_of_a_trained_model_feeds_the_quality_gate() {
+    let b = backend();
+    let env = env(1000.0);
+    upload(&b, &env, "incoming/v1.csv", &rows(300, 1, 0.0)).await;
+    let config = b.endpoint("salary").unwrap().config_name;
+    let model = b.describe_endpoint_config(&config).await.unwrap().variants[0]
+        .model_name
+        .clone();
+    // Labelled test rows, and the same rows without their labels for the transform.
+    let labelled = rows(200, 7, 0.0);
+    let features: String = labelled
+        .lines()
+        .map(|l| format!("{}\n", l.split_once(',').unwrap().1))
+        .collect();
+    b.put(BUCKET, "test/labels.csv", &labelled);
+    b.put(BUCKET, "test/input/features.csv", &features);
+    let resources = weighbridge_local::workflows::LocalResources {
+        backend: &b,
+        env: &env,
+        deployment: &Deployment::embedded(),
+    };
+    let task = weighbridge_asl::interpreter::TaskContext {
+        execution_name: "t".into(),
+        state_name: "Transform".into(),
+        retry_count: 0,
+    };
+    use weighbridge_asl::interpreter::Resources;
+    resources
+        .call(
+            "arn:aws:states:::aws-sdk:sagemaker:createTransformJob",
+            json!({"TransformJobName": "score-1", "ModelName": model,
+                   "TransformInput": {"DataSource": {"S3DataSource": {"S3Uri": "s3://data/test/input/"}}, "ContentType": "text/csv"},
+                   "TransformOutput": {"S3OutputPath": "s3://data/test/output/"}}),
+            &task,
+        )
+        .await
+        .unwrap();
+    let described = resources
+        .call(
+            "arn:aws:states:::aws-sdk:sagemaker:describeTransformJob",
+            json!({"TransformJobName": "score-1"}),
+            &task,
+        )
+        .await
+        .unwrap();
+    assert_eq!(described["TransformJobStatus"], "Completed", "{described}");
+    assert_eq!(
+        b.text(BUCKET, "test/output/features.csv.out")
+            .unwrap()
+            .lines()
+            .count(),
+        200
+    );
+    let gate = invoke(
+        &b,
+        &env,
+        "evaluate-model",
+        json!({"source": {"kind": "batchTransform", "predictionsUri": "s3://data/test/output/features.csv.out",
+                          "labelsUri": "s3://data/test/labels.csv"},
+               "metric": "rmse", "threshold": 50.0}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(gate["passed"], true, "{gate}");
+    // A transform of a model with no artifact here fails like a bad job.
+    let err = b.create_transform_job(&weighbridge_local::TransformJob {
+        name: "score-2".into(),
+        model_name: "ghost".into(),
+        input_uri: "s3://data/test/input/".into(),
+        output_uri: "s3://data/x/".into(),
+        status: String::new(),
+        failure_reason: None,
+    });
+    assert!(err.is_err());
+}
+
+#[tokio::test]
+async fn a_multi_model_endpoint_serves_trained_artifacts_by_target_model() {
+    let b = backend();
+    let env = env(1000.0);
+    let job = upload(&b, &env, "incoming/v1.csv", &rows(300, 1, 0.0)).await[0]
+        .1
+        .output
+        .clone()
+        .unwrap()["variantName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mme = json!({"executionName": "mme", "endpointName": "many", "variantName": "all",
+                     "image": {"kind": "builtin", "name": "xgboost", "version": "1.7-1"},
+                     "modelDataUrl": "s3://data/models/", "multiModel": true,
+                     "roleArn": "arn:aws:iam::123456789012:role/sagemaker"});
+    invoke(&b, &env, "deploy", mme).await.unwrap();
+    b.clock().advance(Duration::minutes(10));
+    let answer = weighbridge_tasks::ports::Runtime::invoke_endpoint(
+        &b,
+        &weighbridge_tasks::ports::InvokeRequest {
+            endpoint: "many".into(),
+            body: b"60,0.5\n".to_vec(),
+            content_type: "text/csv".into(),
+            accept: None,
+            target_variant: None,
+            target_model: Some(format!("{job}/output/model.tar.gz")),
+        },
+    )
+    .await
+    .unwrap();
+    let score: f64 = String::from_utf8(answer.body).unwrap().trim().parse().unwrap();
+    assert!((score - 2350.0).abs() < 30.0, "{score}");
 }
