@@ -248,6 +248,26 @@ impl SageMaker for SageMakerControl {
         Ok(out.model_arn().unwrap_or_default().to_string())
     }
 
+    async fn stop_training_job(&self, name: &str) -> PortResult<()> {
+        self.client
+            .stop_training_job()
+            .training_job_name(name)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn delete_endpoint(&self, name: &str) -> PortResult<()> {
+        self.client
+            .delete_endpoint()
+            .endpoint_name(name)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
     async fn delete_model(&self, name: &str) -> PortResult<()> {
         self.client
             .delete_model()

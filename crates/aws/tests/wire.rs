@@ -228,6 +228,9 @@ async fn sagemaker_training_jobs() {
     assert_eq!(d.output_path, "s3://wire-data/models/");
     let missing = p.sagemaker.describe_training_job("wire-no-such-job").await;
     assert!(matches!(missing, Err(PortError::NotFound(_))), "{missing:?}");
+    // moto answers StopTrainingJob with HTTP 500: it arrives as retryable.
+    let stop = p.sagemaker.stop_training_job(&job).await;
+    assert!(matches!(stop, Err(PortError::Unavailable(_))), "{stop:?}");
 }
 
 #[tokio::test]
@@ -294,6 +297,9 @@ async fn sagemaker_models_configs_endpoints_and_weights() {
     assert!(matches!(update, Err(PortError::Unavailable(_))), "{update:?}");
     let missing = sm.describe_endpoint("wire-no-such-endpoint").await;
     assert!(matches!(missing, Err(PortError::NotFound(_))), "{missing:?}");
+    sm.delete_endpoint(&endpoint).await.unwrap();
+    let gone = sm.describe_endpoint(&endpoint).await;
+    assert!(matches!(gone, Err(PortError::NotFound(_))), "{gone:?}");
     sm.delete_endpoint_config(&config_name).await.unwrap();
     sm.delete_model(&model_b).await.unwrap();
 }

@@ -216,22 +216,6 @@ impl MemoryBackend {
         self.with(|s| s.fail_endpoint.push(reason.to_string()));
     }
 
-    /// StopTrainingJob: an InProgress job becomes Stopped.
-    pub fn stop_training_job(&self, name: &str) -> PortResult<()> {
-        self.call("StopTrainingJob")?;
-        self.with(|s| {
-            let job = s
-                .jobs
-                .get_mut(name)
-                .ok_or_else(|| not_found("training job", name))?;
-            if job.status == TrainingStatus::InProgress {
-                job.status = TrainingStatus::Stopped;
-                s.running.remove(name);
-            }
-            Ok(())
-        })
-    }
-
     /// CreateTransformJob: scores every object under `input_uri` (features-only CSV, one
     /// row per line) with the model and writes `<output_uri><object name>.out`, one
     /// prediction per line, as SageMaker batch transform does. Completes at once.
@@ -264,15 +248,6 @@ impl MemoryBackend {
     pub fn describe_transform_job(&self, name: &str) -> PortResult<TransformJob> {
         self.call("DescribeTransformJob")?;
         self.with(|s| get_named(&s.transforms, "transform job", name))
-    }
-
-    /// DeleteEndpoint.
-    pub fn delete_endpoint(&self, name: &str) -> PortResult<()> {
-        self.call("DeleteEndpoint")?;
-        self.with(|s| {
-            s.changing.remove(name);
-            remove_named(&mut s.endpoints, "endpoint", name)
-        })
     }
 
     /// Everything that persists between CLI calls (see [`crate::store`]).
@@ -720,6 +695,29 @@ impl SageMaker for MemoryBackend {
         self.call("DescribeTrainingJob")?;
         self.tick();
         self.with(|s| get_named(&s.jobs, "training job", name))
+    }
+
+    async fn stop_training_job(&self, name: &str) -> PortResult<()> {
+        self.call("StopTrainingJob")?;
+        self.with(|s| {
+            let job = s
+                .jobs
+                .get_mut(name)
+                .ok_or_else(|| not_found("training job", name))?;
+            if job.status == TrainingStatus::InProgress {
+                job.status = TrainingStatus::Stopped;
+                s.running.remove(name);
+            }
+            Ok(())
+        })
+    }
+
+    async fn delete_endpoint(&self, name: &str) -> PortResult<()> {
+        self.call("DeleteEndpoint")?;
+        self.with(|s| {
+            s.changing.remove(name);
+            remove_named(&mut s.endpoints, "endpoint", name)
+        })
     }
 
     async fn create_model(&self, r: &ModelRequest) -> PortResult<String> {

@@ -12,9 +12,9 @@ use weighbridge_asl::interpreter::{run, ExecutionResult, ExecutionSpec, Resource
 use weighbridge_asl::validate::validate_text;
 use weighbridge_asl::{substitute, AslError, Failure};
 use weighbridge_tasks::names::fingerprint;
-use weighbridge_tasks::ports::{PortError, SageMaker};
+use weighbridge_tasks::ports::PortError;
 
-use crate::functions::{invoke, FunctionEnv};
+use crate::functions::{invoke_with, FunctionEnv, Ports};
 use crate::MemoryBackend;
 
 /// The account and region ARNs carry in local runs.
@@ -172,11 +172,26 @@ pub const SDK_ACTIONS: [&str; 8] = [
     "deleteModel",
 ];
 
-/// Task resources over the embedded backend.
-pub struct LocalResources<'a> {
-    pub backend: &'a MemoryBackend,
+/// Task resources: the functions in process and the SageMaker SDK actions, on the
+/// embedded backend or on any ports (the AWS adapters in the CLI's `--aws` mode).
+pub struct TaskResources<'a> {
+    pub ports: Ports<'a>,
+    /// The embedded backend, for what only it has (batch transform jobs).
+    pub backend: Option<&'a MemoryBackend>,
     pub env: &'a FunctionEnv,
     pub deployment: &'a Deployment,
+}
+
+impl<'a> TaskResources<'a> {
+    /// Everything on the embedded backend.
+    pub fn local(backend: &'a MemoryBackend, env: &'a FunctionEnv, deployment: &'a Deployment) -> Self {
+        Self {
+            ports: Ports::of(backend),
+            backend: Some(backend),
+            env,
+            deployment,
+        }
+    }
 }
 
 fn sdk_failure(e: PortError) -> Failure {
@@ -189,22 +204,32 @@ fn sdk_failure(e: PortError) -> Failure {
     Failure::new(name, e.to_string())
 }
 
-impl LocalResources<'_> {
+impl TaskResources<'_> {
     async fn lambda(&self, arn: &str, payload: Value) -> Result<Value, Failure> {
         let name = self
             .deployment
             .function(arn)
             .ok_or_else(|| Failure::new("Lambda.ResourceNotFoundException", format!("no function {arn}")))?;
-        invoke(self.backend, self.env, name, payload).await.map_err(|e| {
-            Failure::new(
-                e.name(),
-                json!({"errorType": e.name(), "errorMessage": e.to_string()}).to_string(),
-            )
-        })
+        invoke_with(self.ports, self.env, name, payload)
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    e.name(),
+                    json!({"errorType": e.name(), "errorMessage": e.to_string()}).to_string(),
+                )
+            })
     }
 
     async fn sagemaker(&self, action: &str, p: &Value) -> Result<Value, Failure> {
-        let b = self.backend;
+        let b = self.ports.sagemaker;
+        let local = || {
+            self.backend.ok_or_else(|| {
+                Failure::new(
+                    "SageMaker.ValidationException",
+                    format!("{action} runs only on the local backend here"),
+                )
+            })
+        };
         let field = |name: &str| {
             p[name].as_str().map(String::from).ok_or_else(|| {
                 Failure::new("SageMaker.ValidationException", format!("{action} needs {name}"))
@@ -264,11 +289,11 @@ impl LocalResources<'_> {
                     status: String::new(),
                     failure_reason: None,
                 };
-                let arn = b.create_transform_job(&job).map_err(sdk_failure)?;
+                let arn = local()?.create_transform_job(&job).map_err(sdk_failure)?;
                 Ok(json!({"TransformJobArn": arn}))
             }
             "describeTransformJob" => {
-                let j = b
+                let j = local()?
                     .describe_transform_job(&field("TransformJobName")?)
                     .map_err(sdk_failure)?;
                 let mut out = json!({
@@ -282,10 +307,12 @@ impl LocalResources<'_> {
             }
             "stopTrainingJob" => b
                 .stop_training_job(&field("TrainingJobName")?)
+                .await
                 .map(|_| json!({}))
                 .map_err(sdk_failure),
             "deleteEndpoint" => b
                 .delete_endpoint(&field("EndpointName")?)
+                .await
                 .map(|_| json!({}))
                 .map_err(sdk_failure),
             "deleteEndpointConfig" => b
@@ -306,7 +333,7 @@ impl LocalResources<'_> {
 }
 
 #[async_trait]
-impl Resources for LocalResources<'_> {
+impl Resources for TaskResources<'_> {
     async fn call(&self, resource: &str, parameters: Value, _task: &TaskContext) -> Result<Value, Failure> {
         if resource == "arn:aws:states:::lambda:invoke" {
             let arn = parameters["FunctionName"]
@@ -360,7 +387,27 @@ pub async fn run_machine(
     execution_name: &str,
     input: Value,
 ) -> Result<ExecutionResult, AslError> {
-    let definition = deployment.definition(machine)?;
+    let clock = backend.clock();
+    run_machine_with(
+        &TaskResources::local(backend, env, deployment),
+        clock.as_ref(),
+        machine,
+        execution_name,
+        input,
+    )
+    .await
+}
+
+/// Runs one execution of `machine` on any resources and clock (`--aws`: the AWS
+/// adapters and the wall clock).
+pub async fn run_machine_with(
+    resources: &TaskResources<'_>,
+    clock: &dyn weighbridge_asl::interpreter::Clock,
+    machine: &str,
+    execution_name: &str,
+    input: Value,
+) -> Result<ExecutionResult, AslError> {
+    let definition = resources.deployment.definition(machine)?;
     let spec = ExecutionSpec {
         state_machine_name: machine.to_string(),
         state_machine_arn: state_machine_arn(machine),
@@ -368,13 +415,7 @@ pub async fn run_machine(
         role_arn: format!("arn:aws:iam::{ACCOUNT}:role/{machine}"),
         seed: fingerprint(&[machine, execution_name]),
     };
-    let resources = LocalResources {
-        backend,
-        env,
-        deployment,
-    };
-    let clock = backend.clock();
-    Ok(run(&definition, input, &spec, &resources, clock.as_ref()).await)
+    Ok(run(&definition, input, &spec, resources, clock).await)
 }
 
 /// Runs every execution that `StartExecution` queued on the backend and that has not run

@@ -395,11 +395,8 @@ async fn a_batch_transform_of_a_trained_model_feeds_the_quality_gate() {
         .collect();
     b.put(BUCKET, "test/labels.csv", &labelled);
     b.put(BUCKET, "test/input/features.csv", &features);
-    let resources = weighbridge_local::workflows::LocalResources {
-        backend: &b,
-        env: &env,
-        deployment: &Deployment::embedded(),
-    };
+    let deployment = Deployment::embedded();
+    let resources = weighbridge_local::workflows::TaskResources::local(&b, &env, &deployment);
     let task = weighbridge_asl::interpreter::TaskContext {
         execution_name: "t".into(),
         state_name: "Transform".into(),

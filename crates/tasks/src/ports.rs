@@ -161,6 +161,8 @@ pub struct EndpointDescription {
 pub trait SageMaker: Send + Sync {
     async fn create_training_job(&self, request: &TrainingJobRequest) -> PortResult<String>;
     async fn describe_training_job(&self, name: &str) -> PortResult<TrainingJobDescription>;
+    /// StopTrainingJob (a workflow's cleanup of a job it can no longer wait for).
+    async fn stop_training_job(&self, name: &str) -> PortResult<()>;
     async fn create_model(&self, request: &ModelRequest) -> PortResult<String>;
     async fn delete_model(&self, name: &str) -> PortResult<()>;
     async fn create_endpoint_config(&self, config: &EndpointConfig) -> PortResult<String>;
@@ -175,6 +177,8 @@ pub trait SageMaker: Send + Sync {
         deployment_config: Option<&serde_json::Value>,
     ) -> PortResult<()>;
     async fn describe_endpoint(&self, name: &str) -> PortResult<EndpointDescription>;
+    /// DeleteEndpoint (a workflow's cleanup of an endpoint it created that failed).
+    async fn delete_endpoint(&self, name: &str) -> PortResult<()>;
     async fn update_endpoint_weights(&self, name: &str, weights: &BTreeMap<String, f64>) -> PortResult<()>;
 }
 
