@@ -61,6 +61,22 @@ impl Clock for VirtualClock {
     }
 }
 
+/// Real time, for running a state machine against a real account (`--aws`): a Wait
+/// state or a Retry interval sleeps.
+#[derive(Debug, Default)]
+pub struct WallClock;
+
+impl Clock for WallClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+    fn advance(&self, by: Duration) {
+        if let Ok(d) = by.to_std() {
+            std::thread::sleep(d);
+        }
+    }
+}
+
 /// How an execution ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Status {

@@ -182,3 +182,15 @@ fn validate_passes_on_the_project_and_names_the_problem_in_a_broken_copy() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn aws_mode_needs_the_aws_feature_and_says_so() {
+    if cfg!(feature = "aws") {
+        return;
+    }
+    let out = weighbridge(&["invoke", "train", "--aws", "--event", "{}"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--features aws"), "{}", text(&out));
+    let out = weighbridge(&["run", "retrain", "--aws", "--input", "{}"]);
+    assert!(text(&out).contains("--features aws"), "{}", text(&out));
+}

@@ -21,9 +21,49 @@ pub struct InvokeArgs {
     pub event: String,
     #[arg(long, default_value = ".weighbridge")]
     pub state_dir: PathBuf,
+    /// Run the function in process against AWS (the usual AWS configuration; the
+    /// function's environment variables as its Lambda reads them). Needs a build with
+    /// `--features aws`.
+    #[arg(long)]
+    pub aws: bool,
+}
+
+#[cfg(feature = "aws")]
+fn on_aws(args: &InvokeArgs) -> Result<(), CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
+    let out = super::aws_mode::invoke(&runtime, &args.function, json_arg(&args.event)?)?;
+    show(out)
+}
+
+#[cfg(not(feature = "aws"))]
+fn on_aws(_: &InvokeArgs) -> Result<(), CliError> {
+    Err(super::no_aws())
+}
+
+/// The function's output, or the Lambda error shape and a failing exit code.
+fn show(output: Result<serde_json::Value, weighbridge_tasks::TaskError>) -> Result<(), CliError> {
+    match output {
+        Ok(out) => {
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            Ok(())
+        }
+        Err(e) => {
+            println!(
+                "{}",
+                serde_json::json!({"errorType": e.name(), "errorMessage": e.to_string()})
+            );
+            Err(CliError::Usage(format!("{}: {e}", e.name())))
+        }
+    }
 }
 
 pub fn run(args: &InvokeArgs) -> Result<(), CliError> {
+    if args.aws {
+        return on_aws(args);
+    }
     let local = Local::open(&args.state_dir)?;
     let event = json_arg(&args.event)?;
     let env = demo_env();
@@ -41,18 +81,5 @@ pub fn run(args: &InvokeArgs) -> Result<(), CliError> {
             r.name, r.machine, r.result.status
         );
     }
-    match output {
-        Ok(out) => {
-            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
-            Ok(())
-        }
-        // The Lambda error shape, and a failing exit code.
-        Err(e) => {
-            println!(
-                "{}",
-                serde_json::json!({"errorType": e.name(), "errorMessage": e.to_string()})
-            );
-            Err(CliError::Usage(format!("{}: {e}", e.name())))
-        }
-    }
+    show(output)
 }

@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+#[cfg(feature = "aws")]
+pub mod aws_mode;
 pub mod compare;
 pub mod demo;
 pub mod history;
@@ -8,3 +10,11 @@ pub mod local_state;
 pub mod run;
 pub mod status;
 pub mod validate;
+
+/// The error of `--aws` in a build without the `aws` feature.
+#[cfg(not(feature = "aws"))]
+pub fn no_aws() -> crate::error::CliError {
+    crate::error::CliError::Usage(
+        "this weighbridge was built without AWS support; build it with `cargo build -p weighbridge --features aws` for --aws".into(),
+    )
+}

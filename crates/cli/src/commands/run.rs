@@ -23,9 +23,57 @@ pub struct RunArgs {
     pub name: Option<String>,
     #[arg(long, default_value = ".weighbridge")]
     pub state_dir: PathBuf,
+    /// Run the state machine here against AWS: the interpreter and the task code in
+    /// process, SageMaker through the SDK, on the wall clock (Wait states really wait).
+    /// Needs a build with `--features aws`.
+    #[arg(long)]
+    pub aws: bool,
+}
+
+#[cfg(feature = "aws")]
+fn on_aws(args: &RunArgs) -> Result<(), CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", args.machine, std::process::id()));
+    let result = super::aws_mode::run(&runtime, &args.machine, &name, json_arg(&args.input)?)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&result.output).unwrap_or_default()
+    );
+    finish(&name, &result)
+}
+
+#[cfg(not(feature = "aws"))]
+fn on_aws(_: &RunArgs) -> Result<(), CliError> {
+    Err(super::no_aws())
+}
+
+/// Success, or the execution's error as the command's.
+fn finish(name: &str, result: &weighbridge_asl::interpreter::ExecutionResult) -> Result<(), CliError> {
+    match (result.status, &result.error) {
+        (Status::Succeeded, _) => {
+            eprintln!(
+                "execution {name}: Succeeded ({} events; `weighbridge history {name}`)",
+                result.history.len()
+            );
+            Ok(())
+        }
+        (status, error) => Err(CliError::Usage(format!(
+            "execution {name}: {status:?}: {}",
+            error.as_ref().map(ToString::to_string).unwrap_or_default()
+        ))),
+    }
 }
 
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
+    if args.aws {
+        return on_aws(args);
+    }
     let local = Local::open(&args.state_dir)?;
     let input = json_arg(&args.input)?;
     let deployment = Deployment::embedded();
@@ -63,17 +111,5 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         "{}",
         serde_json::to_string_pretty(&records[0].to_json()["output"]).unwrap_or_default()
     );
-    match (result.status, &result.error) {
-        (Status::Succeeded, _) => {
-            eprintln!(
-                "execution {name}: Succeeded ({} events; `weighbridge history {name}`)",
-                result.history.len()
-            );
-            Ok(())
-        }
-        (status, error) => Err(CliError::Usage(format!(
-            "execution {name}: {status:?}: {}",
-            error.as_ref().map(ToString::to_string).unwrap_or_default()
-        ))),
-    }
+    finish(&name, &result)
 }
