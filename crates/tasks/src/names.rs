@@ -35,9 +35,14 @@ pub fn readable_unique(text: &str, parts: &[&str], max_len: usize, underscore: b
     }
     let readable = readable.trim_matches('-');
     let room = max_len.saturating_sub(hash.len() + 1);
-    // Keep the end of the text: for S3 keys the file name tells most.
+    // Keep the end of the text: for S3 keys the file name tells most. A cut word is
+    // dropped whole ("salary-batch-1", not "ncoming-salary-batch-1").
     let start = readable.len().saturating_sub(room);
-    let tail = readable[start..].trim_start_matches('-');
+    let mut tail = &readable[start..];
+    if start > 0 && !readable[..start].ends_with('-') {
+        tail = tail.split_once('-').map_or(tail, |(_, rest)| rest);
+    }
+    let tail = tail.trim_start_matches('-');
     if tail.is_empty() {
         hash
     } else {
@@ -64,6 +69,11 @@ mod tests {
             a.len() <= 80
                 && a.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+        let cut = readable_unique("incoming-salary-batch-1-csv-864bd5ee37fb77d1", &["p"], 59, false);
+        assert_eq!(
+            cut,
+            format!("salary-batch-1-csv-864bd5ee37fb77d1-{:016x}", fingerprint(&["p"]))
         );
         let long = readable_unique(&"x".repeat(500), &["p"], 63, false);
         assert_eq!(long.len(), 63);
