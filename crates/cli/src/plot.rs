@@ -162,8 +162,12 @@ pub fn looks(
         .y_label_area_size(50)
         .build_cartesian_2d(0.5..n + 0.5, 0.0..1.05)
         .map_err(|e| plot_error(path, e))?;
+    let whole = |x: &f64| format!("{x:.0}");
+    let ticks = summary.looks.len().max(1);
     weights
         .configure_mesh()
+        .x_labels(ticks)
+        .x_label_formatter(&whole)
         .x_desc("look")
         .y_desc("weight")
         .draw()
@@ -176,6 +180,8 @@ pub fn looks(
         .build_cartesian_2d(0.5..n + 0.5, lo..hi)
         .map_err(|e| plot_error(path, e))?;
     rmse.configure_mesh()
+        .x_labels(ticks)
+        .x_label_formatter(&whole)
         .x_desc("look")
         .y_desc("RMSE")
         .draw()
