@@ -169,21 +169,13 @@ pub async fn run(
             (Status::Succeeded, Some(output), None)
         }
         Err(f) if f.error == "States.Timeout" && run.past_deadline() => {
-            run.history.push(
-                stopped,
-                "ExecutionTimedOut",
-                None,
-                json!({"error": f.error, "cause": f.cause}),
-            );
+            run.history
+                .push(stopped, "ExecutionTimedOut", None, error_details(&f));
             (Status::TimedOut, None, Some(f))
         }
         Err(f) => {
-            run.history.push(
-                stopped,
-                "ExecutionFailed",
-                None,
-                json!({"error": f.error, "cause": f.cause}),
-            );
+            run.history
+                .push(stopped, "ExecutionFailed", None, error_details(&f));
             (Status::Failed, None, Some(f))
         }
     };
@@ -385,7 +377,6 @@ impl Run<'_> {
             StateKind::Task | StateKind::Parallel | StateKind::Map => {
                 match self.with_retries(name, s, &effective, entered, item).await {
                     Ok(result) => {
-                        let ctx = self.context(name, entered, 0, item);
                         let selected = match &s.result_selector {
                             Some(sel) => payload::evaluate(sel, &result, &ctx)?,
                             None => result,
@@ -411,8 +402,14 @@ impl Run<'_> {
         apply_path(&s.output_path, &merged, ctx)
     }
 
+    /// Failures neither Retry nor Catch may handle: `States.Runtime`, and the execution's
+    /// own timeout.
+    fn uncatchable(&self, failure: &Failure) -> bool {
+        failure.error == "States.Runtime" || (failure.error == "States.Timeout" && self.past_deadline())
+    }
+
     fn catch(&self, name: &str, s: &State, raw: Value, failure: Failure) -> Result<Step, Failure> {
-        if failure.error == "States.Runtime" || (failure.error == "States.Timeout" && self.past_deadline()) {
+        if self.uncatchable(&failure) {
             return Err(failure);
         }
         let Some(catcher) = s
@@ -462,9 +459,7 @@ impl Run<'_> {
                 Ok(v) => return Ok(v),
                 Err(f) => f,
             };
-            if failure.error == "States.Runtime"
-                || (failure.error == "States.Timeout" && self.past_deadline())
-            {
+            if self.uncatchable(&failure) {
                 return Err(failure);
             }
             let Some(index) = retriers
@@ -541,18 +536,13 @@ impl Run<'_> {
                 Some(name),
                 json!({"output": output}),
             ),
-            Err(f) if f.error == "States.Timeout" => self.history.push(
-                self.clock.now(),
-                "TaskTimedOut",
-                Some(name),
-                json!({"error": f.error, "cause": f.cause}),
-            ),
-            Err(f) => self.history.push(
-                self.clock.now(),
-                "TaskFailed",
-                Some(name),
-                json!({"error": f.error, "cause": f.cause}),
-            ),
+            Err(f) if f.error == "States.Timeout" => {
+                self.history
+                    .push(self.clock.now(), "TaskTimedOut", Some(name), error_details(f))
+            }
+            Err(f) => self
+                .history
+                .push(self.clock.now(), "TaskFailed", Some(name), error_details(f)),
         }
         result
     }
@@ -585,7 +575,7 @@ impl Run<'_> {
                     self.clock.now(),
                     "ParallelStateFailed",
                     Some(name),
-                    json!({"error": f.error, "cause": f.cause}),
+                    error_details(&f),
                 );
                 Err(f)
             }
@@ -668,12 +658,8 @@ impl Run<'_> {
             } else {
                 first
             };
-            self.history.push(
-                self.clock.now(),
-                "MapStateFailed",
-                Some(name),
-                json!({"error": f.error, "cause": f.cause}),
-            );
+            self.history
+                .push(self.clock.now(), "MapStateFailed", Some(name), error_details(&f));
             return Err(f);
         }
         self.history
@@ -685,6 +671,11 @@ impl Run<'_> {
                 .collect(),
         ))
     }
+}
+
+/// A failure as history events carry it.
+fn error_details(f: &Failure) -> Value {
+    json!({"error": f.error, "cause": f.cause})
 }
 
 fn parse_time(t: &str) -> Result<DateTime<Utc>, Failure> {
