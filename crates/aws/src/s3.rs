@@ -1,6 +1,7 @@
 //! S3 on `aws-sdk-s3`: objects with ETags, conditional puts, paginated listing.
 
 use async_trait::async_trait;
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use weighbridge_tasks::ports::{
@@ -19,11 +20,9 @@ impl S3Store {
     pub fn new(client: Client) -> Self {
         Self { client }
     }
-}
 
-#[async_trait]
-impl ObjectStore for S3Store {
-    async fn get_object(&self, bucket: &str, key: &str) -> PortResult<StoredObject> {
+    /// GetObject: the response (its body not read yet) and the ETag.
+    async fn fetch(&self, bucket: &str, key: &str) -> PortResult<(GetObjectOutput, String)> {
         let out = self
             .client
             .get_object()
@@ -33,6 +32,14 @@ impl ObjectStore for S3Store {
             .await
             .map_err(classify)?;
         let etag = out.e_tag().unwrap_or_default().to_string();
+        Ok((out, etag))
+    }
+}
+
+#[async_trait]
+impl ObjectStore for S3Store {
+    async fn get_object(&self, bucket: &str, key: &str) -> PortResult<StoredObject> {
+        let (out, etag) = self.fetch(bucket, key).await?;
         let body = out
             .body
             .collect()
@@ -44,15 +51,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn get_object_chunks(&self, bucket: &str, key: &str) -> PortResult<ObjectChunks> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(classify)?;
-        let etag = out.e_tag().unwrap_or_default().to_string();
+        let (out, etag) = self.fetch(bucket, key).await?;
         let name = format!("s3://{bucket}/{key}");
         let chunks = futures::stream::unfold(Some(out.body), move |body| {
             let name = name.clone();

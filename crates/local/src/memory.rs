@@ -318,13 +318,7 @@ impl MemoryBackend {
         let now = self.clock.now();
         self.with(|s| {
             let Some(timing) = s.timing else { return };
-            let due: Vec<String> = s
-                .running
-                .iter()
-                .filter(|(_, (start, _))| *start + timing.training <= now)
-                .map(|(k, _)| k.clone())
-                .collect();
-            for name in due {
+            for name in due(&s.running, timing.training, now) {
                 let (_, request) = s.running.remove(&name).expect("due");
                 let outcome = if s.fail_training.is_empty() {
                     run_training(s, &request)
@@ -344,13 +338,7 @@ impl MemoryBackend {
                     }
                 }
             }
-            let due: Vec<String> = s
-                .changing
-                .iter()
-                .filter(|(_, (since, _))| *since + timing.endpoint <= now)
-                .map(|(k, _)| k.clone())
-                .collect();
-            for name in due {
+            for name in due(&s.changing, timing.endpoint, now) {
                 let (_, previous) = s.changing.remove(&name).expect("due");
                 let failure = (!s.fail_endpoint.is_empty()).then(|| s.fail_endpoint.remove(0));
                 let e = s.endpoints.get_mut(&name).expect("a changing endpoint exists");
@@ -553,6 +541,19 @@ impl MemoryBackend {
     pub fn endpoint(&self, name: &str) -> Option<EndpointDescription> {
         self.with(|s| s.endpoints.get(name).cloned())
     }
+}
+
+/// The names whose transition, started at the time in their entry, is over by `now`.
+fn due<T>(
+    started: &BTreeMap<String, (DateTime<Utc>, T)>,
+    takes: Duration,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    started
+        .iter()
+        .filter(|(_, (since, _))| *since + takes <= now)
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// `s3://bucket/key` → (bucket, key).

@@ -194,6 +194,11 @@ impl<'a> TaskResources<'a> {
     }
 }
 
+/// An action that answers nothing (`{}`), as the SDK integration does.
+fn empty(result: Result<(), PortError>) -> Result<Value, Failure> {
+    result.map(|()| json!({})).map_err(sdk_failure)
+}
+
 fn sdk_failure(e: PortError) -> Failure {
     let name = match &e {
         PortError::NotFound(_) => "SageMaker.ResourceNotFoundException",
@@ -305,26 +310,10 @@ impl TaskResources<'_> {
                 }
                 Ok(out)
             }
-            "stopTrainingJob" => b
-                .stop_training_job(&field("TrainingJobName")?)
-                .await
-                .map(|_| json!({}))
-                .map_err(sdk_failure),
-            "deleteEndpoint" => b
-                .delete_endpoint(&field("EndpointName")?)
-                .await
-                .map(|_| json!({}))
-                .map_err(sdk_failure),
-            "deleteEndpointConfig" => b
-                .delete_endpoint_config(&field("EndpointConfigName")?)
-                .await
-                .map(|_| json!({}))
-                .map_err(sdk_failure),
-            "deleteModel" => b
-                .delete_model(&field("ModelName")?)
-                .await
-                .map(|_| json!({}))
-                .map_err(sdk_failure),
+            "stopTrainingJob" => empty(b.stop_training_job(&field("TrainingJobName")?).await),
+            "deleteEndpoint" => empty(b.delete_endpoint(&field("EndpointName")?).await),
+            "deleteEndpointConfig" => empty(b.delete_endpoint_config(&field("EndpointConfigName")?).await),
+            "deleteModel" => empty(b.delete_model(&field("ModelName")?).await),
             other => Err(Failure::runtime(format!(
                 "the local backend has no SageMaker action {other}"
             ))),
