@@ -116,6 +116,13 @@ pub fn salary_rows(n: usize, seed: u64, feature_noise: f64) -> String {
 
 /// The function environment of the demo's deployment (what the template sets in AWS).
 pub fn demo_env() -> FunctionEnv {
+    function_env(BUCKET, 500.0, 0.1)
+}
+
+/// The functions' environment for a salary model retrained from `bucket`: linear-learner,
+/// a validation channel under `validation/`, a gate on `validation:rmse`, deployed to
+/// the `salary` endpoint at `initial_share`.
+pub fn function_env(bucket: &str, gate_threshold: f64, initial_share: f64) -> FunctionEnv {
     FunctionEnv {
         region: "us-east-1".into(),
         start_retraining: StartRetrainingConfig {
@@ -127,21 +134,30 @@ pub fn demo_env() -> FunctionEnv {
                     "jobPrefix": "wb",
                     "algorithm": {"kind": "builtin", "name": "linear-learner", "version": "1"},
                     "hyperparameters": {"predictor_type": "regressor"},
-                    "channels": [{"name": "validation", "s3Uri": format!("s3://{BUCKET}/validation/"), "contentType": "text/csv"}],
-                    "outputPath": format!("s3://{BUCKET}/models/"),
+                    "channels": [{"name": "validation", "s3Uri": format!("s3://{bucket}/validation/"), "contentType": "text/csv"}],
+                    "outputPath": format!("s3://{bucket}/models/"),
                     "roleArn": "arn:aws:iam::123456789012:role/weighbridge-sagemaker"
                 },
-                "gate": {"metric": "validation:rmse", "threshold": 500.0},
+                "gate": {"metric": "validation:rmse", "threshold": gate_threshold},
                 "deploy": {
                     "endpointName": ENDPOINT,
                     "image": {"kind": "builtin", "name": "linear-learner", "version": "1"},
                     "roleArn": "arn:aws:iam::123456789012:role/weighbridge-sagemaker",
-                    "initialShare": 0.1
+                    "initialShare": initial_share
                 }
             }),
         },
         metric_namespace: "Weighbridge".into(),
     }
+}
+
+/// The EventBridge "Object Created" event S3 sends for a new object.
+pub fn object_created(bucket: &str, key: &str, etag: &str, size: usize, time: &str) -> Value {
+    json!({
+        "version": "0", "id": key, "detail-type": "Object Created", "source": "aws.s3",
+        "account": "123456789012", "time": time, "region": "us-east-1", "resources": [],
+        "detail": {"bucket": {"name": bucket}, "object": {"key": key, "size": size, "etag": etag}}
+    })
 }
 
 /// A backend for the demo: simulated SageMaker timings on a virtual clock.
@@ -172,12 +188,9 @@ impl Demo<'_> {
             "upload s3://{BUCKET}/{key} → start-retraining → retrain"
         ));
         self.backend.put(BUCKET, key, body);
-        let event = json!({
-            "version": "0", "id": key, "detail-type": "Object Created", "source": "aws.s3",
-            "account": "123456789012", "time": self.backend.clock().now().to_rfc3339(), "region": "us-east-1",
-            "resources": [], "detail": {"bucket": {"name": BUCKET}, "object": {"key": key, "size": body.len(),
-            "etag": format!("{:016x}", weighbridge_tasks::names::fingerprint(&[body]))}}
-        });
+        let etag = format!("{:016x}", weighbridge_tasks::names::fingerprint(&[body]));
+        let now = self.backend.clock().now().to_rfc3339();
+        let event = object_created(BUCKET, key, &etag, body.len(), &now);
         invoke(self.backend, &self.env, "start-retraining", event)
             .await
             .map_err(|e| e.to_string())?;

@@ -5,59 +5,20 @@
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use weighbridge_asl::interpreter::{Clock, ExecutionResult, Status, VirtualClock};
+use weighbridge_local::demo::{self, function_env, salary_rows};
 use weighbridge_local::functions::{invoke, FunctionEnv};
-use weighbridge_local::workflows::{run_machine, run_started, state_machine_arn, Deployment};
+use weighbridge_local::workflows::{run_machine, run_started, Deployment};
 use weighbridge_local::{Fault, MemoryBackend, Timing};
 use weighbridge_tasks::ports::SageMaker;
-use weighbridge_tasks::start_retraining::StartRetrainingConfig;
 
 const BUCKET: &str = "data";
 
+/// The demo's deployment, on the test bucket, with the gate threshold under test and a
+/// challenger share of 20 %.
 fn env(threshold: f64) -> FunctionEnv {
-    FunctionEnv {
-        region: "us-east-1".into(),
-        start_retraining: StartRetrainingConfig {
-            state_machine_arn: state_machine_arn("retrain"),
-            key_prefix: "incoming/".into(),
-            key_suffix: ".csv".into(),
-            training_defaults: json!({
-                "train": {
-                    "jobPrefix": "wb",
-                    "algorithm": {"kind": "builtin", "name": "linear-learner", "version": "1"},
-                    "hyperparameters": {"predictor_type": "regressor"},
-                    "channels": [{"name": "validation", "s3Uri": "s3://data/validation/", "contentType": "text/csv"}],
-                    "outputPath": "s3://data/models/",
-                    "roleArn": "arn:aws:iam::123456789012:role/sagemaker"
-                },
-                "gate": {"metric": "validation:rmse", "threshold": threshold},
-                "deploy": {
-                    "endpointName": "salary",
-                    "image": {"kind": "builtin", "name": "linear-learner", "version": "1"},
-                    "roleArn": "arn:aws:iam::123456789012:role/sagemaker",
-                    "initialShare": 0.2
-                }
-            }),
-        },
-        metric_namespace: "Weighbridge".into(),
-    }
-}
-
-/// Salary = 1000 + 20·months + 300·x2 + noise; a model trained with `feature_noise`
-/// added to x2 learns less of it (and so predicts worse).
-fn rows(n: usize, seed: u64, feature_noise: f64) -> String {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    (0..n)
-        .map(|_| {
-            let months: f64 = rng.random_range(0.0..120.0);
-            let x2: f64 = rng.random_range(0.0..1.0);
-            let y = 1000.0 + 20.0 * months + 300.0 * x2 + rng.random_range(-20.0..20.0);
-            let seen = x2 + feature_noise * rng.random_range(-1.0..1.0);
-            format!("{y:.2},{months:.3},{seen:.4}\n")
-        })
-        .collect()
+    function_env(BUCKET, threshold, 0.2)
 }
 
 fn backend() -> MemoryBackend {
@@ -65,16 +26,12 @@ fn backend() -> MemoryBackend {
         Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap(),
     ));
     let b = MemoryBackend::simulated(clock, Timing::default(), 11);
-    b.put(BUCKET, "validation/v.csv", &rows(200, 99, 0.0));
+    b.put(BUCKET, "validation/v.csv", &salary_rows(200, 99, 0.0));
     b
 }
 
 fn object_created(key: &str, etag: &str) -> Value {
-    json!({
-        "version": "0", "id": "1", "detail-type": "Object Created", "source": "aws.s3",
-        "account": "123456789012", "time": "2026-11-24T08:00:00Z", "region": "us-east-1", "resources": [],
-        "detail": {"bucket": {"name": BUCKET}, "object": {"key": key, "etag": etag, "size": 1}}
-    })
+    demo::object_created(BUCKET, key, etag, 1, "2026-11-24T08:00:00Z")
 }
 
 /// Uploads a data set and delivers its S3 event: start-retraining, then the execution it
@@ -107,7 +64,7 @@ async fn retrain_creates_the_endpoint_then_adds_a_challenger_and_ignores_a_dupli
     let b = backend();
     let env = env(1000.0);
     let start = b.clock().now();
-    let first = upload(&b, &env, "incoming/v1.csv", &rows(300, 1, 0.0)).await;
+    let first = upload(&b, &env, "incoming/v1.csv", &salary_rows(300, 1, 0.0)).await;
     assert_eq!(first.len(), 1);
     let r = &first[0].1;
     assert_eq!(r.status, Status::Succeeded, "{:?}", r.error);
@@ -140,7 +97,7 @@ async fn retrain_creates_the_endpoint_then_adds_a_challenger_and_ignores_a_dupli
         .unwrap();
     assert!((score - 2350.0).abs() < 30.0, "{score}");
 
-    let second = upload(&b, &env, "incoming/v2.csv", &rows(300, 2, 0.0)).await;
+    let second = upload(&b, &env, "incoming/v2.csv", &salary_rows(300, 2, 0.0)).await;
     let r = &second[0].1;
     assert_eq!(r.status, Status::Succeeded, "{:?}", r.error);
     assert_eq!(r.output.as_ref().unwrap()["action"], "updated");
@@ -161,7 +118,10 @@ async fn retrain_creates_the_endpoint_then_adds_a_challenger_and_ignores_a_dupli
         &b,
         &env,
         "start-retraining",
-        object_created("incoming/v2.csv", &format!("{:x}", rows(300, 2, 0.0).len())),
+        object_created(
+            "incoming/v2.csv",
+            &format!("{:x}", salary_rows(300, 2, 0.0).len()),
+        ),
     )
     .await
     .unwrap();
@@ -175,7 +135,7 @@ async fn retrain_creates_the_endpoint_then_adds_a_challenger_and_ignores_a_dupli
 #[tokio::test]
 async fn a_candidate_that_misses_the_gate_is_rejected_and_nothing_is_deployed() {
     let b = backend();
-    let r = upload(&b, &env(1.0), "incoming/v1.csv", &rows(300, 1, 0.0))
+    let r = upload(&b, &env(1.0), "incoming/v1.csv", &salary_rows(300, 1, 0.0))
         .await
         .remove(0)
         .1;
@@ -193,7 +153,7 @@ async fn a_candidate_that_misses_the_gate_is_rejected_and_nothing_is_deployed() 
 async fn a_failed_training_job_fails_the_execution_with_its_reason() {
     let b = backend();
     b.fail_next_training_job("ClientError: simulated bad data");
-    let r = upload(&b, &env(1000.0), "incoming/v1.csv", &rows(50, 1, 0.0))
+    let r = upload(&b, &env(1000.0), "incoming/v1.csv", &salary_rows(50, 1, 0.0))
         .await
         .remove(0)
         .1;
@@ -219,10 +179,10 @@ async fn a_failed_training_job_fails_the_execution_with_its_reason() {
 async fn a_rolled_back_endpoint_update_cleans_up_the_candidate() {
     let b = backend();
     let env = env(1000.0);
-    upload(&b, &env, "incoming/v1.csv", &rows(300, 1, 0.0)).await;
+    upload(&b, &env, "incoming/v1.csv", &salary_rows(300, 1, 0.0)).await;
     let before = b.endpoint("salary").unwrap();
     b.fail_next_endpoint_change("simulated: the new variant failed its health check");
-    let r = upload(&b, &env, "incoming/v2.csv", &rows(300, 2, 0.0))
+    let r = upload(&b, &env, "incoming/v2.csv", &salary_rows(300, 2, 0.0))
         .await
         .remove(0)
         .1;
@@ -244,7 +204,7 @@ async fn a_rolled_back_endpoint_update_cleans_up_the_candidate() {
 async fn a_failed_endpoint_creation_deletes_what_the_execution_created() {
     let b = backend();
     b.fail_next_endpoint_change("simulated: capacity");
-    let r = upload(&b, &env(1000.0), "incoming/v1.csv", &rows(300, 1, 0.0))
+    let r = upload(&b, &env(1000.0), "incoming/v1.csv", &salary_rows(300, 1, 0.0))
         .await
         .remove(0)
         .1;
@@ -259,7 +219,7 @@ async fn throttling_is_absorbed_by_retry() {
     // The train task looks before it creates, once per attempt (three attempts: two are
     // throttled); the workflow's first poll after them is throttled too.
     b.inject_after("DescribeTrainingJob", 3, [Fault::Throttle]);
-    let r = upload(&b, &env(1000.0), "incoming/v1.csv", &rows(300, 1, 0.0))
+    let r = upload(&b, &env(1000.0), "incoming/v1.csv", &salary_rows(300, 1, 0.0))
         .await
         .remove(0)
         .1;
@@ -295,14 +255,26 @@ async fn ab_endpoint(
             .unwrap()
             .to_string()
     };
-    let champion = name(upload(&b, &env, "incoming/v1.csv", &rows(400, 1, champion_noise)).await);
-    let challenger = name(upload(&b, &env, "incoming/v2.csv", &rows(400, 2, challenger_noise)).await);
+    let champion = name(upload(&b, &env, "incoming/v1.csv", &salary_rows(400, 1, champion_noise)).await);
+    let challenger = name(
+        upload(
+            &b,
+            &env,
+            "incoming/v2.csv",
+            &salary_rows(400, 2, challenger_noise),
+        )
+        .await,
+    );
     assert_eq!(b.endpoint("salary").unwrap().variants.len(), 2);
     (b, env, champion, challenger)
 }
 
 async fn look(b: &MemoryBackend, env: &FunctionEnv, n: u64) -> ExecutionResult {
-    b.put(BUCKET, &format!("ab-tests/look{n}.csv"), &rows(300, 100 + n, 0.0));
+    b.put(
+        BUCKET,
+        &format!("ab-tests/look{n}.csv"),
+        &salary_rows(300, 100 + n, 0.0),
+    );
     let input = json!({"endpointName": "salary", "testBucket": BUCKET, "testPrefix": "ab-tests/",
                        "policy": {"primaryMetric": "rmse", "maxStep": 0.3}});
     let r = run_machine(
@@ -382,13 +354,13 @@ async fn the_embedded_definitions_validate_against_the_template() {
 async fn a_batch_transform_of_a_trained_model_feeds_the_quality_gate() {
     let b = backend();
     let env = env(1000.0);
-    upload(&b, &env, "incoming/v1.csv", &rows(300, 1, 0.0)).await;
+    upload(&b, &env, "incoming/v1.csv", &salary_rows(300, 1, 0.0)).await;
     let config = b.endpoint("salary").unwrap().config_name;
     let model = b.describe_endpoint_config(&config).await.unwrap().variants[0]
         .model_name
         .clone();
     // Labelled test rows, and the same rows without their labels for the transform.
-    let labelled = rows(200, 7, 0.0);
+    let labelled = salary_rows(200, 7, 0.0);
     let features: String = labelled
         .lines()
         .map(|l| format!("{}\n", l.split_once(',').unwrap().1))
@@ -456,7 +428,7 @@ async fn a_batch_transform_of_a_trained_model_feeds_the_quality_gate() {
 async fn a_multi_model_endpoint_serves_trained_artifacts_by_target_model() {
     let b = backend();
     let env = env(1000.0);
-    let job = upload(&b, &env, "incoming/v1.csv", &rows(300, 1, 0.0)).await[0]
+    let job = upload(&b, &env, "incoming/v1.csv", &salary_rows(300, 1, 0.0)).await[0]
         .1
         .output
         .clone()
