@@ -169,10 +169,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         spinner: None,
         labels: BTreeMap::new(),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
+    let runtime = super::local_state::runtime()?;
     let summary = runtime
         .block_on(run_demo(&backend, &config, &mut progress))
         .map_err(|e| CliError::Usage(format!("the demo failed: {e}")))?;

@@ -30,10 +30,7 @@ pub struct InvokeArgs {
 
 #[cfg(feature = "aws")]
 fn on_aws(args: &InvokeArgs) -> Result<(), CliError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
+    let runtime = super::local_state::runtime()?;
     let out = super::aws_mode::invoke(&runtime, &args.function, json_arg(&args.event)?)?;
     show(out)
 }

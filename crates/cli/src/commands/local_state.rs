@@ -29,10 +29,7 @@ impl Local {
         let backend = store
             .open(SEED)
             .map_err(failed("cannot open the state directory"))?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
+        let runtime = runtime()?;
         Ok(Self {
             dir: store,
             backend,
@@ -52,6 +49,14 @@ impl Local {
         }
         Ok(())
     }
+}
+
+/// The single-threaded runtime the commands run the async tasks and workflows on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))
 }
 
 /// Reads JSON given inline (`{…}`) or as a file path.

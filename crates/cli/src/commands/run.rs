@@ -32,10 +32,7 @@ pub struct RunArgs {
 
 #[cfg(feature = "aws")]
 fn on_aws(args: &RunArgs) -> Result<(), CliError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the runtime: {e}")))?;
+    let runtime = super::local_state::runtime()?;
     let name = args
         .name
         .clone()
