@@ -565,12 +565,12 @@ fn accumulate(
             v.classification = Some(cls);
         }
     }
-    let champion = predictions[&record.champion].clone();
+    let champion = &predictions[&record.champion];
     let mut champion_auc_added = false;
     for (arm, p) in predictions.iter().filter(|(a, _)| **a != record.champion) {
         // One DeLong per challenger and look gives both AUCs, their own SEs and the
         // paired difference: the only sort of the scores this look needs.
-        let look_auc = match (classes && both_classes).then(|| delong(&champion, p, labels, alpha)) {
+        let look_auc = match (classes && both_classes).then(|| delong(champion, p, labels, alpha)) {
             Some(Ok(d)) => Some(d),
             Some(Err(weighbridge_core::CoreError::InsufficientData(_))) | None => None,
             Some(Err(e)) => return Err(e.into()),
