@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 use weighbridge_aws::AwsPorts;
 
 mod common;
-use common::{config, moto, unique};
+use common::{config, moto, state_machine, unique};
 use weighbridge_tasks::ports::{
     EndpointConfig, EndpointStatus, InvokeRequest, MetricDatum, MetricSink, ModelRequest, ObjectStore,
     PortError, PutCondition, Runtime, SageMaker, TrainingJobRequest, VariantSpec, Workflows,
@@ -170,16 +170,7 @@ async fn cloudwatch_put_metric_data_with_dimensions() {
 #[ignore = "needs moto server: run by .ci/run"]
 async fn step_functions_start_and_describe() {
     let p = ports().await;
-    let sfn = aws_sdk_sfn::Client::new(&config().await);
-    let machine = sfn
-        .create_state_machine()
-        .name(unique("wire-retrain"))
-        .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}"#)
-        .role_arn("arn:aws:iam::123456789012:role/sfn")
-        .send()
-        .await
-        .unwrap();
-    let arn = machine.state_machine_arn();
+    let arn = &state_machine(&config().await, "wire-retrain").await;
     let exec = p
         .sfn
         .start_execution(arn, "object-1", r#"{"a":1}"#)

@@ -5,7 +5,7 @@ use serde_json::json;
 use weighbridge_aws::AwsPorts;
 
 mod common;
-use common::{config, unique};
+use common::{config, state_machine, unique};
 use weighbridge_tasks::deploy::deploy;
 use weighbridge_tasks::evaluate_model::evaluate_model;
 use weighbridge_tasks::parse_input;
@@ -19,16 +19,8 @@ use weighbridge_tasks::train::train;
 async fn start_retraining_on_the_wire_starts_once_per_object_version() {
     let c = config().await;
     let p = AwsPorts::from_config(&c, true);
-    let machine = aws_sdk_sfn::Client::new(&c)
-        .create_state_machine()
-        .name(unique("wire-tasks-retrain"))
-        .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}"#)
-        .role_arn("arn:aws:iam::123456789012:role/sfn")
-        .send()
-        .await
-        .unwrap();
     let config = StartRetrainingConfig {
-        state_machine_arn: machine.state_machine_arn().to_string(),
+        state_machine_arn: state_machine(&c, "wire-tasks-retrain").await,
         key_prefix: "incoming/".into(),
         key_suffix: ".csv".into(),
         training_defaults: json!({}),

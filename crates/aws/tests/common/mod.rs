@@ -25,3 +25,17 @@ pub async fn config() -> SdkConfig {
 pub fn unique(base: &str) -> String {
     format!("{base}-{}", std::process::id())
 }
+
+/// Creates a one-state machine in moto (it never runs anything) and returns its ARN.
+pub async fn state_machine(config: &SdkConfig, base: &str) -> String {
+    aws_sdk_sfn::Client::new(config)
+        .create_state_machine()
+        .name(unique(base))
+        .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}"#)
+        .role_arn("arn:aws:iam::123456789012:role/sfn")
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn()
+        .to_string()
+}
