@@ -360,37 +360,20 @@ pub async fn run_demo(
     observer.phase("generate the salary data sets (seeded) and the validation channel");
     let seed = config.seed;
     backend.put(BUCKET, "validation/salary.csv", &salary_rows(200, seed + 1, 0.0));
+    // How badly each upload measures the rating: the champion's badly, then a better
+    // challenger's well, then a worse one's barely. Every upload after the first is a
+    // challenger, and an experiment of scheduled looks decides on it.
+    let uploads = [0.8, 0.0, 3.0];
     let mut retrains = Vec::new();
     let mut looks = Vec::new();
-    // The champion: rating measured badly.
-    retrains.push(
-        demo.upload(
-            "incoming/salary-batch-1.csv",
-            &salary_rows(config.training_rows, seed + 2, 0.8),
-            observer,
-        )
-        .await?,
-    );
-    // A better challenger: rating measured well.
-    retrains.push(
-        demo.upload(
-            "incoming/salary-batch-2.csv",
-            &salary_rows(config.training_rows, seed + 3, 0.0),
-            observer,
-        )
-        .await?,
-    );
-    looks.extend(demo.experiment(1, observer).await?);
-    // A worse challenger: rating barely measured.
-    retrains.push(
-        demo.upload(
-            "incoming/salary-batch-3.csv",
-            &salary_rows(config.training_rows, seed + 4, 3.0),
-            observer,
-        )
-        .await?,
-    );
-    looks.extend(demo.experiment(2, observer).await?);
+    for (batch, noise) in (1u32..).zip(uploads) {
+        let key = format!("incoming/salary-batch-{batch}.csv");
+        let rows = salary_rows(config.training_rows, seed + 1 + u64::from(batch), noise);
+        retrains.push(demo.upload(&key, &rows, observer).await?);
+        if batch > 1 {
+            looks.extend(demo.experiment(batch - 1, observer).await?);
+        }
+    }
     let live = backend.endpoint(ENDPOINT).map(|e| e.variants).unwrap_or_default();
     Ok(DemoSummary {
         retrains,
