@@ -31,6 +31,17 @@ pub struct AwsPorts {
 }
 
 impl AwsPorts {
+    /// The adapters as the entrypoint layer's ports bundle.
+    pub fn ports(&self) -> weighbridge_tasks::functions::Ports<'_> {
+        weighbridge_tasks::functions::Ports {
+            sagemaker: &self.sagemaker,
+            runtime: &self.runtime,
+            s3: &self.s3,
+            cloudwatch: &self.cloudwatch,
+            sfn: &self.sfn,
+        }
+    }
+
     /// Loads the default configuration (environment, profile, IMDS/Lambda role).
     /// `S3_FORCE_PATH_STYLE=true` (or any `AWS_ENDPOINT_URL`) makes S3 use path-style
     /// addressing, which local emulators need.

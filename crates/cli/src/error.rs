@@ -1,9 +1,19 @@
-//! The CLI's errors: what went wrong, where, and the stable core error name.
+//! The CLI's errors: what went wrong, where, its stable name, and the exit code.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | I/O: a file could not be read or written, or the state directory is damaged |
+//! | 2 | usage: bad arguments or input (`Weighbridge.InvalidInput` and friends) |
+//! | 3 | the function or the execution ran and failed |
+//! | 4 | the state directory is in use by another command (try again) |
 
 use std::path::PathBuf;
 
 use thiserror::Error;
 use weighbridge_core::CoreError;
+use weighbridge_local::store::StoreError;
+use weighbridge_tasks::TaskError;
 
 #[derive(Debug, Error)]
 pub enum CliError {
@@ -13,14 +23,26 @@ pub enum CliError {
     Core { context: String, source: CoreError },
     #[error("{0}")]
     Usage(String),
+    #[error("{} [{}]", .0, .0.name())]
+    Store(#[from] StoreError),
+    #[error("{} [{}]", .0, .0.name())]
+    Task(TaskError),
+    /// An execution that ended other than Succeeded.
+    #[error("{0}")]
+    Execution(String),
 }
 
 impl CliError {
-    /// 2 for bad input or usage, 1 for anything else (I/O).
+    /// The exit code (see the module's table).
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Read { .. } => 1,
+            CliError::Store(StoreError::Busy { .. }) => 4,
+            CliError::Store(StoreError::ExecutionExists(_) | StoreError::NoExecution { .. }) => 2,
+            CliError::Store(_) => 1,
             CliError::Core { .. } | CliError::Usage(_) => 2,
+            CliError::Task(TaskError::InvalidInput(_)) => 2,
+            CliError::Task(_) | CliError::Execution(_) => 3,
         }
     }
 

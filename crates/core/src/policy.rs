@@ -62,6 +62,7 @@ impl Direction {
 
 /// A metric that must not get worse by more than `margin` (in the metric's units).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Guardrail {
     pub metric: String,
     pub direction: Direction,
@@ -81,7 +82,7 @@ pub enum Promotion {
 
 /// The policy's settings. `Default` is a conservative starting point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicyConfig {
     /// Primary metric name, e.g. `rmse` or `auc`.
     pub primary_metric: String,

@@ -1,7 +1,7 @@
 //! What every Weighbridge Lambda shares, so each `functions/<name>/src/main.rs` is a few
 //! lines: JSON logs through `tracing` (with the runtime's request-id span), task errors
-//! as Lambda error types that Step Functions matches (`Weighbridge.*`), configuration
-//! from environment variables, and the serve loop.
+//! as Lambda error types that Step Functions matches (`Weighbridge.*`), and the serve
+//! loop over the one entrypoint layer (`weighbridge_tasks::functions`).
 
 use std::future::Future;
 
@@ -9,6 +9,8 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
 use tracing_subscriber::EnvFilter;
+use weighbridge_aws::AwsPorts;
+use weighbridge_tasks::functions::{invoke, FunctionEnv};
 use weighbridge_tasks::TaskError;
 
 pub use lambda_runtime::{Diagnostic, Error};
@@ -34,23 +36,18 @@ pub fn diagnostic(error: &TaskError) -> Diagnostic {
     }
 }
 
-/// A required environment variable, or `Weighbridge.InvalidInput` naming it.
-pub fn env_var(name: &str) -> Result<String, TaskError> {
-    std::env::var(name)
-        .map_err(|_| TaskError::InvalidInput(format!("environment variable {name} is not set")))
-}
-
-/// An optional environment variable with a default.
-pub fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_string())
-}
-
-/// Sets `field` in a JSON object input from an environment variable when the input
-/// leaves it out (per-deployment defaults such as the metric namespace).
-pub fn default_from_env(event: &mut Value, field: &str, variable: &str) {
-    if let (Value::Object(map), Ok(value)) = (event, std::env::var(variable)) {
-        map.entry(field.to_string()).or_insert(Value::String(value));
-    }
+/// Runs function `name` as a Lambda: the AWS adapters from the usual configuration,
+/// the function environment from the process, then every event through the one
+/// entrypoint layer ([`weighbridge_tasks::functions::invoke`]).
+pub async fn run(name: &'static str) -> Result<(), Error> {
+    init_tracing();
+    let aws = AwsPorts::from_env().await;
+    let env = FunctionEnv::from_process(&aws.region)?;
+    serve(|event| {
+        let (aws, env) = (aws.clone(), env.clone());
+        async move { invoke(aws.ports(), &env, name, event).await }
+    })
+    .await
 }
 
 /// Runs the Lambda: each event's JSON payload goes to `handler`; its output is returned
@@ -93,20 +90,5 @@ mod tests {
         assert_eq!(d.error_type, "Weighbridge.EndpointNotReady");
         assert_eq!(d.error_message, "endpoint x is Updating");
         assert_eq!(respond(Ok(serde_json::json!({"a": 1}))).unwrap()["a"], 1);
-    }
-
-    #[test]
-    fn environment_defaults_fill_only_missing_fields() {
-        std::env::set_var("WB_TEST_NAMESPACE", "FromEnv");
-        let mut given = serde_json::json!({"namespace": "Given"});
-        default_from_env(&mut given, "namespace", "WB_TEST_NAMESPACE");
-        assert_eq!(given["namespace"], "Given");
-        let mut missing = serde_json::json!({});
-        default_from_env(&mut missing, "namespace", "WB_TEST_NAMESPACE");
-        assert_eq!(missing["namespace"], "FromEnv");
-        assert!(env_var("WB_TEST_SURELY_UNSET")
-            .unwrap_err()
-            .to_string()
-            .contains("WB_TEST_SURELY_UNSET"));
     }
 }

@@ -40,15 +40,49 @@ pub enum Fault {
     PreconditionFailed,
 }
 
-#[derive(Default)]
-struct State {
+/// What persists between CLI calls: the services' resources and the histories of what
+/// happened, one serde struct (the state directory writes it as `state.json`; object
+/// bodies travel separately, see [`crate::store`]).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct World {
     jobs: BTreeMap<String, TrainingJobDescription>,
     models: BTreeMap<String, ModelRequest>,
     configs: BTreeMap<String, EndpointConfig>,
     endpoints: BTreeMap<String, EndpointDescription>,
-    objects: BTreeMap<(String, String), StoredObject>,
     metrics: Vec<(String, MetricDatum)>,
+    /// Started executions: ARN → (state machine ARN, input).
     executions: BTreeMap<String, (String, String)>,
+    /// Training jobs in progress: start time and the request (for the real training).
+    running: BTreeMap<String, (DateTime<Utc>, TrainingJobRequest)>,
+    /// Endpoints in transition: since when, and the config and variants to roll back to.
+    changing: BTreeMap<String, Transition>,
+    /// Batch transform jobs.
+    #[serde(default)]
+    transforms: BTreeMap<String, TransformJob>,
+    /// Executions in the order they were started, how many the runner has taken, and how
+    /// the finished ones ended.
+    started: Vec<String>,
+    taken: usize,
+    finished: BTreeMap<String, String>,
+}
+
+/// A backend's persisted state: the world, the objects, the clock and the timing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    /// The virtual time.
+    pub now: DateTime<Utc>,
+    /// Simulated durations (`None`: transitions by hand).
+    pub timing: Option<Timing>,
+    /// Resources and histories.
+    pub world: World,
+    /// Object bodies and ETags by (bucket, key).
+    pub objects: BTreeMap<(String, String), StoredObject>,
+}
+
+#[derive(Default)]
+struct State {
+    world: World,
+    objects: BTreeMap<(String, String), StoredObject>,
     predictors: BTreeMap<String, (Predictor, ResponseStyle)>,
     faults: BTreeMap<String, Vec<Fault>>,
     /// Calls of an operation to let through before its queued faults apply.
@@ -60,21 +94,11 @@ struct State {
     read_chunk_bytes: usize,
     /// Simulated durations; `None` keeps transitions manual (`settle`, `complete_training_job`).
     timing: Option<Timing>,
-    /// Training jobs in progress: start time and the request (for the real training).
-    running: BTreeMap<String, (DateTime<Utc>, TrainingJobRequest)>,
-    /// Endpoints in transition: since when, and the config and variants to roll back to.
-    changing: BTreeMap<String, Transition>,
     /// FailureReasons for the next training job / endpoint change to fail with.
     fail_training: Vec<String>,
     fail_endpoint: Vec<String>,
     /// Weighted routing of requests without TargetVariant (seeded).
     rng: Option<rand::rngs::StdRng>,
-    /// Batch transform jobs.
-    transforms: BTreeMap<String, TransformJob>,
-    /// Executions in the order they were started, and how the finished ones ended.
-    started: Vec<String>,
-    taken: usize,
-    finished: BTreeMap<String, String>,
 }
 
 /// A batch transform job (the local backend's own shape; the SDK integration maps it).
@@ -222,10 +246,10 @@ impl MemoryBackend {
     pub fn create_transform_job(&self, job: &TransformJob) -> PortResult<String> {
         self.call("CreateTransformJob")?;
         self.with(|s| {
-            if s.transforms.contains_key(&job.name) {
+            if s.world.transforms.contains_key(&job.name) {
                 return Err(PortError::AlreadyExists(format!("transform job {}", job.name)));
             }
-            let model = s.models.get(&job.model_name).cloned().ok_or_else(|| {
+            let model = s.world.models.get(&job.model_name).cloned().ok_or_else(|| {
                 PortError::Validation(format!("Could not find model \"{}\".", job.model_name))
             })?;
             let mut done = job.clone();
@@ -236,7 +260,7 @@ impl MemoryBackend {
                     done.failure_reason = Some(reason);
                 }
             }
-            s.transforms.insert(job.name.clone(), done);
+            s.world.transforms.insert(job.name.clone(), done);
             Ok(format!(
                 "arn:aws:sagemaker:us-east-1:000000000000:transform-job/{}",
                 job.name
@@ -247,67 +271,31 @@ impl MemoryBackend {
     /// DescribeTransformJob.
     pub fn describe_transform_job(&self, name: &str) -> PortResult<TransformJob> {
         self.call("DescribeTransformJob")?;
-        self.with(|s| get_named(&s.transforms, "transform job", name))
+        self.with(|s| get_named(&s.world.transforms, "transform job", name))
     }
 
     /// Everything that persists between CLI calls (see [`crate::store`]).
-    pub(crate) fn snapshot(&self) -> crate::store::Snapshot {
+    pub fn saved(&self) -> Saved {
         let now = self.clock.now();
-        self.with(|s| crate::store::Snapshot {
+        self.with(|s| Saved {
             now,
-            timing_seconds: s
-                .timing
-                .map(|t| (t.training.num_seconds(), t.endpoint.num_seconds())),
-            jobs: s.jobs.clone(),
-            models: s.models.clone(),
-            configs: s.configs.clone(),
-            endpoints: s.endpoints.clone(),
-            metrics: s.metrics.clone(),
-            executions: s.executions.clone(),
-            running: s.running.clone(),
-            changing: s.changing.clone(),
-            started: s.started.clone(),
-            taken: s.taken,
-            finished: s.finished.clone(),
-            transforms: s.transforms.clone(),
-            objects: s
-                .objects
-                .iter()
-                .map(|((b, k), o)| ((b.clone(), k.clone()), (o.etag.clone(), o.body.clone())))
-                .collect(),
+            timing: s.timing,
+            world: s.world.clone(),
+            objects: s.objects.clone(),
         })
     }
 
-    /// A simulated backend from a snapshot (routing re-seeded with `seed`).
-    pub(crate) fn restore(snapshot: crate::store::Snapshot, seed: u64) -> Self {
-        let timing = snapshot.timing_seconds.map(|(t, e)| Timing {
-            training: Duration::seconds(t),
-            endpoint: Duration::seconds(e),
-        });
+    /// A simulated backend from its saved state (routing re-seeded with `seed`).
+    pub fn restore(saved: Saved, seed: u64) -> Self {
         let b = Self::simulated(
-            Arc::new(VirtualClock::starting_at(snapshot.now)),
-            timing.unwrap_or_default(),
+            Arc::new(VirtualClock::starting_at(saved.now)),
+            saved.timing.unwrap_or_default(),
             seed,
         );
         b.with(|s| {
-            s.timing = timing;
-            s.jobs = snapshot.jobs;
-            s.models = snapshot.models;
-            s.configs = snapshot.configs;
-            s.endpoints = snapshot.endpoints;
-            s.metrics = snapshot.metrics;
-            s.executions = snapshot.executions;
-            s.running = snapshot.running;
-            s.changing = snapshot.changing;
-            s.started = snapshot.started;
-            s.taken = snapshot.taken;
-            s.finished = snapshot.finished;
-            s.transforms = snapshot.transforms;
-            s.objects = snapshot
-                .objects
-                .into_iter()
-                .map(|(id, (etag, body))| (id, StoredObject { body, etag }))
-                .collect();
+            s.timing = saved.timing;
+            s.world = saved.world;
+            s.objects = saved.objects;
         });
         b
     }
@@ -318,14 +306,14 @@ impl MemoryBackend {
         let now = self.clock.now();
         self.with(|s| {
             let Some(timing) = s.timing else { return };
-            for name in due(&s.running, timing.training, now) {
-                let (_, request) = s.running.remove(&name).expect("due");
+            for name in due(&s.world.running, timing.training, now) {
+                let (_, request) = s.world.running.remove(&name).expect("due");
                 let outcome = if s.fail_training.is_empty() {
                     run_training(s, &request)
                 } else {
                     Err(s.fail_training.remove(0))
                 };
-                let job = s.jobs.get_mut(&name).expect("a running job exists");
+                let job = s.world.jobs.get_mut(&name).expect("a running job exists");
                 match outcome {
                     Ok((metrics, artifact)) => {
                         job.status = TrainingStatus::Completed;
@@ -338,10 +326,14 @@ impl MemoryBackend {
                     }
                 }
             }
-            for name in due(&s.changing, timing.endpoint, now) {
-                let (_, previous) = s.changing.remove(&name).expect("due");
+            for name in due(&s.world.changing, timing.endpoint, now) {
+                let (_, previous) = s.world.changing.remove(&name).expect("due");
                 let failure = (!s.fail_endpoint.is_empty()).then(|| s.fail_endpoint.remove(0));
-                let e = s.endpoints.get_mut(&name).expect("a changing endpoint exists");
+                let e = s
+                    .world
+                    .endpoints
+                    .get_mut(&name)
+                    .expect("a changing endpoint exists");
                 match (failure, previous) {
                     (None, _) => e.status = EndpointStatus::InService,
                     (Some(reason), None) => {
@@ -439,8 +431,8 @@ impl MemoryBackend {
     /// Finishes every pending transition: Creating/Updating endpoints become InService.
     pub fn settle(&self) {
         self.with(|s| {
-            s.changing.clear();
-            for e in s.endpoints.values_mut() {
+            s.world.changing.clear();
+            for e in s.world.endpoints.values_mut() {
                 if matches!(e.status, EndpointStatus::Creating | EndpointStatus::Updating) {
                     e.status = EndpointStatus::InService;
                 }
@@ -451,7 +443,7 @@ impl MemoryBackend {
     /// Forces an endpoint's status (e.g. Updating) for tests.
     pub fn set_endpoint_status(&self, name: &str, status: EndpointStatus) {
         self.with(|s| {
-            if let Some(e) = s.endpoints.get_mut(name) {
+            if let Some(e) = s.world.endpoints.get_mut(name) {
                 e.status = status;
             }
         });
@@ -460,7 +452,7 @@ impl MemoryBackend {
     /// Marks a training job finished with final metrics.
     pub fn complete_training_job(&self, name: &str, metrics: &[(&str, f64)]) {
         self.with(|s| {
-            if let Some(j) = s.jobs.get_mut(name) {
+            if let Some(j) = s.world.jobs.get_mut(name) {
                 j.status = TrainingStatus::Completed;
                 j.final_metrics = metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect();
                 j.model_artifacts = Some(format!("{}{name}/output/model.tar.gz", j.output_path));
@@ -470,17 +462,17 @@ impl MemoryBackend {
 
     /// Datapoints published so far.
     pub fn metric_data(&self) -> Vec<(String, MetricDatum)> {
-        self.with(|s| s.metrics.clone())
+        self.with(|s| s.world.metrics.clone())
     }
 
     /// Executions started since the last call: (name, ARN, input), in start order.
     pub fn take_started_executions(&self) -> Vec<(String, String, String)> {
         self.with(|s| {
-            let new: Vec<String> = s.started[s.taken..].to_vec();
-            s.taken = s.started.len();
+            let new: Vec<String> = s.world.started[s.world.taken..].to_vec();
+            s.world.taken = s.world.started.len();
             new.into_iter()
                 .map(|n| {
-                    let (arn, input) = s.executions[&n].clone();
+                    let (arn, input) = s.world.executions[&n].clone();
                     (n, arn, input)
                 })
                 .collect()
@@ -494,12 +486,12 @@ impl MemoryBackend {
             weighbridge_asl::interpreter::Status::Failed => "FAILED",
             weighbridge_asl::interpreter::Status::TimedOut => "TIMED_OUT",
         };
-        self.with(|s| s.finished.insert(arn.to_string(), status.to_string()));
+        self.with(|s| s.world.finished.insert(arn.to_string(), status.to_string()));
     }
 
     /// Executions started: name → (ARN, input).
     pub fn executions(&self) -> BTreeMap<String, (String, String)> {
-        self.with(|s| s.executions.clone())
+        self.with(|s| s.world.executions.clone())
     }
 
     /// Puts an object directly (test data).
@@ -528,18 +520,18 @@ impl MemoryBackend {
     /// Every training job, by name.
     pub fn training_jobs(&self) -> Vec<TrainingJobDescription> {
         self.tick();
-        self.with(|s| s.jobs.values().cloned().collect())
+        self.with(|s| s.world.jobs.values().cloned().collect())
     }
 
     /// Every endpoint, by name.
     pub fn endpoints(&self) -> Vec<EndpointDescription> {
         self.tick();
-        self.with(|s| s.endpoints.values().cloned().collect())
+        self.with(|s| s.world.endpoints.values().cloned().collect())
     }
 
     /// The endpoint as DescribeEndpoint would show it.
     pub fn endpoint(&self, name: &str) -> Option<EndpointDescription> {
-        self.with(|s| s.endpoints.get(name).cloned())
+        self.with(|s| s.world.endpoints.get(name).cloned())
     }
 }
 
@@ -647,6 +639,15 @@ fn get_named<T: Clone>(map: &BTreeMap<String, T>, kind: &str, name: &str) -> Por
     map.get(name).cloned().ok_or_else(|| not_found(kind, name))
 }
 
+/// What S3 refuses before it looks at a bucket: an invalid bucket name, an empty key
+/// or one over 1,024 bytes (`KeyTooLongError`).
+fn check_object_name(bucket: &str, key: &str) -> PortResult<()> {
+    weighbridge_tasks::validation::bucket_name("bucket", bucket)
+        .map_err(|e| PortError::Validation(format!("InvalidBucketName: {e}")))?;
+    weighbridge_tasks::validation::object_key("key", key)
+        .map_err(|e| PortError::Validation(format!("KeyTooLongError: {e}")))
+}
+
 fn etag_of(body: &[u8]) -> String {
     format!("\"{:016x}\"", fingerprint(&[&String::from_utf8_lossy(body)]))
 }
@@ -669,11 +670,11 @@ impl SageMaker for MemoryBackend {
         self.call("CreateTrainingJob")?;
         let now = self.clock.now();
         self.with(|s| {
-            if s.timing.is_some() && !s.jobs.contains_key(&r.name) {
-                s.running.insert(r.name.clone(), (now, r.clone()));
+            if s.timing.is_some() && !s.world.jobs.contains_key(&r.name) {
+                s.world.running.insert(r.name.clone(), (now, r.clone()));
             }
             insert_new(
-                &mut s.jobs,
+                &mut s.world.jobs,
                 "training-job",
                 &r.name,
                 TrainingJobDescription {
@@ -695,19 +696,20 @@ impl SageMaker for MemoryBackend {
     async fn describe_training_job(&self, name: &str) -> PortResult<TrainingJobDescription> {
         self.call("DescribeTrainingJob")?;
         self.tick();
-        self.with(|s| get_named(&s.jobs, "training job", name))
+        self.with(|s| get_named(&s.world.jobs, "training job", name))
     }
 
     async fn stop_training_job(&self, name: &str) -> PortResult<()> {
         self.call("StopTrainingJob")?;
         self.with(|s| {
             let job = s
+                .world
                 .jobs
                 .get_mut(name)
                 .ok_or_else(|| not_found("training job", name))?;
             if job.status == TrainingStatus::InProgress {
                 job.status = TrainingStatus::Stopped;
-                s.running.remove(name);
+                s.world.running.remove(name);
             }
             Ok(())
         })
@@ -716,59 +718,59 @@ impl SageMaker for MemoryBackend {
     async fn delete_endpoint(&self, name: &str) -> PortResult<()> {
         self.call("DeleteEndpoint")?;
         self.with(|s| {
-            s.changing.remove(name);
-            remove_named(&mut s.endpoints, "endpoint", name)
+            s.world.changing.remove(name);
+            remove_named(&mut s.world.endpoints, "endpoint", name)
         })
     }
 
     async fn create_model(&self, r: &ModelRequest) -> PortResult<String> {
         self.call("CreateModel")?;
-        self.with(|s| insert_new(&mut s.models, "model", &r.name, r.clone()))
+        self.with(|s| insert_new(&mut s.world.models, "model", &r.name, r.clone()))
     }
 
     async fn delete_model(&self, name: &str) -> PortResult<()> {
         self.call("DeleteModel")?;
-        self.with(|s| remove_named(&mut s.models, "model", name))
+        self.with(|s| remove_named(&mut s.world.models, "model", name))
     }
 
     async fn create_endpoint_config(&self, c: &EndpointConfig) -> PortResult<String> {
         self.call("CreateEndpointConfig")?;
         self.with(|s| {
             for v in &c.variants {
-                if !s.models.contains_key(&v.model_name) {
+                if !s.world.models.contains_key(&v.model_name) {
                     return Err(PortError::Validation(format!(
                         "Could not find model \"{}\".",
                         v.model_name
                     )));
                 }
             }
-            insert_new(&mut s.configs, "endpoint-config", &c.name, c.clone())
+            insert_new(&mut s.world.configs, "endpoint-config", &c.name, c.clone())
         })
     }
 
     async fn describe_endpoint_config(&self, name: &str) -> PortResult<EndpointConfig> {
         self.call("DescribeEndpointConfig")?;
-        self.with(|s| get_named(&s.configs, "endpoint config", name))
+        self.with(|s| get_named(&s.world.configs, "endpoint config", name))
     }
 
     async fn delete_endpoint_config(&self, name: &str) -> PortResult<()> {
         self.call("DeleteEndpointConfig")?;
-        self.with(|s| remove_named(&mut s.configs, "endpoint config", name))
+        self.with(|s| remove_named(&mut s.world.configs, "endpoint config", name))
     }
 
     async fn create_endpoint(&self, name: &str, config_name: &str) -> PortResult<String> {
         self.call("CreateEndpoint")?;
         let now = self.clock.now();
         self.with(|s| {
-            if s.endpoints.contains_key(name) {
+            if s.world.endpoints.contains_key(name) {
                 return Err(PortError::AlreadyExists(format!("endpoint {name}")));
             }
-            let config = s.configs.get(config_name).ok_or_else(|| {
+            let config = s.world.configs.get(config_name).ok_or_else(|| {
                 PortError::Validation(format!(
                     "Could not find endpoint configuration \"{config_name}\"."
                 ))
             })?;
-            s.endpoints.insert(
+            s.world.endpoints.insert(
                 name.into(),
                 EndpointDescription {
                     name: name.into(),
@@ -779,7 +781,7 @@ impl SageMaker for MemoryBackend {
                 },
             );
             if s.timing.is_some() {
-                s.changing.insert(name.into(), (now, None));
+                s.world.changing.insert(name.into(), (now, None));
             }
             Ok(format!(
                 "arn:aws:sagemaker:us-east-1:000000000000:endpoint/{name}"
@@ -796,12 +798,13 @@ impl SageMaker for MemoryBackend {
         self.call("UpdateEndpoint")?;
         let now = self.clock.now();
         self.with(|s| {
-            let config = s.configs.get(config_name).cloned().ok_or_else(|| {
+            let config = s.world.configs.get(config_name).cloned().ok_or_else(|| {
                 PortError::Validation(format!(
                     "Could not find endpoint configuration \"{config_name}\"."
                 ))
             })?;
             let e = s
+                .world
                 .endpoints
                 .get_mut(name)
                 .ok_or_else(|| not_found("endpoint", name))?;
@@ -816,7 +819,7 @@ impl SageMaker for MemoryBackend {
             e.status = EndpointStatus::Updating;
             e.failure_reason = None;
             if s.timing.is_some() {
-                s.changing.insert(name.into(), (now, Some(previous)));
+                s.world.changing.insert(name.into(), (now, Some(previous)));
             }
             Ok(())
         })
@@ -825,13 +828,14 @@ impl SageMaker for MemoryBackend {
     async fn describe_endpoint(&self, name: &str) -> PortResult<EndpointDescription> {
         self.call("DescribeEndpoint")?;
         self.tick();
-        self.with(|s| get_named(&s.endpoints, "endpoint", name))
+        self.with(|s| get_named(&s.world.endpoints, "endpoint", name))
     }
 
     async fn update_endpoint_weights(&self, name: &str, weights: &BTreeMap<String, f64>) -> PortResult<()> {
         self.call("UpdateEndpointWeightsAndCapacities")?;
         self.with(|s| {
             let e = s
+                .world
                 .endpoints
                 .get_mut(name)
                 .ok_or_else(|| not_found("endpoint", name))?;
@@ -869,7 +873,7 @@ impl Runtime for MemoryBackend {
             tokio::time::sleep(latency).await;
         }
         let (predict, style, variant) = self.with(|s| {
-            let e = s.endpoints.get(&r.endpoint).ok_or_else(|| {
+            let e = s.world.endpoints.get(&r.endpoint).ok_or_else(|| {
                 PortError::Validation(format!(
                     "Endpoint {} of account 000000000000 not found.",
                     r.endpoint
@@ -915,7 +919,7 @@ impl Runtime for MemoryBackend {
                     }
                 }
             };
-            let config = &s.configs[&e.config_name];
+            let config = &s.world.configs[&e.config_name];
             let variant_model = config
                 .variants
                 .iter()
@@ -925,7 +929,7 @@ impl Runtime for MemoryBackend {
                 .clone();
             let model = r.target_model.clone().unwrap_or_else(|| variant_model.clone());
             let served = s.predictors.get(&model).cloned().or_else(|| {
-                let hosted = hosted_model(s, s.models.get(&variant_model)?, r.target_model.as_deref())?;
+                let hosted = hosted_model(s, s.world.models.get(&variant_model)?, r.target_model.as_deref())?;
                 s.predictors.insert(model.clone(), hosted.clone());
                 Some(hosted)
             });
@@ -1002,6 +1006,7 @@ impl ObjectStore for MemoryBackend {
         condition: PutCondition,
     ) -> PortResult<String> {
         self.call("PutObject")?;
+        check_object_name(bucket, key)?;
         self.with(|s| {
             let id = (bucket.to_string(), key.to_string());
             let current = s.objects.get(&id).map(|o| o.etag.clone());
@@ -1053,7 +1058,8 @@ impl MetricSink for MemoryBackend {
             ));
         }
         self.with(|s| {
-            s.metrics
+            s.world
+                .metrics
                 .extend(data.iter().map(|d| (namespace.to_string(), d.clone())))
         });
         Ok(())
@@ -1066,14 +1072,16 @@ impl Workflows for MemoryBackend {
         self.call("StartExecution")?;
         self.with(|s| {
             let arn = execution_arn(state_machine_arn, name);
-            match s.executions.get(name) {
+            match s.world.executions.get(name) {
                 Some((a, i)) if i == input => Ok(a.clone()),
                 Some(_) => Err(PortError::AlreadyExists(format!(
                     "Execution Already Exists: '{arn}'"
                 ))),
                 None => {
-                    s.executions.insert(name.into(), (arn.clone(), input.into()));
-                    s.started.push(name.into());
+                    s.world
+                        .executions
+                        .insert(name.into(), (arn.clone(), input.into()));
+                    s.world.started.push(name.into());
                     Ok(arn)
                 }
             }
@@ -1083,12 +1091,17 @@ impl Workflows for MemoryBackend {
     async fn execution_status(&self, execution_arn: &str) -> PortResult<Option<String>> {
         self.call("DescribeExecution")?;
         self.with(|s| {
-            Ok(s.executions.values().any(|(a, _)| a == execution_arn).then(|| {
-                s.finished
-                    .get(execution_arn)
-                    .cloned()
-                    .unwrap_or_else(|| "RUNNING".to_string())
-            }))
+            Ok(s.world
+                .executions
+                .values()
+                .any(|(a, _)| a == execution_arn)
+                .then(|| {
+                    s.world
+                        .finished
+                        .get(execution_arn)
+                        .cloned()
+                        .unwrap_or_else(|| "RUNNING".to_string())
+                }))
         })
     }
 }

@@ -14,7 +14,7 @@ use weighbridge_asl::{substitute, AslError, Failure};
 use weighbridge_tasks::names::fingerprint;
 use weighbridge_tasks::ports::PortError;
 
-use crate::functions::{invoke_with, FunctionEnv, Ports};
+use crate::functions::{FunctionEnv, Ports};
 use crate::MemoryBackend;
 
 /// The account and region ARNs carry in local runs.
@@ -186,7 +186,7 @@ impl<'a> TaskResources<'a> {
     /// Everything on the embedded backend.
     pub fn local(backend: &'a MemoryBackend, env: &'a FunctionEnv, deployment: &'a Deployment) -> Self {
         Self {
-            ports: Ports::of(backend),
+            ports: backend.ports(),
             backend: Some(backend),
             env,
             deployment,
@@ -215,7 +215,7 @@ impl TaskResources<'_> {
             .deployment
             .function(arn)
             .ok_or_else(|| Failure::new("Lambda.ResourceNotFoundException", format!("no function {arn}")))?;
-        invoke_with(self.ports, self.env, name, payload)
+        weighbridge_tasks::functions::invoke(self.ports, self.env, name, payload)
             .await
             .map_err(|e| {
                 Failure::new(

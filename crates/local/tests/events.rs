@@ -69,6 +69,11 @@ fn training_job_names_keep_their_prefix_and_fit() {
     assert!(name.starts_with("wb-") && name.len() <= 63, "{name}");
     let mut long = train.clone();
     long.execution_name = "x".repeat(200);
+    assert!(
+        build_request(&long, "us-east-1").is_err(),
+        "Step Functions names are at most 80"
+    );
+    long.execution_name = "x".repeat(80);
     let name = build_request(&long, "us-east-1").unwrap().name;
     assert!(name.starts_with("wb-x") && name.len() <= 63, "{name}");
     long.job_prefix = "bad prefix".into();

@@ -1,10 +1,12 @@
 //! The state directory: a second process sees what the first created.
 
+use std::time::Duration;
 use weighbridge_asl::interpreter::Clock;
 use weighbridge_local::demo::{
     demo_backend, run_demo, DemoConfig, LookReport, Observer, RetrainReport, BUCKET, ENDPOINT,
 };
-use weighbridge_local::store::StateDir;
+
+use weighbridge_local::store::{Access, StateDir};
 use weighbridge_tasks::ports::{ObjectStore, PortError, PutCondition, Runtime, SageMaker};
 
 struct Quiet;
@@ -23,9 +25,10 @@ async fn a_saved_backend_reopens_with_its_endpoint_objects_etags_and_clock() {
     run_demo(&first, &DemoConfig::default(), &mut Quiet)
         .await
         .unwrap();
-    store.save(&first).unwrap();
+    let lock = store.lock(Access::Write, "test", Duration::from_secs(5)).unwrap();
+    store.save(&lock, &first).unwrap();
 
-    let second = store.open(1).unwrap();
+    let second = store.open(&lock, 1).unwrap();
     assert_eq!(second.clock().now(), first.clock().now());
     assert_eq!(second.endpoint(ENDPOINT), first.endpoint(ENDPOINT));
     let listed = second.list_objects(BUCKET, "").await.unwrap();
@@ -68,10 +71,10 @@ async fn a_saved_backend_reopens_with_its_endpoint_objects_etags_and_clock() {
         .await
         .unwrap();
     assert!(!answer.body.is_empty());
-    assert!(StateDir::new(dir.join("missing"))
-        .open(1)
-        .unwrap()
-        .endpoint(ENDPOINT)
-        .is_none());
+    let missing = StateDir::new(dir.join("missing"));
+    let nothing = missing
+        .lock(Access::Read, "test", Duration::from_secs(5))
+        .unwrap();
+    assert!(missing.open(&nothing, 1).unwrap().endpoint(ENDPOINT).is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }

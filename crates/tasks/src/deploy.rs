@@ -13,14 +13,14 @@ use crate::error::{port, tolerate_existing};
 use crate::image_uris::{builtin_image, ImageScope};
 use crate::names::readable_unique;
 use crate::ports::{EndpointConfig, EndpointStatus, ModelRequest, PortError, SageMaker, VariantSpec};
-use crate::TaskError;
+use crate::{validation, TaskError};
 
 /// The most production variants one endpoint may have (an API limit).
 pub const MAX_VARIANTS: usize = 10;
 
 /// The serving container.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(rename_all = "camelCase", tag = "kind", deny_unknown_fields)]
 pub enum ServingImage {
     /// A built-in algorithm's inference image, resolved for the region.
     Builtin {
@@ -39,7 +39,7 @@ fn latest() -> String {
 
 /// The task's input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeployInput {
     /// `$$.Execution.Name`: model and config names derive from it.
     pub execution_name: String,
@@ -92,25 +92,27 @@ pub struct DeployOutput {
     pub weights: BTreeMap<String, f64>,
 }
 
-/// SageMaker resource names: `[a-zA-Z0-9](-*[a-zA-Z0-9])*`, at most 63 characters.
-pub fn check_name(field: &str, name: &str) -> Result<(), TaskError> {
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(TaskError::InvalidInput(format!(
-            "{field} {name:?} is not a valid SageMaker name (letters, digits and inner hyphens, at most 63)"
-        )))
-    }
-}
-
 fn validate(input: &DeployInput) -> Result<(), TaskError> {
-    check_name("endpointName", &input.endpoint_name)?;
-    check_name("variantName", &input.variant_name)?;
+    validation::execution_name("executionName", &input.execution_name)?;
+    validation::sagemaker_name("endpointName", &input.endpoint_name)?;
+    validation::sagemaker_name("variantName", &input.variant_name)?;
+    validation::role_arn("roleArn", &input.role_arn)?;
+    validation::instance_type("instanceType", &input.instance_type)?;
+    if input.multi_model {
+        validation::s3_uri("modelDataUrl", &input.model_data_url)?;
+    } else {
+        validation::s3_object_uri("modelDataUrl", &input.model_data_url)?;
+    }
+    if input.environment.len() > 100
+        || input
+            .environment
+            .iter()
+            .any(|(k, v)| k.is_empty() || k.len() > 1024 || v.len() > 1024)
+    {
+        return Err(TaskError::InvalidInput(
+            "environment: SageMaker takes at most 100 variables, names of 1 to 1024 characters, values up to 1024".into(),
+        ));
+    }
     if !(input.initial_share > 0.0 && input.initial_share < 1.0) {
         return Err(TaskError::InvalidInput(format!(
             "initialShare {} must be between 0 and 1 (e.g. 0.1 for 10% of the traffic)",
@@ -119,17 +121,6 @@ fn validate(input: &DeployInput) -> Result<(), TaskError> {
     }
     if input.initial_instance_count < 1 {
         return Err(TaskError::InvalidInput("initialInstanceCount must be ≥ 1".into()));
-    }
-    if !input.model_data_url.starts_with("s3://") {
-        return Err(TaskError::InvalidInput(format!(
-            "modelDataUrl {:?} must be an s3:// URI",
-            input.model_data_url
-        )));
-    }
-    if input.execution_name.trim().is_empty() {
-        return Err(TaskError::InvalidInput(
-            "executionName is empty; pass $$.Execution.Name".into(),
-        ));
     }
     Ok(())
 }

@@ -10,11 +10,11 @@ use weighbridge_core::policy::Direction;
 
 use crate::error::port;
 use crate::ports::{ObjectStore, SageMaker, TrainingStatus};
-use crate::TaskError;
+use crate::{validation, TaskError};
 
 /// Where the candidate's metric comes from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(rename_all = "camelCase", tag = "kind", deny_unknown_fields)]
 pub enum MetricSource {
     /// `FinalMetricDataList` of a completed training job (metric e.g. `validation:rmse`).
     #[serde(rename_all = "camelCase")]
@@ -36,7 +36,7 @@ fn csv() -> String {
 
 /// What the candidate is compared with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(rename_all = "camelCase", tag = "kind", deny_unknown_fields)]
 pub enum Champion {
     /// The champion's value of the metric, known.
     Value { value: f64 },
@@ -47,7 +47,7 @@ pub enum Champion {
 
 /// The task's input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EvaluateModelInput {
     pub source: MetricSource,
     pub metric: String,
@@ -76,17 +76,48 @@ pub struct EvaluateModelOutput {
     pub reason: String,
 }
 
-/// Splits `s3://bucket/key`.
+/// Splits `s3://bucket/key` (an object, not a prefix), checked by S3's rules.
 pub fn parse_s3_uri(uri: &str) -> Result<(String, String), TaskError> {
-    let rest = uri
-        .strip_prefix("s3://")
-        .ok_or_else(|| TaskError::InvalidInput(format!("{uri:?} is not an s3:// URI")))?;
-    match rest.split_once('/') {
-        Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => Ok((bucket.into(), key.into())),
-        _ => Err(TaskError::InvalidInput(format!(
-            "{uri:?} needs a bucket and a key: s3://bucket/key"
-        ))),
+    validation::s3_object_uri("the URI", uri)
+}
+
+/// Every name, URI and number of the input, before the first call.
+fn validate(input: &EvaluateModelInput) -> Result<(), TaskError> {
+    match &input.source {
+        MetricSource::TrainingJob { training_job_name } => {
+            validation::sagemaker_name("source.trainingJobName", training_job_name)?
+        }
+        MetricSource::BatchTransform {
+            predictions_uri,
+            labels_uri,
+            ..
+        } => {
+            validation::s3_object_uri("source.predictionsUri", predictions_uri)?;
+            validation::s3_object_uri("source.labelsUri", labels_uri)?;
+        }
     }
+    match &input.champion {
+        Some(Champion::TrainingJob { training_job_name }) => {
+            validation::sagemaker_name("champion.trainingJobName", training_job_name)?
+        }
+        Some(Champion::Value { value }) if !value.is_finite() => {
+            return Err(TaskError::InvalidInput(format!(
+                "champion.value is {value}; give a finite number"
+            )))
+        }
+        _ => {}
+    }
+    if input.threshold.is_some_and(|t| !t.is_finite()) {
+        return Err(TaskError::InvalidInput(
+            "threshold must be a finite number".into(),
+        ));
+    }
+    if input.metric.is_empty() || input.metric.len() > 255 {
+        return Err(TaskError::InvalidInput(
+            "metric must be 1 to 255 characters (e.g. validation:rmse)".into(),
+        ));
+    }
+    Ok(())
 }
 
 async fn job_metric(sagemaker: &dyn SageMaker, job: &str, metric: &str) -> Result<f64, TaskError> {
@@ -167,6 +198,7 @@ pub async fn evaluate_model(
     store: &dyn ObjectStore,
     input: &EvaluateModelInput,
 ) -> Result<EvaluateModelOutput, TaskError> {
+    validate(input)?;
     let direction = input
         .direction
         .or_else(|| Direction::of_metric(&input.metric))

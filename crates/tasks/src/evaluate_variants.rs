@@ -28,17 +28,22 @@ use crate::ports::{
     EndpointStatus, InvokeRequest, MetricDatum, MetricSink, ObjectStore, PortError, PutCondition, Runtime,
     SageMaker, MAX_DATUMS_PER_PUT,
 };
-use crate::TaskError;
+use crate::{validation, TaskError};
 
 /// InvokeEndpoint's request payload limit.
 pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// The most rows per InvokeEndpoint request (the 6 MB limit bounds it further).
+pub const MAX_BATCH_ROWS: usize = 100_000;
+/// The most requests in flight at once.
+pub const MAX_CONCURRENCY: usize = 256;
 
 /// The metrics the evaluator can compare: their loss form and whether they need 0/1 labels.
 const COMPARABLE: [&str; 4] = ["rmse", "mae", "log_loss", "auc"];
 
 /// The task's input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EvaluateVariantsInput {
     pub endpoint_name: String,
     /// Bucket of the labelled test data: label-first CSV (no header), or JSON Lines
@@ -143,9 +148,24 @@ fn validate(input: &EvaluateVariantsInput) -> Result<Format, TaskError> {
     if format == Format::Json {
         return invalid("contentType must be text/csv or application/jsonlines".into());
     }
+    validation::sagemaker_name("endpointName", &input.endpoint_name)?;
+    validation::bucket_name("testBucket", &input.test_bucket)?;
+    validation::key_prefix("testPrefix", &input.test_prefix)?;
+    if let Some(key) = &input.experiment_key {
+        validation::object_key("experimentKey", key)?;
+    }
+    if let Some(variants) = &input.variants {
+        validation::variant_list("variants", variants)?;
+    }
+    if let Some(models) = &input.target_models {
+        check_target_models(models)?;
+    }
     if input.batch_rows == 0 || input.max_concurrency == 0 {
         return invalid("batchRows and maxConcurrency must be ≥ 1".into());
     }
+    validation::bounded("batchRows", input.batch_rows, 1..=MAX_BATCH_ROWS)?;
+    validation::bounded("maxConcurrency", input.max_concurrency, 1..=MAX_CONCURRENCY)?;
+    check_namespace(&input.namespace)?;
     for metric in
         std::iter::once(&input.policy.primary_metric).chain(input.policy.guardrails.iter().map(|g| &g.metric))
     {
@@ -157,6 +177,37 @@ fn validate(input: &EvaluateVariantsInput) -> Result<Format, TaskError> {
         }
     }
     Ok(format)
+}
+
+/// TargetModel values: unique, 1 to 1024 characters (InvokeEndpoint's limit).
+fn check_target_models(models: &[String]) -> Result<(), TaskError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for m in models {
+        if m.is_empty() || m.len() > 1024 || !seen.insert(m) {
+            return Err(TaskError::InvalidInput(format!(
+                "targetModels: {} must be 1 to 1024 characters and named once",
+                validation::shown(m)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A CloudWatch namespace: 1 to 255 printable ASCII characters, not starting with `:`
+/// and not in the `AWS/` namespaces AWS reserves.
+fn check_namespace(namespace: &str) -> Result<(), TaskError> {
+    let ok = (1..=255).contains(&namespace.len())
+        && namespace.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+        && !namespace.starts_with(':')
+        && !namespace.starts_with("AWS/");
+    if ok {
+        Ok(())
+    } else {
+        Err(TaskError::InvalidInput(format!(
+            "namespace {} is not a CloudWatch namespace (1 to 255 printable ASCII characters, not AWS/…)",
+            validation::shown(namespace)
+        )))
+    }
 }
 
 /// `<testPrefix>_experiment/<endpoint>-<hash of the sorted arm names>.json`.

@@ -13,17 +13,15 @@ pub mod error;
 pub mod evaluate_model;
 pub mod evaluate_variants;
 pub mod experiment;
+pub mod functions;
 pub mod image_uris;
+pub mod input;
 pub mod names;
 pub mod ports;
 pub mod shift_weights;
 pub mod start_retraining;
 pub mod train;
+pub mod validation;
 
 pub use error::TaskError;
-
-/// Parses a task's JSON input, turning serde's complaint into `Weighbridge.InvalidInput`.
-pub fn parse_input<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, TaskError> {
-    serde_json::from_value(value)
-        .map_err(|e| TaskError::InvalidInput(format!("the task input does not parse: {e}")))
-}
+pub use input::parse_input;

@@ -30,7 +30,7 @@ pub type PortResult<T> = Result<T, PortError>;
 
 /// One input channel of a training job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Channel {
     pub name: String,
     pub s3_uri: String,
@@ -40,7 +40,7 @@ pub struct Channel {
 
 /// Managed spot training settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SpotTraining {
     pub max_wait_seconds: i32,
     pub checkpoint_s3_uri: String,

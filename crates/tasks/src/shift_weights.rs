@@ -12,11 +12,11 @@ use crate::endpoint::live_variants;
 use crate::error::{port, tolerate_existing, tolerate_missing};
 use crate::names::readable_unique;
 use crate::ports::{EndpointConfig, EndpointDescription, EndpointStatus, SageMaker};
-use crate::TaskError;
+use crate::{validation, TaskError};
 
 /// What to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "action")]
+#[serde(rename_all = "camelCase", tag = "action", deny_unknown_fields)]
 pub enum ShiftAction {
     /// Set these weights (every variant of the endpoint, relative values).
     Set { weights: BTreeMap<String, f64> },
@@ -42,16 +42,67 @@ pub enum ShiftAction {
     },
 }
 
-/// The task's input.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The task's input: `endpointName`, `executionName` and the action's fields side by side
+/// (`{"endpointName": …, "action": "rollback", "loser": …}`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShiftWeightsInput {
     pub endpoint_name: String,
     /// `$$.Execution.Name`: new config names derive from it (promote, rollback with remove).
-    #[serde(default)]
     pub execution_name: String,
     #[serde(flatten)]
     pub action: ShiftAction,
+}
+
+/// `#[serde(flatten)]` cannot refuse unknown fields, so the two shared fields are taken
+/// out by hand and the rest must be exactly one action's fields.
+impl<'de> Deserialize<'de> for ShiftWeightsInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut fields = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
+        let mut text = |name: &str, required: bool| match fields.remove(name) {
+            Some(serde_json::Value::String(s)) => Ok(s),
+            None if !required => Ok(String::new()),
+            None => Err(D::Error::missing_field("endpointName")),
+            Some(other) => Err(D::Error::custom(format!("{name} is {other}; expected a string"))),
+        };
+        let endpoint_name = text("endpointName", true)?;
+        let execution_name = text("executionName", false)?;
+        let action = ShiftAction::deserialize(serde_json::Value::Object(fields)).map_err(D::Error::custom)?;
+        Ok(Self {
+            endpoint_name,
+            execution_name,
+            action,
+        })
+    }
+}
+
+/// Names, weights and steps by AWS's rules, before the endpoint is read.
+fn validate(input: &ShiftWeightsInput) -> Result<(), TaskError> {
+    validation::sagemaker_name("endpointName", &input.endpoint_name)?;
+    if !input.execution_name.is_empty() {
+        validation::execution_name("executionName", &input.execution_name)?;
+    }
+    match &input.action {
+        ShiftAction::Set { weights } => validation::weights("weights", weights),
+        ShiftAction::Step { target, step } => {
+            if !(*step > 0.0 && *step <= 1.0) {
+                return Err(TaskError::InvalidInput(format!("step {step} must be in (0, 1]")));
+            }
+            validation::weights("target", target)
+        }
+        ShiftAction::Promote { winner } => validation::sagemaker_name("winner", winner),
+        ShiftAction::Rollback { loser, .. } => validation::sagemaker_name("loser", loser),
+        ShiftAction::Cleanup {
+            superseded_config,
+            models,
+        } => {
+            validation::sagemaker_name("supersededConfig", superseded_config)?;
+            models
+                .iter()
+                .try_for_each(|m| validation::sagemaker_name("models", m))
+        }
+    }
 }
 
 /// The task's output.
@@ -105,6 +156,7 @@ pub async fn shift_weights(
     sagemaker: &dyn SageMaker,
     input: &ShiftWeightsInput,
 ) -> Result<ShiftWeightsOutput, TaskError> {
+    validate(input)?;
     let endpoint = sagemaker
         .describe_endpoint(&input.endpoint_name)
         .await

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::error::port;
 use crate::names::{execution_arn, readable_unique};
 use crate::ports::{PortError, Workflows};
-use crate::TaskError;
+use crate::{validation, TaskError};
 
 /// Configuration (environment variables of the Lambda, see the README).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,18 +153,22 @@ fn url_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                Ok(b) => {
-                    out.push(b);
+            b'%' => match (bytes.get(i + 1).and_then(hex), bytes.get(i + 2).and_then(hex)) {
+                (Some(high), Some(low)) => {
+                    out.push(high * 16 + low);
                     i += 2;
                 }
-                Err(_) => out.push(b'%'),
+                _ => out.push(b'%'),
             },
             b => out.push(b),
         }
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: &u8) -> Option<u8> {
+    (*b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 /// The execution name for one object version: readable key tail + hash, ≤ 80 chars.
@@ -189,11 +193,17 @@ pub async fn start_retraining(
             config.state_machine_arn
         )));
     }
+    crate::input::check_event(event)?;
+    let objects = objects_of(event)?;
+    for object in &objects {
+        validation::bucket_name("the event's bucket", &object.bucket)?;
+        validation::object_key("the event's object key", &object.key)?;
+    }
     let mut out = StartRetrainingOutput {
         started: Vec::new(),
         skipped: Vec::new(),
     };
-    for object in objects_of(event)? {
+    for object in objects {
         if !object.key.starts_with(&config.key_prefix) || !object.key.ends_with(&config.key_suffix) {
             out.skipped.push(Skipped {
                 reason: format!(
@@ -259,5 +269,6 @@ mod tests {
         assert_eq!(url_decode("data/new+file%2B1.csv"), "data/new file+1.csv");
         assert_eq!(url_decode("100%"), "100%");
         assert_eq!(url_decode("a%zzb"), "a%zzb");
+        assert_eq!(url_decode("%é%"), "%é%");
     }
 }

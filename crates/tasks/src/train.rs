@@ -13,11 +13,11 @@ use crate::error::port;
 use crate::image_uris::{builtin_image, ImageScope};
 use crate::names::readable_unique;
 use crate::ports::{Channel, PortError, SageMaker, SpotTraining, TrainingJobDescription, TrainingJobRequest};
-use crate::TaskError;
+use crate::{validation, TaskError};
 
 /// Which container trains.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(rename_all = "camelCase", tag = "kind", deny_unknown_fields)]
 pub enum Algorithm {
     /// A SageMaker built-in algorithm by name and version (`linear-learner` `1`,
     /// `xgboost` `1.7-1`); the image is resolved for the region.
@@ -44,7 +44,7 @@ fn default_version() -> String {
 
 /// The task's input: a compact training spec.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TrainInput {
     /// The Step Functions execution name (`$$.Execution.Name`): the job name derives from it.
     pub execution_name: String,
@@ -127,33 +127,44 @@ fn channels_of(input: &TrainInput) -> Vec<Channel> {
     channels
 }
 
+/// Channels as CreateTrainingJob takes them: at most 20, unique names of 1 to 64
+/// letters, digits, `.`, `-` or `_`, each an `s3://` URI.
+fn check_channels(channels: &[Channel]) -> Result<(), TaskError> {
+    if channels.len() > 20 {
+        return Err(TaskError::InvalidInput(format!(
+            "{} channels; CreateTrainingJob takes at most 20",
+            channels.len()
+        )));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for c in channels {
+        let name_ok = (1..=64).contains(&c.name.len())
+            && c.name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ".-_".contains(ch));
+        if !name_ok || !seen.insert(&c.name) {
+            return Err(TaskError::InvalidInput(format!(
+                "channel name {} must be 1 to 64 letters, digits, '.', '-' or '_', each name once",
+                validation::shown(&c.name)
+            )));
+        }
+        validation::s3_uri(&format!("channel {} s3Uri", c.name), &c.s3_uri)?;
+    }
+    Ok(())
+}
+
 /// Builds the CreateTrainingJob request, validating everything first.
 pub fn build_request(input: &TrainInput, region: &str) -> Result<TrainingJobRequest, TaskError> {
     let invalid = |m: String| Err(TaskError::InvalidInput(m));
-    if input.execution_name.trim().is_empty() {
-        return invalid("executionName is empty; pass $$.Execution.Name".into());
-    }
+    validation::execution_name("executionName", &input.execution_name)?;
     let channels = channels_of(input);
     if channels.is_empty() {
         return invalid("channels is empty; give at least a `train` channel (or trainDataUri)".into());
     }
-    for c in &channels {
-        if !c.s3_uri.starts_with("s3://") {
-            return invalid(format!(
-                "channel {} s3Uri {:?} must start with s3://",
-                c.name, c.s3_uri
-            ));
-        }
-    }
-    if !input.output_path.starts_with("s3://") {
-        return invalid(format!(
-            "outputPath {:?} must start with s3://",
-            input.output_path
-        ));
-    }
-    if !input.role_arn.starts_with("arn:") || !input.role_arn.contains(":role/") {
-        return invalid(format!("roleArn {:?} is not an IAM role ARN", input.role_arn));
-    }
+    check_channels(&channels)?;
+    validation::s3_uri("outputPath", &input.output_path)?;
+    validation::role_arn("roleArn", &input.role_arn)?;
+    validation::instance_type("instanceType", &input.instance_type)?;
     if input.instance_count < 1 || input.volume_gb < 1 || input.max_runtime_seconds < 1 {
         return invalid("instanceCount, volumeGb and maxRuntimeSeconds must be ≥ 1".into());
     }
@@ -164,9 +175,7 @@ pub fn build_request(input: &TrainInput, region: &str) -> Result<TrainingJobRequ
                 spot.max_wait_seconds, input.max_runtime_seconds
             ));
         }
-        if !spot.checkpoint_s3_uri.starts_with("s3://") {
-            return invalid("spot.checkpointS3Uri must start with s3://".into());
-        }
+        validation::s3_uri("spot.checkpointS3Uri", &spot.checkpoint_s3_uri)?;
     }
     let mut hyperparameters = BTreeMap::new();
     for (k, v) in &input.hyperparameters {

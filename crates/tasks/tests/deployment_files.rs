@@ -349,7 +349,7 @@ fn the_template_json_strings_are_valid_task_inputs() {
     let env = &t["Resources"]["StartRetrainingFunction"]["Properties"]["Environment"]["Variables"];
     for channels in [
         "[]",
-        r#"[{"name": "validation", "s3Uri": "s3://b/v/", "contentType": "text/csv"}]"#,
+        r#"[{"name": "validation", "s3Uri": "s3://bkt/v/", "contentType": "text/csv"}]"#,
     ] {
         let text = render(&sub_text(&env["TRAINING_DEFAULTS"]), &[("Channels", channels)]);
         let defaults: Json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));

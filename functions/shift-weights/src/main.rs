@@ -1,16 +1,6 @@
-//! Lambda for the shift-weights task state: set, step, promote, roll back, clean up.
-
-use weighbridge_aws::AwsPorts;
-use weighbridge_lambda::{serve, Error};
-use weighbridge_tasks::{parse_input, shift_weights::shift_weights};
+//! Lambda for the shift-weights task state: apply a weight decision, promote, roll back, clean up.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    weighbridge_lambda::init_tracing();
-    let ports = AwsPorts::from_env().await;
-    serve(|event| {
-        let ports = ports.clone();
-        async move { shift_weights(&ports.sagemaker, &parse_input(event)?).await }
-    })
-    .await
+async fn main() -> Result<(), weighbridge_lambda::Error> {
+    weighbridge_lambda::run("shift-weights").await
 }

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use weighbridge_local::demo::{
     demo_backend, run_demo, DemoConfig, DemoSummary, LookReport, Observer, RetrainReport,
 };
-use weighbridge_local::store::StateDir;
+use weighbridge_local::store::{Access, StateDir};
 
 use crate::error::CliError;
 use crate::plot;
@@ -164,6 +164,8 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         max_looks: args.max_looks,
         ..DemoConfig::default()
     };
+    let store = StateDir::new(&args.state_dir);
+    let lock = store.lock(Access::Write, "demo", std::time::Duration::from_secs(30))?;
     let backend = demo_backend(args.seed);
     let mut progress = Progress {
         spinner: None,
@@ -221,15 +223,13 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     println!("\nSummary\n{s}");
 
     // The run's state, for `weighbridge status` and `weighbridge history` (a fresh one:
-    // the demo always starts from an empty account).
-    let _ = std::fs::remove_dir_all(args.state_dir.join("executions"));
-    let store = StateDir::new(&args.state_dir);
-    store.save(&backend).map_err(CliError::Usage)?;
+    // the demo always starts from an empty account). The lock was taken before the run.
+    store.save(&lock, &backend)?;
     for e in &summary.executions {
-        store
-            .save_execution(&e.name, &e.to_json())
-            .map_err(CliError::Usage)?;
+        store.replace_execution(&lock, &e.name, &e.to_json())?;
     }
+    let names: Vec<String> = summary.executions.iter().map(|e| e.name.clone()).collect();
+    store.retain_executions(&lock, &names)?;
     let path = args.state_dir.join("demo.svg");
     plot::looks(&path, &summary, &|v: &str| progress.label(v))?;
     println!("\nplot: {}", path.display());

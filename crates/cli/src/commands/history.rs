@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
+use weighbridge_local::store::Access;
+
 use super::local_state::Local;
 use crate::error::CliError;
 
@@ -32,8 +34,8 @@ fn short(details: &serde_json::Value) -> String {
 }
 
 pub fn run(args: &HistoryArgs) -> Result<(), CliError> {
-    let local = Local::open(&args.state_dir)?;
-    let record = local.dir.execution(&args.execution).map_err(CliError::Usage)?;
+    let local = Local::open(&args.state_dir, Access::Read, "history")?;
+    let record = local.dir.execution(&local.lock, &args.execution)?;
     if args.json {
         println!(
             "{}",

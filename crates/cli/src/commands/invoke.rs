@@ -9,6 +9,8 @@ use weighbridge_local::demo::demo_env;
 use weighbridge_local::functions::invoke;
 use weighbridge_local::workflows::{run_started, Deployment};
 
+use weighbridge_local::store::Access;
+
 use super::local_state::{json_arg, Local};
 use crate::error::CliError;
 
@@ -52,7 +54,7 @@ fn show(output: Result<serde_json::Value, weighbridge_tasks::TaskError>) -> Resu
                 "{}",
                 serde_json::json!({"errorType": e.name(), "errorMessage": e.to_string()})
             );
-            Err(CliError::Usage(format!("{}: {e}", e.name())))
+            Err(CliError::Task(e))
         }
     }
 }
@@ -61,8 +63,8 @@ pub fn run(args: &InvokeArgs) -> Result<(), CliError> {
     if args.aws {
         return on_aws(args);
     }
-    let local = Local::open(&args.state_dir)?;
     let event = json_arg(&args.event)?;
+    let local = Local::open(&args.state_dir, Access::Write, "invoke")?;
     let env = demo_env();
     let output = local
         .runtime
@@ -71,6 +73,8 @@ pub fn run(args: &InvokeArgs) -> Result<(), CliError> {
         .runtime
         .block_on(run_started(&local.backend, &Deployment::embedded(), &env))
         .map_err(|e| CliError::Usage(e.to_string()))?;
+    // Saves only what changed: a rejected event leaves the directory as it was; a
+    // function that failed after changing something keeps the change, as on AWS.
     local.save(&records)?;
     for r in &records {
         eprintln!(

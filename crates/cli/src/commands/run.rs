@@ -8,6 +8,9 @@ use weighbridge_asl::interpreter::Status;
 use weighbridge_local::demo::demo_env;
 use weighbridge_local::workflows::{run_machine, run_started, Deployment, ExecutionRecord};
 
+use weighbridge_local::store::{Access, StoreError};
+use weighbridge_tasks::validation;
+
 use super::local_state::{json_arg, Local};
 use crate::error::CliError;
 
@@ -50,6 +53,19 @@ fn on_aws(_: &RunArgs) -> Result<(), CliError> {
     Err(super::no_aws())
 }
 
+/// `<machine>-<NNN>`: the first number after the executions recorded that is free.
+fn next_name(local: &Local, machine: &str) -> Result<String, CliError> {
+    let mut n = local.dir.executions()?.len() + 1;
+    loop {
+        let name = format!("{machine}-{n:03}");
+        if !local.dir.has_execution(&name) {
+            validation::execution_name("the execution name", &name).map_err(CliError::Task)?;
+            return Ok(name);
+        }
+        n += 1;
+    }
+}
+
 /// Success, or the execution's error as the command's.
 fn finish(name: &str, result: &weighbridge_asl::interpreter::ExecutionResult) -> Result<(), CliError> {
     match (result.status, &result.error) {
@@ -60,7 +76,7 @@ fn finish(name: &str, result: &weighbridge_asl::interpreter::ExecutionResult) ->
             );
             Ok(())
         }
-        (status, error) => Err(CliError::Usage(format!(
+        (status, error) => Err(CliError::Execution(format!(
             "execution {name}: {status:?}: {}",
             error.as_ref().map(ToString::to_string).unwrap_or_default()
         ))),
@@ -71,13 +87,19 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     if args.aws {
         return on_aws(args);
     }
-    let local = Local::open(&args.state_dir)?;
     let input = json_arg(&args.input)?;
+    if let Some(name) = &args.name {
+        validation::execution_name("--name", name).map_err(CliError::Task)?;
+    }
+    let local = Local::open(&args.state_dir, Access::Write, "run")?;
     let deployment = Deployment::embedded();
-    let name = args
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{}-{:03}", args.machine, local.dir.executions().len() + 1));
+    let name = match &args.name {
+        Some(name) if local.dir.has_execution(name) => {
+            return Err(StoreError::ExecutionExists(name.clone()).into())
+        }
+        Some(name) => name.clone(),
+        None => next_name(&local, &args.machine)?,
+    };
     let env = demo_env();
     let result = local
         .runtime

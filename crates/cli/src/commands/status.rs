@@ -8,6 +8,8 @@ use clap::Args;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use weighbridge_asl::interpreter::Clock;
 
+use weighbridge_local::store::Access;
+
 use super::local_state::Local;
 use crate::error::CliError;
 
@@ -25,7 +27,7 @@ fn table(header: &[&str]) -> Table {
 }
 
 pub fn run(args: &StatusArgs) -> Result<(), CliError> {
-    let local = Local::open(&args.state_dir)?;
+    let local = Local::open(&args.state_dir, Access::Read, "status")?;
     let b = &local.backend;
     println!(
         "state: {} (virtual time {})",
@@ -109,8 +111,8 @@ pub fn run(args: &StatusArgs) -> Result<(), CliError> {
     }
     println!("{jobs}");
     let mut executions = table(&["execution", "state machine", "status"]);
-    for name in local.dir.executions() {
-        if let Ok(e) = local.dir.execution(&name) {
+    for name in local.dir.executions()? {
+        if let Ok(e) = local.dir.execution(&local.lock, &name) {
             executions.add_row([
                 name,
                 e["machine"].as_str().unwrap_or_default().to_string(),
