@@ -32,7 +32,10 @@ pub struct History {
 
 impl History {
     pub fn push(&self, timestamp: DateTime<Utc>, kind: &str, state: Option<&str>, details: Value) {
-        let mut events = self.events.lock().expect("the history lock is not poisoned");
+        let mut events = self
+            .events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let id = events.len() as u64 + 1;
         events.push(HistoryEvent {
             id,
@@ -46,7 +49,7 @@ impl History {
     pub fn events(&self) -> Vec<HistoryEvent> {
         self.events
             .lock()
-            .expect("the history lock is not poisoned")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 }

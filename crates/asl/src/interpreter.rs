@@ -54,10 +54,10 @@ impl VirtualClock {
 
 impl Clock for VirtualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().expect("the clock lock is not poisoned")
+        *self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
     fn advance(&self, by: Duration) {
-        *self.now.lock().expect("the clock lock is not poisoned") += by;
+        *self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += by;
     }
 }
 
@@ -480,7 +480,7 @@ impl Run<'_> {
                 delay *= self
                     .rng
                     .lock()
-                    .expect("the rng lock is not poisoned")
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .random::<f64>();
             }
             attempts[index] += 1;
@@ -630,7 +630,7 @@ impl Run<'_> {
                     self.history
                         .push(self.clock.now(), kind, Some(name), json!({"index": index}));
                     if result.is_err() {
-                        *failures.lock().expect("not poisoned") += 1;
+                        *failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
                     }
                     result
                 }
@@ -639,7 +639,7 @@ impl Run<'_> {
             .collect()
             .await;
         let total = outputs.len();
-        let failed = *failures.lock().expect("not poisoned");
+        let failed = *failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let tolerated = s.tolerated_failure_count.map(|c| c as usize).unwrap_or(0).max(
             s.tolerated_failure_percentage
                 .map(|p| ((p / 100.0) * total as f64).floor() as usize)
@@ -649,7 +649,7 @@ impl Run<'_> {
             let first = outputs
                 .into_iter()
                 .find_map(Result::err)
-                .expect("a failure was counted");
+                .unwrap_or_else(|| Failure::runtime("an iteration failed"));
             let f = if s.tolerated_failure_count.is_some() || s.tolerated_failure_percentage.is_some() {
                 Failure::new(
                     "States.ExceedToleratedFailureThreshold",

@@ -145,12 +145,12 @@ pub fn write(target: Value, path: &str, value: Value) -> Result<Value, Failure> 
         let last = i + 1 == steps.len();
         match step {
             Step::Field(name) => {
-                if !node.is_object() {
+                let Some(map) = node.as_object_mut() else {
                     return Err(Failure::runtime(format!(
                         "cannot set {path:?}: the value before {name:?} is not an object"
                     )));
-                }
-                let map: &mut Map<String, Value> = node.as_object_mut().expect("checked");
+                };
+                let map: &mut Map<String, Value> = map;
                 if last {
                     map.insert(name.clone(), value);
                     return Ok(root);

@@ -2,6 +2,7 @@
 //! input, the expected outcome (output, or error name and a fragment of the cause), and
 //! optionally the expected sequence of history events and virtual seconds elapsed —
 //! written from the Amazon States Language specification, not from this interpreter.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};

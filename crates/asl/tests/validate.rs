@@ -1,5 +1,6 @@
 //! `validate` accepts the project's own state machines and rejects broken copies with
 //! a message that names the state and the problem.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use serde_json::{json, Value};
 use weighbridge_asl::validate::validate_text;

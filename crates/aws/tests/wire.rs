@@ -8,6 +8,7 @@
 //! endpoints, UpdateEndpointWeightsAndCapacities, and InvokeEndpoint with queued bodies.
 //! moto answers UpdateEndpoint with HTTP 500, so its happy path is covered by the
 //! in-memory tests; here we check that the 500 becomes a retryable error.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

@@ -1,5 +1,6 @@
 //! The task states over the AWS adapters, on the wire against moto server (run by
 //! `.ci/run` with `MOTO_ENDPOINT` set; see `wire.rs` for what moto can and cannot answer).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use serde_json::json;
 use weighbridge_aws::AwsPorts;

@@ -39,7 +39,18 @@ enum Command {
     Validate(commands::validate::ValidateArgs),
 }
 
+/// Output piped into a reader that stops early (`weighbridge status | head`) ends the
+/// program quietly, as other Unix tools do, instead of a panic in `println!`.
+fn quiet_broken_pipes() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_broken_pipes();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Compare(args) => commands::compare::run(&args),

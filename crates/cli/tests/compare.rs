@@ -1,5 +1,6 @@
 //! `weighbridge compare` from the outside: the shipped example, JSON output, and every
 //! kind of bad input ending in a clear message and a non-zero exit, never a panic.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,5 +1,6 @@
 //! The local commands, through the built binary: demo, status, history, run, invoke and
 //! validate share a state directory as a user's shell session would.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -5,6 +5,7 @@
 //!
 //! RUNS defaults to 10,000 experiments per figure. The figures, the policy they use and
 //! the data-generating model are documented in `weighbridge_core::simulation`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::time::Instant;
 

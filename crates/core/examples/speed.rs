@@ -8,6 +8,7 @@
 //! Prints one JSON object: best-of-REPEAT seconds for each task, the floor (sorting each
 //! variant's scores once with the standard library's unstable sort, one thread), and the
 //! bootstrap's peak heap measured by a counting allocator.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;

@@ -305,8 +305,8 @@ pub fn decide(
     let loser_names: Vec<String> = losers.iter().map(|v| v.variant.clone()).collect();
     let (action, winner, reason) = if !losers.is_empty() {
         for loser in &losers {
-            let freed = std::mem::replace(weights.get_mut(&loser.variant).expect("validated"), 0.0);
-            *weights.get_mut(&champion).expect("validated") += freed;
+            let freed = weights.insert(loser.variant.clone(), 0.0).unwrap_or(0.0);
+            *weights.entry(champion.clone()).or_insert(0.0) += freed;
         }
         let names: Vec<&str> = losers.iter().map(|v| v.variant.as_str()).collect();
         let mut reason = format!("roll back {}: ", names.join(", "));
@@ -335,8 +335,8 @@ pub fn decide(
                 format!("promote {}: {}; {}", best.variant, best.reason, why),
             )
         } else {
-            *weights.get_mut(&champion).expect("validated") -= step;
-            *weights.get_mut(&best.variant).expect("validated") += step;
+            *weights.entry(champion.clone()).or_insert(0.0) -= step;
+            *weights.entry(best.variant.clone()).or_insert(0.0) += step;
             (
                 Action::Shift,
                 None,
@@ -404,7 +404,7 @@ fn pick_champion(weights: &BTreeMap<String, f64>, config: &PolicyConfig) -> Resu
             )))
         };
     }
-    Ok(default_champion(weights).expect("normalise rejects empty weights"))
+    default_champion(weights).ok_or_else(|| CoreError::invalid("no variants to choose a champion from"))
 }
 
 /// The champion when none is named: the variant with the highest weight, ties going to

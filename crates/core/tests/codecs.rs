@@ -1,4 +1,5 @@
 //! Payload codecs: every shape SageMaker containers use, and typed errors naming the line.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use weighbridge_core::codec::{decode_predictions, encode_rows, parse_label_first_csv, Format};
 use weighbridge_core::CoreError;

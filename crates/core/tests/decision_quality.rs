@@ -1,6 +1,7 @@
 //! The decision-quality simulation at a CI-friendly size (the published figures use
 //! 10,000 runs: `cargo run --release -p weighbridge-core --example decision_quality`).
 //! Seeded, so the outcome is fixed; the targets are the issue's.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use weighbridge_core::simulation::decision_quality;
 

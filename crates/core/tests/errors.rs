@@ -1,4 +1,5 @@
 //! Bad input to the metrics and comparisons is a typed error with a useful message.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use weighbridge_core::compare::{delong, paired_bootstrap, BootstrapConfig, LossStatistic};
 use weighbridge_core::metrics::{roc_auc, ClassificationMetrics, RegressionMetrics};

@@ -1,6 +1,7 @@
 //! Exact values against scikit-learn / scipy / numpy, from `scripts/golden.py`.
 //! Agreement is 1e-9 relative (with a 1e-12 absolute floor for values that are
 //! analytically zero); bootstrap intervals must contain the reference estimate.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::path::PathBuf;
 

@@ -1,4 +1,5 @@
 //! The weight policy on concrete scenarios: each action, its reason, and its refusals.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::collections::BTreeMap;
 

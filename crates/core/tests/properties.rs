@@ -1,4 +1,5 @@
 //! Property tests: the invariants that must hold for any input.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::collections::BTreeMap;
 

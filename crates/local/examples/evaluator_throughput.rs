@@ -4,6 +4,7 @@
 //! calls × latency / c; the issue asks for wall ≤ 1.2 × that floor.
 //!
 //!     cargo run --release -p weighbridge-local --example evaluator_throughput
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::time::{Duration, Instant};
 

@@ -307,13 +307,17 @@ impl MemoryBackend {
         self.with(|s| {
             let Some(timing) = s.timing else { return };
             for name in due(&s.world.running, timing.training, now) {
-                let (_, request) = s.world.running.remove(&name).expect("due");
+                let Some((_, request)) = s.world.running.remove(&name) else {
+                    continue;
+                };
                 let outcome = if s.fail_training.is_empty() {
                     run_training(s, &request)
                 } else {
                     Err(s.fail_training.remove(0))
                 };
-                let job = s.world.jobs.get_mut(&name).expect("a running job exists");
+                let Some(job) = s.world.jobs.get_mut(&name) else {
+                    continue;
+                };
                 match outcome {
                     Ok((metrics, artifact)) => {
                         job.status = TrainingStatus::Completed;
@@ -327,13 +331,13 @@ impl MemoryBackend {
                 }
             }
             for name in due(&s.world.changing, timing.endpoint, now) {
-                let (_, previous) = s.world.changing.remove(&name).expect("due");
+                let Some((_, previous)) = s.world.changing.remove(&name) else {
+                    continue;
+                };
                 let failure = (!s.fail_endpoint.is_empty()).then(|| s.fail_endpoint.remove(0));
-                let e = s
-                    .world
-                    .endpoints
-                    .get_mut(&name)
-                    .expect("a changing endpoint exists");
+                let Some(e) = s.world.endpoints.get_mut(&name) else {
+                    continue;
+                };
                 match (failure, previous) {
                     (None, _) => e.status = EndpointStatus::InService,
                     (Some(reason), None) => {
@@ -357,7 +361,10 @@ impl MemoryBackend {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        f(&mut self.state.lock().expect("the backend lock is not poisoned"))
+        f(&mut self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// Records the call and fails it if a fault is queued for the operation.
@@ -905,28 +912,32 @@ impl Runtime for MemoryBackend {
                                     pick -= v.current_weight;
                                     pick < 0.0
                                 })
-                                .unwrap_or_else(|| e.variants.last().expect("variants"))
-                                .name
-                                .clone()
+                                .or_else(|| e.variants.last())
+                                .map(|v| v.name.clone())
                         }
                         _ => e
                             .variants
                             .iter()
                             .max_by(|a, b| a.current_weight.total_cmp(&b.current_weight))
-                            .expect("variants")
-                            .name
-                            .clone(),
+                            .map(|v| v.name.clone()),
                     }
+                    .ok_or_else(|| {
+                        PortError::Validation(format!("Endpoint {} has no variants.", r.endpoint))
+                    })?
                 }
             };
-            let config = &s.world.configs[&e.config_name];
-            let variant_model = config
-                .variants
-                .iter()
-                .find(|v| v.name == variant)
-                .expect("variant in config")
-                .model_name
-                .clone();
+            let variant_model = s
+                .world
+                .configs
+                .get(&e.config_name)
+                .and_then(|c| c.variants.iter().find(|v| v.name == variant))
+                .map(|v| v.model_name.clone())
+                .ok_or_else(|| {
+                    PortError::Validation(format!(
+                        "Variant {variant} of endpoint {} has no model in config {}.",
+                        r.endpoint, e.config_name
+                    ))
+                })?;
             let model = r.target_model.clone().unwrap_or_else(|| variant_model.clone());
             let served = s.predictors.get(&model).cloned().or_else(|| {
                 let hosted = hosted_model(s, s.world.models.get(&variant_model)?, r.target_model.as_deref())?;

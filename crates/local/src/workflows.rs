@@ -56,6 +56,7 @@ impl Deployment {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        #[allow(clippy::expect_used)] // compiled in and tested: it cannot fail at run time
         Self::from_files(TEMPLATE, &asl).expect("the embedded template is valid (tested)")
     }
 

@@ -1,4 +1,5 @@
 //! The demo scenario promotes the better challenger and rolls back the worse one.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use weighbridge_local::demo::{demo_backend, run_demo, DemoConfig, LookReport, Observer, RetrainReport};
 

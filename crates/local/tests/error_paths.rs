@@ -2,6 +2,7 @@
 //! `events/` with a field or two changed (or the backend in a state that must be
 //! refused); it names the stable error name, a fragment of the message that says what
 //! to fix, and checks that no mutating call reached the backend.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use serde_json::{json, Value};
 use weighbridge_local::{Fault, MemoryBackend};

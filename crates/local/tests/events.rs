@@ -1,5 +1,6 @@
 //! Every sample in `events/` is a valid input of its task, and runs over the in-memory
 //! backend as far as the backend's state allows.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use serde_json::Value;
 use weighbridge_local::MemoryBackend;

@@ -1,4 +1,5 @@
 //! The state directory: a second process sees what the first created.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::time::Duration;
 use weighbridge_asl::interpreter::Clock;

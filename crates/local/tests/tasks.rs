@@ -1,4 +1,5 @@
 //! Every task over the in-memory ports: success and failure paths.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::collections::BTreeMap;
 

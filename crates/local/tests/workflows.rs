@@ -1,6 +1,7 @@
 //! End to end: the project's two state machines (the real ASL files and template, the
 //! real task code) run by the interpreter over the simulated backend, which really trains,
 //! hosts and routes, on a virtual clock.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::sync::Arc;
 

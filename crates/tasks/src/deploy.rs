@@ -191,7 +191,7 @@ pub async fn deploy(
             (variants, Some(endpoint.config_name.clone()))
         }
     };
-    let config_fingerprint = serde_json::to_string(&variants).expect("variants serialise");
+    let config_fingerprint = serde_json::to_string(&variants).map_err(crate::error::unserialisable)?;
     let new_config = readable_unique(
         &input.endpoint_name,
         &[&input.execution_name, &config_fingerprint],

@@ -84,6 +84,12 @@ impl From<CoreError> for TaskError {
     }
 }
 
+/// A value that would not serialise to JSON (maps with non-string keys; never the
+/// task's own types): `Weighbridge.InvalidPayload` rather than a panic.
+pub fn unserialisable(e: serde_json::Error) -> TaskError {
+    TaskError::InvalidPayload(format!("cannot serialise to JSON: {e}"))
+}
+
 /// Adds what was being done to a port error: `port(call)(error)`.
 pub fn port(call: impl Into<String>) -> impl FnOnce(PortError) -> TaskError {
     let call = call.into();

@@ -309,7 +309,9 @@ pub async fn evaluate_variants(
                 (None, Arms::Models(m)) => m[0].clone(),
                 (None, Arms::Variants(v)) => {
                     let compared: BTreeMap<String, f64> = v.iter().map(|n| (n.clone(), weights[n])).collect();
-                    default_champion(&compared).expect("two arms or more")
+                    default_champion(&compared).ok_or_else(|| {
+                        TaskError::InsufficientData("no variants to choose a champion from".into())
+                    })?
                 }
             };
             (ExperimentRecord::new(&input.endpoint_name, &champion), None)
@@ -410,7 +412,7 @@ pub async fn evaluate_variants(
             applied: apply,
         });
     }
-    let body = serde_json::to_vec_pretty(&record).expect("the record serialises");
+    let body = serde_json::to_vec_pretty(&record).map_err(crate::error::unserialisable)?;
     let condition = etag.map_or(PutCondition::IfAbsent, PutCondition::IfMatch);
     store
         .put_object(&input.test_bucket, &experiment_key, body, condition)
@@ -519,7 +521,7 @@ async fn score(
     format: Format,
 ) -> Result<BTreeMap<String, Vec<f64>>, TaskError> {
     let ranges = batch_ranges(rows, input.batch_rows, format)?;
-    let bodies: Vec<OnceLock<Vec<u8>>> = ranges.iter().map(|_| OnceLock::new()).collect();
+    let bodies: Vec<OnceLock<Result<Vec<u8>, TaskError>>> = ranges.iter().map(|_| OnceLock::new()).collect();
     let calls: Vec<(usize, String)> = (0..ranges.len())
         .flat_map(|b| arms.names().iter().map(move |arm| (b, arm.clone())))
         .collect();
@@ -528,15 +530,18 @@ async fn score(
             let (range, bodies) = (ranges[batch].clone(), &bodies);
             async move {
                 let (start, count) = (range.start, range.len());
-                let body = bodies[batch].get_or_init(|| {
-                    let features: Vec<&[f64]> = rows[range.clone()]
-                        .iter()
-                        .map(|r| r.features.as_slice())
-                        .collect();
-                    encode_rows(&features, format)
-                        .expect("validate() admits only formats that encode")
-                        .into_bytes()
-                });
+                let body = bodies[batch]
+                    .get_or_init(|| {
+                        let features: Vec<&[f64]> = rows[range.clone()]
+                            .iter()
+                            .map(|r| r.features.as_slice())
+                            .collect();
+                        encode_rows(&features, format)
+                            .map(String::into_bytes)
+                            .map_err(TaskError::from)
+                    })
+                    .as_ref()
+                    .map_err(Clone::clone)?;
                 let (target_variant, target_model) = match arms {
                     Arms::Variants(_) => (Some(arm.clone()), None),
                     Arms::Models(_) => (None, Some(arm.clone())),
@@ -584,7 +589,12 @@ async fn score(
         .map(|a| (a.clone(), vec![f64::NAN; rows.len()]))
         .collect();
     for (arm, start, predictions) in results {
-        out.get_mut(&arm).expect("known arm")[start..start + predictions.len()].copy_from_slice(&predictions);
+        if let Some(slot) = out
+            .get_mut(&arm)
+            .and_then(|v| v.get_mut(start..start + predictions.len()))
+        {
+            slot.copy_from_slice(&predictions);
+        }
     }
     Ok(out)
 }

@@ -26,6 +26,8 @@ struct Version {
     registries: BTreeMap<String, String>,
 }
 
+// The data ships inside the binary and a unit test parses it: it cannot fail at run time.
+#[allow(clippy::expect_used)]
 static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
     serde_json::from_str(include_str!("../data/image_uris.json")).expect("the shipped registry data parses")
 });
@@ -66,7 +68,9 @@ pub fn builtin_image(
         ImageScope::Inference => "inference",
     }];
     // Aliases (xgboost's `latest` → `1`); an algorithm with one version needs none.
-    let only = (scope.versions.len() == 1).then(|| scope.versions.keys().next().expect("one version"));
+    let only = (scope.versions.len() == 1)
+        .then(|| scope.versions.keys().next())
+        .flatten();
     let version = match scope.aliases.get(version) {
         Some(v) => v.as_str(),
         None if version == "latest" => only.map_or(version, String::as_str),

@@ -316,7 +316,7 @@ async fn replace_config(
             1.0 / count
         };
     }
-    let fingerprint = serde_json::to_string(&kept).expect("variants serialise");
+    let fingerprint = serde_json::to_string(&kept).map_err(crate::error::unserialisable)?;
     let name = readable_unique(&endpoint.name, &[&input.execution_name, &fingerprint], 63, false);
     let new = EndpointConfig {
         name: name.clone(),

@@ -205,7 +205,7 @@ pub fn build_request(input: &TrainInput, region: &str) -> Result<TrainingJobRequ
         }
     };
     let spec = serde_json::to_string(&(&image, &hyperparameters, &channels, &input.output_path))
-        .expect("the spec serialises");
+        .map_err(crate::error::unserialisable)?;
     // The prefix stays whole; the execution name's tail and a hash fill the rest.
     if input.job_prefix.is_empty()
         || input.job_prefix.len() > 20

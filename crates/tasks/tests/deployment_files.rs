@@ -3,6 +3,7 @@
 //! every Task names a function of the template or an AWS SDK action its state machine's
 //! policy grants, every error name in `Retry`/`Catch` is one something can raise, every
 //! Task retries the retryable names, and IAM holds no wildcard where the API allows less.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -41,9 +41,9 @@ pub struct CompareArgs {
     /// Significance level of the intervals and tests.
     #[arg(long, default_value_t = 0.05)]
     alpha: f64,
-    /// Bootstrap replicates.
-    #[arg(long, default_value_t = 1000)]
-    replicates: usize,
+    /// Bootstrap replicates (1 to 100000).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    replicates: u32,
     /// Bootstrap seed (same seed, same result).
     #[arg(long, default_value_t = 0x5EED)]
     seed: u64,
@@ -87,7 +87,7 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
         threshold: args.threshold,
         alpha: args.alpha,
         bootstrap: BootstrapConfig {
-            replicates: args.replicates,
+            replicates: args.replicates as usize,
             seed: args.seed,
             alpha: args.alpha,
             threads: 0,
@@ -97,7 +97,8 @@ pub fn run(args: &CompareArgs) -> Result<(), CliError> {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&report).expect("the report serialises")
+            serde_json::to_string_pretty(&report)
+                .map_err(|e| CliError::Usage(format!("the report does not serialise: {e}")))?
         );
     } else {
         print_tables(&report);

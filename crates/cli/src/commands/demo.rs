@@ -55,7 +55,10 @@ impl Observer for Progress {
     fn phase(&mut self, what: &str) {
         self.finish();
         let s = ProgressBar::new_spinner();
-        s.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("a valid template"));
+        s.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         s.enable_steady_tick(Duration::from_millis(80));
         s.set_message(what.to_string());
         self.spinner = Some(s);

@@ -72,7 +72,10 @@ const MAX_JSON_BYTES: u64 = 16 * 1024 * 1024;
 /// Reads JSON given inline (`{…}`) or as a file path.
 pub fn json_arg(text: &str) -> Result<serde_json::Value, CliError> {
     let trimmed = text.trim_start();
-    let body = if trimmed.starts_with('{') || trimmed.starts_with('[') {
+    let inline = trimmed.starts_with('{')
+        || trimmed.starts_with('[')
+        || (!Path::new(text).exists() && serde_json::from_str::<serde_json::Value>(text).is_ok());
+    let body = if inline {
         text.to_string()
     } else {
         read_bounded(text)?

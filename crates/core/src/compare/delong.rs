@@ -52,7 +52,12 @@ pub fn delong(scores_a: &[f64], scores_b: &[f64], labels: &[f64], alpha: f64) ->
         std::thread::scope(|s| {
             let handle = s.spawn(|| SortedScores::new(scores_b, &positive));
             let a = SortedScores::new(scores_a, &positive);
-            (a, handle.join().expect("the sorting thread does not panic"))
+            (
+                a,
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            )
         })
     } else {
         (

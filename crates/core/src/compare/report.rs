@@ -133,7 +133,8 @@ pub fn compare_variants(
             }
         };
         let boot = |metric: &str| -> Result<MetricComparison> {
-            let (loss, stat) = loss_metric(metric).expect("a mean-of-loss metric");
+            let (loss, stat) = loss_metric(metric)
+                .ok_or_else(|| CoreError::invalid(format!("{metric} is not a mean-of-loss metric")))?;
             let la: Vec<f64> = base.iter().zip(labels).map(|(&p, &y)| loss(p, y)).collect();
             let lb: Vec<f64> = challenger.iter().zip(labels).map(|(&p, &y)| loss(p, y)).collect();
             let mut config = options.bootstrap.clone();

@@ -211,7 +211,7 @@ pub fn roc_curve(scores: &[f64], labels: &[f64], max_points: usize) -> Result<Ve
         points.push((fp as f64 / n as f64, tp as f64 / m as f64));
     }
     let stride = points.len().div_ceil(max_points.max(2));
-    let last = *points.last().expect("at least the origin");
+    let last = points.last().copied().unwrap_or((0.0, 0.0));
     let mut thinned: Vec<(f64, f64)> = points.into_iter().step_by(stride.max(1)).collect();
     if thinned.last() != Some(&last) {
         thinned.push(last);

@@ -123,7 +123,9 @@ impl ClassificationMetrics {
         for (&s, &y) in scores.iter().zip(labels) {
             acc.push(s, y);
         }
-        let mut metrics = acc.finish().expect("check_paired guarantees at least one row");
+        let mut metrics = acc
+            .finish()
+            .ok_or_else(|| CoreError::insufficient("classification metrics: no rows"))?;
         metrics.auc = roc_auc(scores, labels).ok();
         Ok(metrics)
     }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{check_paired, Result};
+use crate::error::{check_paired, CoreError, Result};
 
 /// One-pass, constant-memory accumulator. `merge` combines accumulators of disjoint
 /// batches, so an evaluation can keep one per variant across many InvokeEndpoint calls.
@@ -119,6 +119,7 @@ impl RegressionMetrics {
         for (&p, &y) in predictions.iter().zip(labels) {
             acc.push(p, y);
         }
-        Ok(acc.finish().expect("check_paired guarantees at least one row"))
+        acc.finish()
+            .ok_or_else(|| CoreError::insufficient("regression metrics: no rows"))
     }
 }
