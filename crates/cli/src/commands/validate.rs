@@ -14,19 +14,30 @@ use crate::error::CliError;
 pub struct ValidateArgs {
     /// A checkout with `template.yaml` and `statemachines/` (default: the current
     /// directory; without them, the files built into this binary).
-    #[arg(long, default_value = ".")]
-    pub root: PathBuf,
+    #[arg(long)]
+    pub root: Option<PathBuf>,
 }
 
 pub fn run(args: &ValidateArgs) -> Result<(), CliError> {
-    let template_path = args.root.join("template.yaml");
+    // A root given by name must exist; only the default falls back to the built-in files.
+    let root = match &args.root {
+        Some(root) if !root.is_dir() => {
+            return Err(CliError::Read {
+                path: root.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+            })
+        }
+        Some(root) => root.clone(),
+        None => PathBuf::from("."),
+    };
+    let template_path = root.join("template.yaml");
     let deployment = if template_path.exists() {
         let template = std::fs::read_to_string(&template_path).map_err(|source| CliError::Read {
             path: template_path.clone(),
             source,
         })?;
         let mut asl = BTreeMap::new();
-        let dir = args.root.join("statemachines");
+        let dir = root.join("statemachines");
         for entry in std::fs::read_dir(&dir).map_err(|source| CliError::Read {
             path: dir.clone(),
             source,
