@@ -135,3 +135,15 @@ async fn every_fixture_behaves_as_the_specification_says() {
     }
     assert!(checked >= 25, "{checked} fixtures");
 }
+
+/// Found by the fuzzer (`weighbridge-fuzz`, target jsonpath): a cut `\u` escape made the
+/// JSONPath parser panic; it is an invalid path instead.
+#[test]
+fn a_cut_unicode_escape_in_a_path_is_invalid_not_a_panic() {
+    let doc = serde_json::json!({"a": 1});
+    for path in ["$[\"\\u", "$['\\u12", "$.h[?(@ > \"\\u", "$[\"\\u00zz\"]"] {
+        let e = weighbridge_asl::paths::read(path, &doc, &doc).unwrap_err();
+        assert!(e.to_string().contains("invalid JSONPath"), "{path}: {e}");
+        assert!(!weighbridge_asl::paths::is_path(path), "{path}");
+    }
+}

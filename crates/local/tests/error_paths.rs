@@ -776,3 +776,109 @@ async fn start_retraining_errors() {
         "StartExecution",
     );
 }
+
+/// The rules issue 9 added, through the one entrypoint layer the Lambdas use on AWS
+/// (`weighbridge_tasks::functions::invoke`): each is refused before any mutating call.
+#[tokio::test]
+async fn the_entrypoint_refuses_aws_invalid_input_before_any_change() {
+    let env = weighbridge_tasks::functions::FunctionEnv::from_vars("us-east-1", |k| {
+        (k == "STATE_MACHINE_ARN")
+            .then(|| "arn:aws:states:us-east-1:123456789012:stateMachine:retrain".into())
+    })
+    .unwrap();
+    let train = sample("train.json");
+    let deploy = sample("deploy.json");
+    let ab = sample("evaluate-variants.json");
+    let shift = json!({"endpointName": "ab", "action": "set", "weights": {"champion": 1.0}});
+    let cases = [
+        ("train", json!([]), "must be a JSON object"),
+        (
+            "train",
+            patched(train.clone(), &[("/rolearn", json!("x"))]),
+            "did you mean `roleArn`?",
+        ),
+        (
+            "train",
+            patched(train.clone(), &[("/outputPath", json!("s3://"))]),
+            "has no bucket",
+        ),
+        (
+            "train",
+            patched(train.clone(), &[("/outputPath", json!("s3:///x"))]),
+            "has no bucket",
+        ),
+        (
+            "train",
+            patched(train.clone(), &[("/instanceType", json!(""))]),
+            "instance type",
+        ),
+        (
+            "train",
+            patched(train.clone(), &[("/executionName", json!("a/b"))]),
+            "execution names",
+        ),
+        (
+            "deploy",
+            patched(deploy.clone(), &[("/roleArn", json!("not-an-arn"))]),
+            "is not an IAM role ARN",
+        ),
+        (
+            "deploy",
+            patched(deploy.clone(), &[("/instanceType", json!(""))]),
+            "instance type",
+        ),
+        (
+            "deploy",
+            patched(deploy.clone(), &[("/modelDataUrl", json!("s3://Bad/x"))]),
+            "bucket name",
+        ),
+        (
+            "evaluate-variants",
+            patched(ab.clone(), &[("/dryrun", json!(true))]),
+            "did you mean `dryRun`?",
+        ),
+        (
+            "evaluate-variants",
+            patched(ab.clone(), &[("/policy/maxstep", json!(0.2))]),
+            "did you mean `maxStep`?",
+        ),
+        (
+            "evaluate-variants",
+            patched(ab.clone(), &[("/variants", json!(["champion", "champion"]))]),
+            "twice",
+        ),
+        (
+            "evaluate-variants",
+            patched(ab.clone(), &[("/testBucket", json!(""))]),
+            "bucket name",
+        ),
+        (
+            "evaluate-variants",
+            patched(ab.clone(), &[("/experimentKey", json!("k".repeat(1025)))]),
+            "1024 bytes",
+        ),
+        (
+            "shift-weights",
+            patched(shift.clone(), &[("/weights", json!({"a": 1e308, "b": 1e308}))]),
+            "add up to inf",
+        ),
+        (
+            "shift-weights",
+            patched(shift.clone(), &[("/dryrun", json!(true))]),
+            "unknown field `dryrun`",
+        ),
+        ("start-retraining", json!(42), "must be a JSON object"),
+        ("nope", json!({}), "no function"),
+    ];
+    for (function, event, says) in cases {
+        let b = endpoint(&["champion", "challenger"]).await;
+        let before = b.calls().len();
+        let result = weighbridge_tasks::functions::invoke(b.ports(), &env, function, event).await;
+        expect(function, result, "Weighbridge.InvalidInput", says);
+        assert_eq!(
+            mutating(&b.calls()[before..]),
+            Vec::<String>::new(),
+            "{function}: {says}"
+        );
+    }
+}
