@@ -2,12 +2,11 @@
 //! kind of bad input ending in a clear message and a non-zero exit, never a panic.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
+use support::{repo, scratch};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::path::Path;
+use std::process::{Command, Output};
 
 fn weighbridge(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_weighbridge"))
@@ -15,13 +14,6 @@ fn weighbridge(args: &[&str]) -> Output {
         .current_dir(repo())
         .output()
         .expect("the binary runs")
-}
-
-/// A scratch directory per test, so tests can run in parallel.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("weighbridge-cli-{}-{test}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {

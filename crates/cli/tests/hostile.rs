@@ -3,15 +3,14 @@
 //! directory, and keys and names that try to leave it.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod support;
+use support::{repo, scratch};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::{json, Value};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// Runs the binary; an argument too long for a command line (a 1 MB event) is passed
 /// as a file, as a user would.
@@ -34,13 +33,6 @@ fn weighbridge(args: &[String]) -> Output {
         .env("WEIGHBRIDGE_LOCK_WAIT_MS", "120000")
         .output()
         .expect("the binary runs")
-}
-
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("weighbridge-hostile-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// Every file under `dir` with its bytes, except the lock file (which names its last
@@ -134,14 +126,7 @@ fn command(args: &[&str], code: i32, name: &'static str, says: &str) -> Row {
     }
 }
 
-const FUNCTIONS: [&str; 6] = [
-    "start-retraining",
-    "train",
-    "evaluate-model",
-    "deploy",
-    "evaluate-variants",
-    "shift-weights",
-];
+use weighbridge_tasks::functions::FUNCTIONS;
 
 /// The table. Each family is one class of defect from issue 9.
 fn catalogue(s: &str) -> Vec<Row> {

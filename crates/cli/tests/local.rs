@@ -2,12 +2,10 @@
 //! validate share a state directory as a user's shell session would.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
+use support::{repo, scratch};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::process::{Command, Output};
 
 fn weighbridge(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_weighbridge"))
@@ -22,13 +20,6 @@ fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("weighbridge-cli-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]
