@@ -7,7 +7,7 @@ use serde_json::Value;
 use weighbridge_asl::interpreter::{ExecutionResult, WallClock};
 use weighbridge_aws::AwsPorts;
 use weighbridge_local::workflows::{run_machine_with, Deployment, TaskResources};
-use weighbridge_tasks::functions::{invoke, FunctionEnv};
+use weighbridge_tasks::functions::{self, FunctionEnv};
 use weighbridge_tasks::TaskError;
 
 use crate::error::CliError;
@@ -25,7 +25,7 @@ pub fn invoke(
     runtime.block_on(async {
         let aws = AwsPorts::from_env().await;
         let env = env(&aws.region)?;
-        Ok(invoke(aws.ports(), &env, function, event).await)
+        Ok(functions::invoke(aws.ports(), &env, function, event).await)
     })
 }
 
