@@ -1,0 +1,280 @@
+//! The embedded backend: every port in memory, organised like the AWS services it stands
+//! for — one module per service ([`sagemaker`], [`runtime`], [`s3`], [`cloudwatch`],
+//! [`sfn`], [`transform`]), with what they share here: the state (the persisted
+//! [`World`] and what only lives in a process), injected faults, and the virtual clock.
+
+mod cloudwatch;
+mod runtime;
+mod s3;
+mod sagemaker;
+mod sfn;
+mod transform;
+
+use runtime::hosted_model;
+use s3::{etag_of, split_s3, with_slash};
+pub use transform::TransformJob;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use rand::{Rng, SeedableRng};
+use weighbridge_asl::interpreter::{Clock, VirtualClock};
+use weighbridge_tasks::names::{execution_arn, fingerprint};
+
+use crate::training::{self, Dataset};
+use weighbridge_tasks::ports::{
+    EndpointConfig, EndpointDescription, EndpointStatus, InvokeRequest, InvokeResponse, MetricDatum,
+    MetricSink, ModelRequest, ObjectChunks, ObjectStore, ObjectSummary, PortError, PortResult, PutCondition,
+    Runtime, SageMaker, StoredObject, TrainingJobDescription, TrainingJobRequest, TrainingStatus,
+    VariantState, Workflows,
+};
+
+/// A model's prediction for one row of features.
+pub type Predictor = Arc<dyn Fn(&[f64]) -> f64 + Send + Sync>;
+
+/// How a hosted model formats its answers (the real containers differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseStyle {
+    /// xgboost: one value per line, `text/csv`.
+    Csv,
+    /// linear-learner: `{"predictions":[{"score":…}]}`, `application/json`.
+    LinearLearner,
+    /// A broken container: a body that does not decode.
+    Garbage,
+}
+
+/// A fault to inject into the next calls of an operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    Throttle,
+    ServerError,
+    /// A conditional write that another writer beat (S3 412).
+    PreconditionFailed,
+}
+
+/// What persists between CLI calls: the services' resources and the histories of what
+/// happened, one serde struct (the state directory writes it as `state.json`; object
+/// bodies travel separately, see [`crate::store`]).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct World {
+    jobs: BTreeMap<String, TrainingJobDescription>,
+    models: BTreeMap<String, ModelRequest>,
+    configs: BTreeMap<String, EndpointConfig>,
+    endpoints: BTreeMap<String, EndpointDescription>,
+    metrics: Vec<(String, MetricDatum)>,
+    /// Started executions: ARN → (state machine ARN, input).
+    executions: BTreeMap<String, (String, String)>,
+    /// Training jobs in progress: start time and the request (for the real training).
+    running: BTreeMap<String, (DateTime<Utc>, TrainingJobRequest)>,
+    /// Endpoints in transition: since when, and the config and variants to roll back to.
+    changing: BTreeMap<String, Transition>,
+    /// Batch transform jobs.
+    #[serde(default)]
+    transforms: BTreeMap<String, TransformJob>,
+    /// Executions in the order they were started, how many the runner has taken, and how
+    /// the finished ones ended.
+    started: Vec<String>,
+    taken: usize,
+    finished: BTreeMap<String, String>,
+}
+
+/// A backend's persisted state: the world, the objects, the clock and the timing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saved {
+    /// The virtual time.
+    pub now: DateTime<Utc>,
+    /// Simulated durations (`None`: transitions by hand).
+    pub timing: Option<Timing>,
+    /// Resources and histories.
+    pub world: World,
+    /// Object bodies and ETags by (bucket, key).
+    pub objects: BTreeMap<(String, String), StoredObject>,
+}
+
+#[derive(Default)]
+struct State {
+    world: World,
+    objects: BTreeMap<(String, String), StoredObject>,
+    predictors: BTreeMap<String, (Predictor, ResponseStyle)>,
+    faults: BTreeMap<String, Vec<Fault>>,
+    /// Calls of an operation to let through before its queued faults apply.
+    fault_skips: BTreeMap<String, usize>,
+    /// Wall-clock latency added to every call of an operation (InvokeEndpoint).
+    latency: BTreeMap<String, std::time::Duration>,
+    calls: Vec<String>,
+    /// Chunk size of streamed object reads (0 = the default, 64 KiB).
+    read_chunk_bytes: usize,
+    /// Simulated durations; `None` keeps transitions manual (`settle`, `complete_training_job`).
+    timing: Option<Timing>,
+    /// FailureReasons for the next training job / endpoint change to fail with.
+    fail_training: Vec<String>,
+    fail_endpoint: Vec<String>,
+    /// Weighted routing of requests without TargetVariant (seeded).
+    rng: Option<rand::rngs::StdRng>,
+}
+
+/// An endpoint change in progress: since when, and the config and variants to roll back to.
+pub(crate) type Transition = (DateTime<Utc>, Option<(String, Vec<VariantState>)>);
+
+/// How long things take on the simulated clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    pub training: Duration,
+    pub endpoint: Duration,
+}
+
+impl Default for Timing {
+    /// Minutes, as on SageMaker: training 4 min, endpoint create or update 6 min.
+    fn default() -> Self {
+        Self {
+            training: Duration::minutes(4),
+            endpoint: Duration::minutes(6),
+        }
+    }
+}
+
+/// Every port in memory. Cheap to clone (shared state), safe across tasks.
+#[derive(Clone)]
+pub struct MemoryBackend {
+    state: Arc<Mutex<State>>,
+    clock: Arc<VirtualClock>,
+}
+
+impl Default for MemoryBackend {
+    fn default() -> Self {
+        Self {
+            state: Arc::default(),
+            clock: Arc::new(VirtualClock::starting_at(
+                DateTime::<Utc>::UNIX_EPOCH + Duration::days(20_000),
+            )),
+        }
+    }
+}
+
+fn not_found(what: &str, name: &str) -> PortError {
+    PortError::NotFound(format!("{what} {name} does not exist"))
+}
+
+impl MemoryBackend {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A backend where training really runs and statuses change on the virtual clock:
+    /// a job completes (or fails) `timing.training` after it starts, an endpoint reaches
+    /// InService `timing.endpoint` after a create or update.
+    pub fn simulated(clock: Arc<VirtualClock>, timing: Timing, seed: u64) -> Self {
+        let b = Self {
+            state: Arc::default(),
+            clock,
+        };
+        b.with(|s| {
+            s.timing = Some(timing);
+            s.rng = Some(rand::rngs::StdRng::seed_from_u64(seed));
+        });
+        b
+    }
+
+    /// The virtual clock the backend's statuses follow.
+    pub fn clock(&self) -> Arc<VirtualClock> {
+        self.clock.clone()
+    }
+
+    /// Everything that persists between CLI calls (see [`crate::store`]).
+    pub fn saved(&self) -> Saved {
+        let now = self.clock.now();
+        self.with(|s| Saved {
+            now,
+            timing: s.timing,
+            world: s.world.clone(),
+            objects: s.objects.clone(),
+        })
+    }
+
+    /// A simulated backend from its saved state (routing re-seeded with `seed`).
+    pub fn restore(saved: Saved, seed: u64) -> Self {
+        let b = Self::simulated(
+            Arc::new(VirtualClock::starting_at(saved.now)),
+            saved.timing.unwrap_or_default(),
+            seed,
+        );
+        b.with(|s| {
+            s.timing = saved.timing;
+            s.world = saved.world;
+            s.objects = saved.objects;
+        });
+        b
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Records the call and fails it if a fault is queued for the operation.
+    fn call(&self, op: &str) -> PortResult<()> {
+        self.with(|s| {
+            s.calls.push(op.to_string());
+            if let Some(skip) = s.fault_skips.get_mut(op).filter(|n| **n > 0) {
+                *skip -= 1;
+                return Ok(());
+            }
+            match s
+                .faults
+                .get_mut(op)
+                .and_then(|q| (!q.is_empty()).then(|| q.remove(0)))
+            {
+                Some(Fault::Throttle) => Err(PortError::Throttled(format!("{op}: Rate exceeded"))),
+                Some(Fault::ServerError) => Err(PortError::Unavailable(format!("{op}: InternalFailure"))),
+                Some(Fault::PreconditionFailed) => Err(PortError::PreconditionFailed(format!("{op}: 412"))),
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// Queues faults for the next calls of `op` (e.g. `InvokeEndpoint`).
+    pub fn inject(&self, op: &str, faults: impl IntoIterator<Item = Fault>) {
+        self.with(|s| s.faults.entry(op.to_string()).or_default().extend(faults));
+    }
+
+    /// Like [`inject`](Self::inject), but the first `skip` calls of `op` succeed (to hit
+    /// a later caller of the same API, e.g. the workflow's poll after the task's call).
+    pub fn inject_after(&self, op: &str, skip: usize, faults: impl IntoIterator<Item = Fault>) {
+        self.with(|s| s.fault_skips.insert(op.to_string(), skip));
+        self.inject(op, faults);
+    }
+
+    /// Adds `latency` of wall-clock time to every call of `op` (only InvokeEndpoint
+    /// waits: it is what bounded concurrency hides).
+    pub fn set_latency(&self, op: &str, latency: std::time::Duration) {
+        self.with(|s| s.latency.insert(op.to_string(), latency));
+    }
+
+    /// Operations called so far, in order.
+    pub fn calls(&self) -> Vec<String> {
+        self.with(|s| s.calls.clone())
+    }
+}
+
+/// Inserts a new named resource, or `AlreadyExists` (SageMaker's unique names).
+fn insert_new<T>(map: &mut BTreeMap<String, T>, kind: &str, name: &str, value: T) -> PortResult<String> {
+    if map.contains_key(name) {
+        return Err(PortError::AlreadyExists(format!("{kind} {name}")));
+    }
+    map.insert(name.to_string(), value);
+    Ok(format!("arn:aws:sagemaker:us-east-1:000000000000:{kind}/{name}"))
+}
+
+/// Removes a named resource, or `NotFound`.
+fn remove_named<T>(map: &mut BTreeMap<String, T>, kind: &str, name: &str) -> PortResult<()> {
+    map.remove(name).map(drop).ok_or_else(|| not_found(kind, name))
+}
+
+/// A named resource, or `NotFound`.
+fn get_named<T: Clone>(map: &BTreeMap<String, T>, kind: &str, name: &str) -> PortResult<T> {
+    map.get(name).cloned().ok_or_else(|| not_found(kind, name))
+}

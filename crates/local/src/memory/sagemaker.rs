@@ -1,0 +1,401 @@
+//! SageMaker's control plane: training jobs (trained for real when they complete),
+//! models, endpoint configs and endpoints, with statuses on the virtual clock
+//! ([`MemoryBackend::tick`]) and SageMaker's validation errors.
+
+use super::*;
+
+impl MemoryBackend {
+    /// The next training job fails with this FailureReason (as a job with bad data does).
+    pub fn fail_next_training_job(&self, reason: &str) {
+        self.with(|s| s.fail_training.push(reason.to_string()));
+    }
+
+    /// The next endpoint create fails (status Failed), or the next update is rolled back
+    /// (InService on the previous config, with a FailureReason), as SageMaker does.
+    pub fn fail_next_endpoint_change(&self, reason: &str) {
+        self.with(|s| s.fail_endpoint.push(reason.to_string()));
+    }
+
+    /// Moves every simulated transition whose time has come: training jobs train (for
+    /// real) and complete or fail; endpoints reach InService, Failed, or roll back.
+    pub fn tick(&self) {
+        let now = self.clock.now();
+        self.with(|s| {
+            let Some(timing) = s.timing else { return };
+            for name in due(&s.world.running, timing.training, now) {
+                let Some((_, request)) = s.world.running.remove(&name) else {
+                    continue;
+                };
+                let outcome = if s.fail_training.is_empty() {
+                    run_training(s, &request)
+                } else {
+                    Err(s.fail_training.remove(0))
+                };
+                let Some(job) = s.world.jobs.get_mut(&name) else {
+                    continue;
+                };
+                match outcome {
+                    Ok((metrics, artifact)) => {
+                        job.status = TrainingStatus::Completed;
+                        job.final_metrics = metrics;
+                        job.model_artifacts = Some(artifact);
+                    }
+                    Err(reason) => {
+                        job.status = TrainingStatus::Failed;
+                        job.failure_reason = Some(reason);
+                    }
+                }
+            }
+            for name in due(&s.world.changing, timing.endpoint, now) {
+                let Some((_, previous)) = s.world.changing.remove(&name) else {
+                    continue;
+                };
+                let failure = (!s.fail_endpoint.is_empty()).then(|| s.fail_endpoint.remove(0));
+                let Some(e) = s.world.endpoints.get_mut(&name) else {
+                    continue;
+                };
+                match (failure, previous) {
+                    (None, _) => e.status = EndpointStatus::InService,
+                    (Some(reason), None) => {
+                        e.status = EndpointStatus::Failed;
+                        e.failure_reason = Some(reason);
+                    }
+                    (Some(reason), Some((config, variants))) => {
+                        e.status = EndpointStatus::InService;
+                        e.config_name = config;
+                        e.variants = variants;
+                        e.failure_reason = Some(reason);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Whether any mutating SageMaker call was made (for "never a half-changed endpoint").
+    pub fn mutated_endpoints(&self) -> bool {
+        self.calls().iter().any(|c| {
+            matches!(
+                c.as_str(),
+                "CreateModel"
+                    | "CreateEndpointConfig"
+                    | "CreateEndpoint"
+                    | "UpdateEndpoint"
+                    | "UpdateEndpointWeightsAndCapacities"
+            )
+        })
+    }
+
+    /// Finishes every pending transition: Creating/Updating endpoints become InService.
+    pub fn settle(&self) {
+        self.with(|s| {
+            s.world.changing.clear();
+            for e in s.world.endpoints.values_mut() {
+                if matches!(e.status, EndpointStatus::Creating | EndpointStatus::Updating) {
+                    e.status = EndpointStatus::InService;
+                }
+            }
+        });
+    }
+
+    /// Forces an endpoint's status (e.g. Updating) for tests.
+    pub fn set_endpoint_status(&self, name: &str, status: EndpointStatus) {
+        self.with(|s| {
+            if let Some(e) = s.world.endpoints.get_mut(name) {
+                e.status = status;
+            }
+        });
+    }
+
+    /// Marks a training job finished with final metrics.
+    pub fn complete_training_job(&self, name: &str, metrics: &[(&str, f64)]) {
+        self.with(|s| {
+            if let Some(j) = s.world.jobs.get_mut(name) {
+                j.status = TrainingStatus::Completed;
+                j.final_metrics = metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+                j.model_artifacts = Some(format!("{}{name}/output/model.tar.gz", j.output_path));
+            }
+        });
+    }
+
+    /// Every training job, by name.
+    pub fn training_jobs(&self) -> Vec<TrainingJobDescription> {
+        self.tick();
+        self.with(|s| s.world.jobs.values().cloned().collect())
+    }
+
+    /// Every endpoint, by name.
+    pub fn endpoints(&self) -> Vec<EndpointDescription> {
+        self.tick();
+        self.with(|s| s.world.endpoints.values().cloned().collect())
+    }
+
+    /// The endpoint as DescribeEndpoint would show it.
+    pub fn endpoint(&self, name: &str) -> Option<EndpointDescription> {
+        self.with(|s| s.world.endpoints.get(name).cloned())
+    }
+}
+
+/// The names whose transition, started at the time in their entry, is over by `now`.
+fn due<T>(
+    started: &BTreeMap<String, (DateTime<Utc>, T)>,
+    takes: Duration,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    started
+        .iter()
+        .filter(|(_, (since, _))| *since + takes <= now)
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// The text of every object under a channel's S3 URI (a prefix or one object).
+fn channel_text(s: &State, channel: &str, uri: &str) -> Result<String, String> {
+    let (bucket, prefix) =
+        split_s3(uri).ok_or_else(|| format!("ClientError: channel {channel}: {uri} is not an S3 URI"))?;
+    let mut text = String::new();
+    for ((b, k), o) in &s.objects {
+        if *b == bucket && k.starts_with(&prefix) && !k.ends_with('/') {
+            text.push_str(&String::from_utf8_lossy(&o.body));
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+    }
+    if text.trim().is_empty() {
+        return Err(format!("ClientError: channel {channel}: no data under {uri}"));
+    }
+    Ok(text)
+}
+
+/// Trains for real from the job's channels; writes `model.tar.gz` under the output path.
+/// Returns the final metrics and the artifact's URI, or the FailureReason.
+fn run_training(s: &mut State, r: &TrainingJobRequest) -> Result<(BTreeMap<String, f64>, String), String> {
+    let channel = |name: &str| r.channels.iter().find(|c| c.name == name);
+    let train_channel = channel("train").ok_or("ClientError: the job has no train channel")?;
+    let train = Dataset::from_csv(&channel_text(s, "train", &train_channel.s3_uri)?, "train")?;
+    let model = training::train(&r.image, &r.hyperparameters, &train)?;
+    let mut metrics = training::metrics(&model, &train, "train");
+    if let Some(v) = channel("validation") {
+        let validation = Dataset::from_csv(&channel_text(s, "validation", &v.s3_uri)?, "validation")?;
+        metrics.extend(training::metrics(&model, &validation, "validation"));
+    }
+    let uri = format!("{}{}/output/model.tar.gz", with_slash(&r.output_path), r.name);
+    let (bucket, key) = split_s3(&uri).ok_or("ClientError: the output path is not an S3 URI")?;
+    let body = training::pack(&model);
+    let etag = etag_of(&body);
+    s.objects.insert((bucket, key), StoredObject { body, etag });
+    Ok((metrics, uri))
+}
+
+fn variants_of(config: &EndpointConfig) -> Vec<VariantState> {
+    config
+        .variants
+        .iter()
+        .map(|v| VariantState {
+            name: v.name.clone(),
+            current_weight: v.initial_weight,
+            current_instance_count: v.initial_instance_count,
+        })
+        .collect()
+}
+
+#[async_trait]
+#[async_trait]
+impl SageMaker for MemoryBackend {
+    async fn create_training_job(&self, r: &TrainingJobRequest) -> PortResult<String> {
+        self.call("CreateTrainingJob")?;
+        let now = self.clock.now();
+        self.with(|s| {
+            if s.timing.is_some() && !s.world.jobs.contains_key(&r.name) {
+                s.world.running.insert(r.name.clone(), (now, r.clone()));
+            }
+            insert_new(
+                &mut s.world.jobs,
+                "training-job",
+                &r.name,
+                TrainingJobDescription {
+                    name: r.name.clone(),
+                    status: TrainingStatus::InProgress,
+                    failure_reason: None,
+                    final_metrics: BTreeMap::new(),
+                    model_artifacts: None,
+                    image: r.image.clone(),
+                    hyperparameters: r.hyperparameters.clone(),
+                    output_path: r.output_path.clone(),
+                    instance_type: r.instance_type.clone(),
+                    instance_count: r.instance_count,
+                },
+            )
+        })
+    }
+
+    async fn describe_training_job(&self, name: &str) -> PortResult<TrainingJobDescription> {
+        self.call("DescribeTrainingJob")?;
+        self.tick();
+        self.with(|s| get_named(&s.world.jobs, "training job", name))
+    }
+
+    async fn stop_training_job(&self, name: &str) -> PortResult<()> {
+        self.call("StopTrainingJob")?;
+        self.with(|s| {
+            let job = s
+                .world
+                .jobs
+                .get_mut(name)
+                .ok_or_else(|| not_found("training job", name))?;
+            if job.status == TrainingStatus::InProgress {
+                job.status = TrainingStatus::Stopped;
+                s.world.running.remove(name);
+            }
+            Ok(())
+        })
+    }
+
+    async fn delete_endpoint(&self, name: &str) -> PortResult<()> {
+        self.call("DeleteEndpoint")?;
+        self.with(|s| {
+            s.world.changing.remove(name);
+            remove_named(&mut s.world.endpoints, "endpoint", name)
+        })
+    }
+
+    async fn create_model(&self, r: &ModelRequest) -> PortResult<String> {
+        self.call("CreateModel")?;
+        self.with(|s| insert_new(&mut s.world.models, "model", &r.name, r.clone()))
+    }
+
+    async fn delete_model(&self, name: &str) -> PortResult<()> {
+        self.call("DeleteModel")?;
+        self.with(|s| remove_named(&mut s.world.models, "model", name))
+    }
+
+    async fn create_endpoint_config(&self, c: &EndpointConfig) -> PortResult<String> {
+        self.call("CreateEndpointConfig")?;
+        self.with(|s| {
+            for v in &c.variants {
+                if !s.world.models.contains_key(&v.model_name) {
+                    return Err(PortError::Validation(format!(
+                        "Could not find model \"{}\".",
+                        v.model_name
+                    )));
+                }
+            }
+            insert_new(&mut s.world.configs, "endpoint-config", &c.name, c.clone())
+        })
+    }
+
+    async fn describe_endpoint_config(&self, name: &str) -> PortResult<EndpointConfig> {
+        self.call("DescribeEndpointConfig")?;
+        self.with(|s| get_named(&s.world.configs, "endpoint config", name))
+    }
+
+    async fn delete_endpoint_config(&self, name: &str) -> PortResult<()> {
+        self.call("DeleteEndpointConfig")?;
+        self.with(|s| remove_named(&mut s.world.configs, "endpoint config", name))
+    }
+
+    async fn create_endpoint(&self, name: &str, config_name: &str) -> PortResult<String> {
+        self.call("CreateEndpoint")?;
+        let now = self.clock.now();
+        self.with(|s| {
+            if s.world.endpoints.contains_key(name) {
+                return Err(PortError::AlreadyExists(format!("endpoint {name}")));
+            }
+            let config = s.world.configs.get(config_name).ok_or_else(|| {
+                PortError::Validation(format!(
+                    "Could not find endpoint configuration \"{config_name}\"."
+                ))
+            })?;
+            s.world.endpoints.insert(
+                name.into(),
+                EndpointDescription {
+                    name: name.into(),
+                    config_name: config_name.into(),
+                    status: EndpointStatus::Creating,
+                    failure_reason: None,
+                    variants: variants_of(config),
+                },
+            );
+            if s.timing.is_some() {
+                s.world.changing.insert(name.into(), (now, None));
+            }
+            Ok(format!(
+                "arn:aws:sagemaker:us-east-1:000000000000:endpoint/{name}"
+            ))
+        })
+    }
+
+    async fn update_endpoint(
+        &self,
+        name: &str,
+        config_name: &str,
+        _deployment: Option<&serde_json::Value>,
+    ) -> PortResult<()> {
+        self.call("UpdateEndpoint")?;
+        let now = self.clock.now();
+        self.with(|s| {
+            let config = s.world.configs.get(config_name).cloned().ok_or_else(|| {
+                PortError::Validation(format!(
+                    "Could not find endpoint configuration \"{config_name}\"."
+                ))
+            })?;
+            let e = s
+                .world
+                .endpoints
+                .get_mut(name)
+                .ok_or_else(|| not_found("endpoint", name))?;
+            if e.status != EndpointStatus::InService {
+                return Err(PortError::Validation(format!(
+                    "Cannot update in-progress endpoint \"{name}\"."
+                )));
+            }
+            let previous = (e.config_name.clone(), e.variants.clone());
+            e.config_name = config_name.into();
+            e.variants = variants_of(&config);
+            e.status = EndpointStatus::Updating;
+            e.failure_reason = None;
+            if s.timing.is_some() {
+                s.world.changing.insert(name.into(), (now, Some(previous)));
+            }
+            Ok(())
+        })
+    }
+
+    async fn describe_endpoint(&self, name: &str) -> PortResult<EndpointDescription> {
+        self.call("DescribeEndpoint")?;
+        self.tick();
+        self.with(|s| get_named(&s.world.endpoints, "endpoint", name))
+    }
+
+    async fn update_endpoint_weights(&self, name: &str, weights: &BTreeMap<String, f64>) -> PortResult<()> {
+        self.call("UpdateEndpointWeightsAndCapacities")?;
+        self.with(|s| {
+            let e = s
+                .world
+                .endpoints
+                .get_mut(name)
+                .ok_or_else(|| not_found("endpoint", name))?;
+            if e.status != EndpointStatus::InService {
+                return Err(PortError::Validation(format!(
+                    "Cannot update in-progress endpoint \"{name}\"."
+                )));
+            }
+            for (variant, w) in weights {
+                if !e.variants.iter().any(|v| &v.name == variant) {
+                    return Err(PortError::Validation(format!(
+                        "The variant name(s) [{variant}] is/are not present."
+                    )));
+                }
+                if !(w.is_finite() && *w >= 0.0) {
+                    return Err(PortError::Validation(format!("DesiredWeight {w} is not valid")));
+                }
+            }
+            for v in &mut e.variants {
+                if let Some(w) = weights.get(&v.name) {
+                    v.current_weight = *w;
+                }
+            }
+            Ok(())
+        })
+    }
+}
