@@ -25,8 +25,8 @@ use weighbridge_core::sequential::PooledEstimate;
 use crate::error::port;
 use crate::experiment::{Evidence, ExperimentRecord, LookRecord, VariantRecord};
 use crate::ports::{
-    EndpointStatus, InvokeRequest, MetricDatum, MetricSink, ObjectStore, PortError, PutCondition, Runtime,
-    SageMaker, MAX_DATUMS_PER_PUT,
+    EndpointDescription, EndpointStatus, InvokeRequest, MetricDatum, MetricSink, ObjectStore, ObjectSummary,
+    PortError, PutCondition, Runtime, SageMaker, MAX_DATUMS_PER_PUT,
 };
 use crate::{validation, TaskError};
 
@@ -236,7 +236,10 @@ fn needs_classes(metrics: &[String]) -> bool {
     metrics.iter().any(|m| m == "auc" || m == "log_loss")
 }
 
-/// Runs one look of the A/B evaluation.
+/// Runs one look of the A/B evaluation, as a list of named steps: check the input, plan
+/// the look from the endpoint, load the experiment, read the new rows, score them on
+/// every arm, decide, commit the look (conditional put: a lost race changes nothing),
+/// publish, and only then apply the weights.
 pub async fn evaluate_variants(
     sagemaker: &dyn SageMaker,
     runtime: &dyn Runtime,
@@ -245,199 +248,25 @@ pub async fn evaluate_variants(
     input: &EvaluateVariantsInput,
 ) -> Result<EvaluateVariantsOutput, TaskError> {
     let format = validate(input)?;
-    let endpoint = sagemaker
-        .describe_endpoint(&input.endpoint_name)
-        .await
-        .map_err(port(format!("DescribeEndpoint {}", input.endpoint_name)))?;
-    if endpoint.status != EndpointStatus::InService {
-        return Err(TaskError::EndpointNotReady(format!(
-            "endpoint {} is {:?}; evaluate once it is InService",
-            endpoint.name, endpoint.status
-        )));
-    }
-    let weights: BTreeMap<String, f64> = endpoint
-        .variants
-        .iter()
-        .map(|v| (v.name.clone(), v.current_weight))
-        .collect();
-    let arms = match (&input.target_models, &input.variants) {
-        (Some(models), _) if models.len() >= 2 => Arms::Models(models.clone()),
-        (Some(_), _) => {
-            return Err(TaskError::InvalidInput(
-                "targetModels needs at least two models".into(),
-            ))
-        }
-        (None, Some(names)) => {
-            for n in names {
-                if !weights.contains_key(n) {
-                    return Err(TaskError::InvalidInput(format!(
-                        "variant {n:?} is not on endpoint {} (variants: {})",
-                        endpoint.name,
-                        weights.keys().cloned().collect::<Vec<_>>().join(", ")
-                    )));
-                }
-            }
-            Arms::Variants(names.clone())
-        }
-        (None, None) => Arms::Variants(weights.keys().cloned().collect()),
+    let endpoint = describe_in_service(sagemaker, &input.endpoint_name).await?;
+    let plan = Plan::resolve(input, &endpoint)?;
+    let (mut record, etag) = load_record(store, input, &plan).await?;
+    let new_objects = new_test_objects(store, input, &plan, &record).await?;
+    let rows = read_new_rows(store, input, &plan, &new_objects).await?;
+    let look_rows = score_look(runtime, input, &plan, &rows, format, &mut record).await?;
+    let decision = decide_look(input, &plan, &record, look_rows)?;
+    let apply = !input.dry_run && decision.action != Action::Hold && matches!(plan.arms, Arms::Variants(_));
+    let look = Look {
+        rows: look_rows,
+        objects: &new_objects,
+        decision: &decision,
+        applied: apply,
     };
-    if arms.names().len() < 2 {
-        return Err(TaskError::InsufficientData(format!(
-            "endpoint {} has one variant; an A/B evaluation needs a challenger",
-            endpoint.name
-        )));
-    }
-    let experiment_key = input
-        .experiment_key
-        .clone()
-        .unwrap_or_else(|| default_experiment_key(input, arms.names()));
-
-    // The record so far (or a new one), and its ETag for the conditional put.
-    let (mut record, etag) = match store.get_object(&input.test_bucket, &experiment_key).await {
-        Ok(o) => {
-            let r: ExperimentRecord = serde_json::from_slice(&o.body).map_err(|e| {
-                TaskError::InvalidInput(format!(
-                    "experiment record s3://{}/{experiment_key} is corrupt: {e}",
-                    input.test_bucket
-                ))
-            })?;
-            (r, Some(o.etag))
-        }
-        Err(PortError::NotFound(_)) => {
-            let champion = match (&input.policy.champion, &arms) {
-                (Some(c), _) => c.clone(),
-                (None, Arms::Models(m)) => m[0].clone(),
-                (None, Arms::Variants(v)) => {
-                    let compared: BTreeMap<String, f64> = v.iter().map(|n| (n.clone(), weights[n])).collect();
-                    default_champion(&compared).ok_or_else(|| {
-                        TaskError::InsufficientData("no variants to choose a champion from".into())
-                    })?
-                }
-            };
-            (ExperimentRecord::new(&input.endpoint_name, &champion), None)
-        }
-        Err(e) => {
-            return Err(port(format!(
-                "GetObject s3://{}/{experiment_key}",
-                input.test_bucket
-            ))(e))
-        }
-    };
-    if !arms.names().contains(&record.champion) {
-        return Err(TaskError::InvalidInput(format!(
-            "the experiment's champion {:?} is not among the compared arms {:?}; start a new experiment key",
-            record.champion,
-            arms.names()
-        )));
-    }
-
-    // New evidence: test objects this experiment has not scored.
-    let listed = store
-        .list_objects(&input.test_bucket, &input.test_prefix)
-        .await
-        .map_err(port(format!(
-            "ListObjectsV2 s3://{}/{}",
-            input.test_bucket, input.test_prefix
-        )))?;
-    let listed: Vec<_> = listed
-        .into_iter()
-        .filter(|o| o.key != experiment_key && !o.key.contains("_experiment/") && !o.key.ends_with('/'))
-        .collect();
-    if listed.is_empty() {
-        return Err(TaskError::InsufficientData(format!(
-            "no test objects under s3://{}/{}; upload labelled rows (label-first CSV) there",
-            input.test_bucket, input.test_prefix
-        )));
-    }
-    let new_objects: Vec<_> = listed
-        .iter()
-        .filter(|o| record.seen.get(&o.key) != Some(&o.etag))
-        .collect();
-    let mut rows: Vec<LabelledRow> = Vec::new();
-    for o in &new_objects {
-        rows.extend(read_test_rows(store, &input.test_bucket, &o.key).await?);
-    }
-    let metrics = tracked_metrics(&input.policy);
-    if needs_classes(&metrics) {
-        if let Some(bad) = rows.iter().position(|r| r.label != 0.0 && r.label != 1.0) {
-            return Err(TaskError::InvalidInput(format!(
-                "{} needs 0/1 labels, but new test row {} has label {}",
-                input.policy.primary_metric,
-                bad + 1,
-                rows[bad].label
-            )));
-        }
-    }
-
-    // Score: every arm on every batch, at most `max_concurrency` requests in flight.
-    let predictions = if rows.is_empty() {
-        BTreeMap::new()
-    } else {
-        score(runtime, input, &arms, &rows, format).await?
-    };
-    let labels: Vec<f64> = rows.iter().map(|r| r.label).collect();
-    let look_rows = labels.len() as u64;
-    if look_rows > 0 {
-        accumulate(&mut record, &metrics, &labels, &predictions, input.policy.alpha)?;
-        record.looks += 1;
-        record.rows += look_rows;
-    }
-
-    // Decide on everything seen so far.
-    let mut policy = input.policy.clone();
-    policy.champion = Some(record.champion.clone());
-    let arm_weights: BTreeMap<String, f64> = match &arms {
-        Arms::Variants(names) => names.iter().map(|n| (n.clone(), weights[n])).collect(),
-        Arms::Models(models) => models.iter().map(|m| (m.clone(), 1.0)).collect(),
-    };
-    let evidence = challenger_evidence(&record, &arms, &metrics);
-    let mut decision = decide(&arm_weights, &evidence, &policy)?;
-    if look_rows == 0 {
-        decision.action = Action::Hold;
-        decision.weights = decision.previous_weights.clone();
-        decision.reason = "hold: no new labelled test data since the last look".into();
-    }
-    let apply = !input.dry_run && decision.action != Action::Hold && matches!(arms, Arms::Variants(_));
-
-    // Commit the look, then publish, then act: a lost race changes nothing.
-    for o in &new_objects {
-        record.seen.insert(o.key.clone(), o.etag.clone());
-    }
-    if look_rows > 0 {
-        record.history.push(LookRecord {
-            look: record.looks,
-            rows: look_rows,
-            action: decision.action,
-            weights: decision.weights.clone(),
-            applied: apply,
-        });
-    }
-    let body = serde_json::to_vec_pretty(&record).map_err(crate::error::unserialisable)?;
-    let condition = etag.map_or(PutCondition::IfAbsent, PutCondition::IfMatch);
-    store
-        .put_object(&input.test_bucket, &experiment_key, body, condition)
-        .await
-        .map_err(|e| match e {
-            PortError::PreconditionFailed(_) => TaskError::Conflict(format!(
-                "another evaluation updated s3://{}/{experiment_key} first; this look was not committed, retry",
-                input.test_bucket
-            )),
-            other => port(format!("PutObject s3://{}/{experiment_key}", input.test_bucket))(other),
-        })?;
-    let reports = variant_reports(&record, arms.names(), &metrics, input.policy.alpha);
-    publish(metrics_sink, input, &arms, &reports).await?;
+    commit_look(store, input, &plan, &mut record, etag, &look).await?;
+    let reports = variant_reports(&record, plan.arms.names(), &plan.metrics, input.policy.alpha);
+    publish(metrics_sink, input, &plan.arms, &reports).await?;
     if apply {
-        let full: BTreeMap<String, f64> = weights
-            .keys()
-            .map(|k| (k.clone(), decision.weights.get(k).copied().unwrap_or(0.0)))
-            .collect();
-        sagemaker
-            .update_endpoint_weights(&input.endpoint_name, &full)
-            .await
-            .map_err(port(format!(
-                "UpdateEndpointWeightsAndCapacities {}",
-                input.endpoint_name
-            )))?;
+        apply_weights(sagemaker, input, &plan, &decision).await?;
     }
     tracing::info!(endpoint = %input.endpoint_name, look = record.looks, action = decision.action.as_str(), applied = apply, "evaluated");
     Ok(EvaluateVariantsOutput {
@@ -450,8 +279,302 @@ pub async fn evaluate_variants(
         action: decision.action,
         decision,
         applied: apply,
-        experiment_key,
+        experiment_key: plan.experiment_key,
     })
+}
+
+/// What one look works on, resolved from the input and the endpoint before any data is
+/// read: the compared arms, the endpoint's weights, the experiment record's key and the
+/// tracked metrics.
+#[derive(Debug, Clone, PartialEq)]
+struct Plan {
+    arms: Arms,
+    /// Every variant of the endpoint with its current weight.
+    weights: BTreeMap<String, f64>,
+    experiment_key: String,
+    metrics: Vec<String>,
+}
+
+impl Plan {
+    /// Pure: the same input and endpoint give the same plan.
+    fn resolve(input: &EvaluateVariantsInput, endpoint: &EndpointDescription) -> Result<Self, TaskError> {
+        let weights: BTreeMap<String, f64> = endpoint
+            .variants
+            .iter()
+            .map(|v| (v.name.clone(), v.current_weight))
+            .collect();
+        let arms = match (&input.target_models, &input.variants) {
+            (Some(models), _) if models.len() >= 2 => Arms::Models(models.clone()),
+            (Some(_), _) => {
+                return Err(TaskError::InvalidInput(
+                    "targetModels needs at least two models".into(),
+                ))
+            }
+            (None, Some(names)) => {
+                if let Some(n) = names.iter().find(|n| !weights.contains_key(*n)) {
+                    return Err(TaskError::InvalidInput(format!(
+                        "variant {n:?} is not on endpoint {} (variants: {})",
+                        endpoint.name,
+                        weights.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )));
+                }
+                Arms::Variants(names.clone())
+            }
+            (None, None) => Arms::Variants(weights.keys().cloned().collect()),
+        };
+        if arms.names().len() < 2 {
+            return Err(TaskError::InsufficientData(format!(
+                "endpoint {} has one variant; an A/B evaluation needs a challenger",
+                endpoint.name
+            )));
+        }
+        let experiment_key = input
+            .experiment_key
+            .clone()
+            .unwrap_or_else(|| default_experiment_key(input, arms.names()));
+        Ok(Self {
+            arms,
+            weights,
+            experiment_key,
+            metrics: tracked_metrics(&input.policy),
+        })
+    }
+
+    /// The weights of the compared arms (models of a multi-model endpoint weigh 1 each).
+    fn arm_weights(&self) -> BTreeMap<String, f64> {
+        match &self.arms {
+            Arms::Variants(names) => names
+                .iter()
+                .map(|n| (n.clone(), self.weights.get(n).copied().unwrap_or(0.0)))
+                .collect(),
+            Arms::Models(models) => models.iter().map(|m| (m.clone(), 1.0)).collect(),
+        }
+    }
+}
+
+/// This look's outcome, as the record keeps it.
+struct Look<'a> {
+    rows: u64,
+    objects: &'a [ObjectSummary],
+    decision: &'a Decision,
+    applied: bool,
+}
+
+/// DescribeEndpoint, which must be InService.
+async fn describe_in_service(
+    sagemaker: &dyn SageMaker,
+    name: &str,
+) -> Result<EndpointDescription, TaskError> {
+    let endpoint = sagemaker
+        .describe_endpoint(name)
+        .await
+        .map_err(port(format!("DescribeEndpoint {name}")))?;
+    if endpoint.status != EndpointStatus::InService {
+        return Err(TaskError::EndpointNotReady(format!(
+            "endpoint {} is {:?}; evaluate once it is InService",
+            endpoint.name, endpoint.status
+        )));
+    }
+    Ok(endpoint)
+}
+
+/// The experiment record so far (or a new one, its champion chosen), with its ETag for
+/// the conditional put.
+async fn load_record(
+    store: &dyn ObjectStore,
+    input: &EvaluateVariantsInput,
+    plan: &Plan,
+) -> Result<(ExperimentRecord, Option<String>), TaskError> {
+    let key = &plan.experiment_key;
+    let (record, etag) = match store.get_object(&input.test_bucket, key).await {
+        Ok(o) => {
+            let r: ExperimentRecord = serde_json::from_slice(&o.body).map_err(|e| {
+                TaskError::InvalidInput(format!(
+                    "experiment record s3://{}/{key} is corrupt: {e}",
+                    input.test_bucket
+                ))
+            })?;
+            (r, Some(o.etag))
+        }
+        Err(PortError::NotFound(_)) => {
+            let champion = match (&input.policy.champion, &plan.arms) {
+                (Some(c), _) => Some(c.clone()),
+                (None, Arms::Models(m)) => m.first().cloned(),
+                (None, Arms::Variants(_)) => default_champion(&plan.arm_weights()),
+            };
+            let champion = champion
+                .ok_or_else(|| TaskError::InsufficientData("no variants to choose a champion from".into()))?;
+            (ExperimentRecord::new(&input.endpoint_name, &champion), None)
+        }
+        Err(e) => return Err(port(format!("GetObject s3://{}/{key}", input.test_bucket))(e)),
+    };
+    if !plan.arms.names().contains(&record.champion) {
+        return Err(TaskError::InvalidInput(format!(
+            "the experiment's champion {:?} is not among the compared arms {:?}; start a new experiment key",
+            record.champion,
+            plan.arms.names()
+        )));
+    }
+    Ok((record, etag))
+}
+
+/// The test objects under the prefix that this experiment has not scored (by ETag).
+async fn new_test_objects(
+    store: &dyn ObjectStore,
+    input: &EvaluateVariantsInput,
+    plan: &Plan,
+    record: &ExperimentRecord,
+) -> Result<Vec<ObjectSummary>, TaskError> {
+    let listed = store
+        .list_objects(&input.test_bucket, &input.test_prefix)
+        .await
+        .map_err(port(format!(
+            "ListObjectsV2 s3://{}/{}",
+            input.test_bucket, input.test_prefix
+        )))?;
+    let listed: Vec<_> = listed
+        .into_iter()
+        .filter(|o| o.key != plan.experiment_key && !o.key.contains("_experiment/") && !o.key.ends_with('/'))
+        .collect();
+    if listed.is_empty() {
+        return Err(TaskError::InsufficientData(format!(
+            "no test objects under s3://{}/{}; upload labelled rows (label-first CSV) there",
+            input.test_bucket, input.test_prefix
+        )));
+    }
+    Ok(listed
+        .into_iter()
+        .filter(|o| record.seen.get(&o.key) != Some(&o.etag))
+        .collect())
+}
+
+/// Every labelled row of the new objects; 0/1 labels where a metric needs classes.
+async fn read_new_rows(
+    store: &dyn ObjectStore,
+    input: &EvaluateVariantsInput,
+    plan: &Plan,
+    objects: &[ObjectSummary],
+) -> Result<Vec<LabelledRow>, TaskError> {
+    let mut rows: Vec<LabelledRow> = Vec::new();
+    for o in objects {
+        rows.extend(read_test_rows(store, &input.test_bucket, &o.key).await?);
+    }
+    if needs_classes(&plan.metrics) {
+        if let Some((bad, row)) = rows
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.label != 0.0 && r.label != 1.0)
+        {
+            return Err(TaskError::InvalidInput(format!(
+                "{} needs 0/1 labels, but new test row {} has label {}",
+                input.policy.primary_metric,
+                bad + 1,
+                row.label
+            )));
+        }
+    }
+    Ok(rows)
+}
+
+/// Scores the rows on every arm (at most `maxConcurrency` requests in flight) and adds
+/// them to the record; returns how many rows this look added.
+async fn score_look(
+    runtime: &dyn Runtime,
+    input: &EvaluateVariantsInput,
+    plan: &Plan,
+    rows: &[LabelledRow],
+    format: Format,
+    record: &mut ExperimentRecord,
+) -> Result<u64, TaskError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let predictions = score(runtime, input, &plan.arms, rows, format).await?;
+    let labels: Vec<f64> = rows.iter().map(|r| r.label).collect();
+    accumulate(record, &plan.metrics, &labels, &predictions, input.policy.alpha)?;
+    record.looks += 1;
+    record.rows += labels.len() as u64;
+    Ok(labels.len() as u64)
+}
+
+/// The policy's decision on everything seen so far (hold when this look had no rows).
+fn decide_look(
+    input: &EvaluateVariantsInput,
+    plan: &Plan,
+    record: &ExperimentRecord,
+    look_rows: u64,
+) -> Result<Decision, TaskError> {
+    let mut policy = input.policy.clone();
+    policy.champion = Some(record.champion.clone());
+    let evidence = challenger_evidence(record, &plan.arms, &plan.metrics);
+    let mut decision = decide(&plan.arm_weights(), &evidence, &policy)?;
+    if look_rows == 0 {
+        decision.action = Action::Hold;
+        decision.weights = decision.previous_weights.clone();
+        decision.reason = "hold: no new labelled test data since the last look".into();
+    }
+    Ok(decision)
+}
+
+/// Writes the record with this look (its objects marked seen) by a conditional put: if
+/// another evaluation committed first, this look is `Weighbridge.Conflict` and changes
+/// nothing.
+async fn commit_look(
+    store: &dyn ObjectStore,
+    input: &EvaluateVariantsInput,
+    plan: &Plan,
+    record: &mut ExperimentRecord,
+    etag: Option<String>,
+    look: &Look<'_>,
+) -> Result<(), TaskError> {
+    for o in look.objects {
+        record.seen.insert(o.key.clone(), o.etag.clone());
+    }
+    if look.rows > 0 {
+        record.history.push(LookRecord {
+            look: record.looks,
+            rows: look.rows,
+            action: look.decision.action,
+            weights: look.decision.weights.clone(),
+            applied: look.applied,
+        });
+    }
+    let key = &plan.experiment_key;
+    let body = serde_json::to_vec_pretty(&record).map_err(crate::error::unserialisable)?;
+    let condition = etag.map_or(PutCondition::IfAbsent, PutCondition::IfMatch);
+    store
+        .put_object(&input.test_bucket, key, body, condition)
+        .await
+        .map(|_| ())
+        .map_err(|e| match e {
+            PortError::PreconditionFailed(_) => TaskError::Conflict(format!(
+                "another evaluation updated s3://{}/{key} first; this look was not committed, retry",
+                input.test_bucket
+            )),
+            other => port(format!("PutObject s3://{}/{key}", input.test_bucket))(other),
+        })
+}
+
+/// UpdateEndpointWeightsAndCapacities with the decided weights (variants not compared
+/// keep no traffic).
+async fn apply_weights(
+    sagemaker: &dyn SageMaker,
+    input: &EvaluateVariantsInput,
+    plan: &Plan,
+    decision: &Decision,
+) -> Result<(), TaskError> {
+    let full: BTreeMap<String, f64> = plan
+        .weights
+        .keys()
+        .map(|k| (k.clone(), decision.weights.get(k).copied().unwrap_or(0.0)))
+        .collect();
+    sagemaker
+        .update_endpoint_weights(&input.endpoint_name, &full)
+        .await
+        .map_err(port(format!(
+            "UpdateEndpointWeightsAndCapacities {}",
+            input.endpoint_name
+        )))
 }
 
 /// Reads one labelled test object as a byte stream, parsing lines as chunks arrive.
@@ -815,6 +938,61 @@ async fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn endpoint(variants: &[(&str, f64)]) -> EndpointDescription {
+        EndpointDescription {
+            name: "e".into(),
+            config_name: "c".into(),
+            status: EndpointStatus::InService,
+            failure_reason: None,
+            variants: variants
+                .iter()
+                .map(|(n, w)| crate::ports::VariantState {
+                    name: n.to_string(),
+                    current_weight: *w,
+                    current_instance_count: 1,
+                })
+                .collect(),
+        }
+    }
+
+    fn input(extra: serde_json::Value) -> EvaluateVariantsInput {
+        let mut v = serde_json::json!({"endpointName": "e", "testBucket": "bkt", "testPrefix": "t/"});
+        if let (Some(map), serde_json::Value::Object(more)) = (v.as_object_mut(), extra) {
+            map.extend(more);
+        }
+        crate::parse_input(v).unwrap()
+    }
+
+    #[test]
+    fn a_plan_is_resolved_from_the_input_and_the_endpoint_alone() {
+        let e = endpoint(&[("champion", 0.9), ("challenger", 0.1), ("other", 0.0)]);
+        let all = Plan::resolve(&input(serde_json::json!({})), &e).unwrap();
+        assert_eq!(all.arms.names().len(), 3);
+        assert!(
+            all.experiment_key.starts_with("t/_experiment/e-"),
+            "{}",
+            all.experiment_key
+        );
+        assert_eq!(all.metrics, vec!["rmse".to_string()]);
+        let two = Plan::resolve(
+            &input(serde_json::json!({"variants": ["champion", "challenger"]})),
+            &e,
+        )
+        .unwrap();
+        assert_eq!(two.arm_weights().len(), 2);
+        assert_ne!(
+            two.experiment_key, all.experiment_key,
+            "another set of arms, another experiment"
+        );
+        let unknown = Plan::resolve(
+            &input(serde_json::json!({"variants": ["champion", "nobody"]})),
+            &e,
+        );
+        assert!(unknown.unwrap_err().to_string().contains("is not on endpoint e"));
+        let alone = Plan::resolve(&input(serde_json::json!({})), &endpoint(&[("only", 1.0)]));
+        assert_eq!(alone.unwrap_err().name(), "Weighbridge.InsufficientData");
+    }
 
     #[test]
     fn batches_respect_rows_and_cover_every_row() {
