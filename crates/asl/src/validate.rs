@@ -92,9 +92,23 @@ fn check_state(
     known_resource: &dyn Fn(&str) -> bool,
     out: &mut Vec<String>,
 ) {
+    let mut problems = Vec::new();
+    let mut problem = |m: String| problems.push(m);
+    check_transitions(s, machine, &mut problem);
+    check_fields_belong(s, &mut problem);
+    check_paths_and_templates(s, &mut problem);
+    check_kind_rules(s, known_resource, &mut problem);
     let kind = s.kind;
-    let mut problem = |m: String| out.push(format!("{name} ({kind:?}): {m}"));
-    // Transitions.
+    out.extend(problems.into_iter().map(|m| format!("{name} ({kind:?}): {m}")));
+    for (prefix, inner) in nested_scopes(name, s) {
+        scope(inner, &prefix, known_resource, out);
+    }
+    after_retry_catch(name, s, out);
+}
+
+/// Every `Next` names a state of this scope; `Next`/`End` as the state's type wants.
+fn check_transitions(s: &State, machine: &StateMachine, problem: &mut dyn FnMut(String)) {
+    let kind = s.kind;
     for target in targets(s) {
         if !machine.states.contains_key(&target) {
             problem(format!("Next {target:?} is not a state in this scope"));
@@ -112,7 +126,11 @@ fn check_state(
             _ => {}
         },
     }
-    // Which fields belong to which type.
+}
+
+/// Each field present belongs to the state's type.
+fn check_fields_belong(s: &State, problem: &mut dyn FnMut(String)) {
+    let kind = s.kind;
     let allowed = |field: &str| -> bool {
         use StateKind::*;
         match field {
@@ -167,7 +185,10 @@ fn check_state(
             problem(format!("{field} does not belong to a {kind:?} state"));
         }
     }
-    // Paths and templates.
+}
+
+/// Paths are paths, templates hold only paths and intrinsic functions.
+fn check_paths_and_templates(s: &State, problem: &mut dyn FnMut(String)) {
     for (field, value) in [("InputPath", &s.input_path), ("OutputPath", &s.output_path)] {
         match value {
             Some(Value::String(p)) if !paths::is_path(p) => {
@@ -177,7 +198,7 @@ fn check_state(
             Some(other) => problem(format!("{field} must be a path or null, not {other}")),
         }
     }
-    check_result_path("ResultPath", &s.result_path, &mut problem);
+    check_result_path("ResultPath", &s.result_path, problem);
     for (field, template) in [
         ("Parameters", &s.parameters),
         ("ResultSelector", &s.result_selector),
@@ -216,7 +237,11 @@ fn check_state(
             }
         }
     }
-    // Type-specific rules.
+}
+
+/// The rules of the state's own type (Task, Choice, Wait, Fail, Parallel, Map).
+fn check_kind_rules(s: &State, known_resource: &dyn Fn(&str) -> bool, problem: &mut dyn FnMut(String)) {
+    let kind = s.kind;
     match kind {
         StateKind::Task => match &s.resource {
             None => problem("needs a Resource".into()),
@@ -233,7 +258,7 @@ fn check_state(
                     if rule["Next"].as_str().is_none() {
                         problem(format!("Choices[{i}] needs a Next"));
                     }
-                    check_rule(rule, &format!("Choices[{i}]"), true, &mut problem);
+                    check_rule(rule, &format!("Choices[{i}]"), true, problem);
                 }
             }
         },
@@ -272,16 +297,11 @@ fn check_state(
         StateKind::Parallel => match &s.branches {
             None => problem("needs Branches".into()),
             Some(b) if b.is_empty() => problem("Branches is empty".into()),
-            Some(branches) => {
-                for (i, b) in branches.iter().enumerate() {
-                    scope(b, &format!("{name}.Branches[{i}]."), known_resource, out);
-                }
-                return after_retry_catch(name, s, out);
-            }
+            Some(_) => {}
         },
         StateKind::Map => match s.processor() {
             None => problem("needs an ItemProcessor".into()),
-            Some(p) => {
+            Some(_) => {
                 if let Some(t) = s.tolerated_failure_percentage {
                     if !(0.0..=100.0).contains(&t) {
                         problem(format!(
@@ -289,13 +309,29 @@ fn check_state(
                         ));
                     }
                 }
-                scope(p, &format!("{name}.ItemProcessor."), known_resource, out);
-                return after_retry_catch(name, s, out);
             }
         },
         _ => {}
     }
-    after_retry_catch(name, s, out);
+}
+
+/// The scopes inside a Parallel (its branches) or a Map (its processor), with the prefix
+/// their problems carry.
+fn nested_scopes<'a>(name: &str, s: &'a State) -> Vec<(String, &'a StateMachine)> {
+    match s.kind {
+        StateKind::Parallel => s
+            .branches
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, b)| (format!("{name}.Branches[{i}]."), b))
+            .collect(),
+        StateKind::Map => s
+            .processor()
+            .map(|p| vec![(format!("{name}.ItemProcessor."), p)])
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
 }
 
 fn check_result_path(field: &str, value: &Option<Value>, problem: &mut dyn FnMut(String)) {
