@@ -16,28 +16,6 @@ enum Arg {
     Call(String, Vec<Arg>),
 }
 
-/// Every intrinsic the interpreter evaluates (and validation accepts).
-pub const FUNCTIONS: [&str; 18] = [
-    "States.Format",
-    "States.StringToJson",
-    "States.JsonToString",
-    "States.Array",
-    "States.ArrayPartition",
-    "States.ArrayContains",
-    "States.ArrayRange",
-    "States.ArrayGetItem",
-    "States.ArrayLength",
-    "States.ArrayUnique",
-    "States.Base64Encode",
-    "States.Base64Decode",
-    "States.Hash",
-    "States.JsonMerge",
-    "States.MathRandom",
-    "States.MathAdd",
-    "States.StringSplit",
-    "States.UUID",
-];
-
 fn failure(message: impl Into<String>) -> Failure {
     Failure::new("States.IntrinsicFailure", message)
 }
@@ -67,7 +45,7 @@ impl Parser<'_> {
             self.at += 1;
         }
         let name: String = self.chars[start..self.at].iter().collect();
-        if !FUNCTIONS.contains(&name.as_str()) {
+        if !TABLE.iter().any(|(known, _)| *known == name.as_str()) {
             return Err(failure(format!(
                 "unknown intrinsic function {name:?} in {:?}",
                 self.text
@@ -249,178 +227,222 @@ fn integer(name: &str, v: &Value) -> Result<i64, Failure> {
         .ok_or_else(|| failure(format!("{name} expects an integer, got {v}")))
 }
 
+/// Every intrinsic function by name, one small function each.
+const TABLE: [(&str, Intrinsic); 18] = [
+    ("States.Format", states_format),
+    ("States.StringToJson", states_string_to_json),
+    ("States.JsonToString", states_json_to_string),
+    ("States.Array", states_array),
+    ("States.ArrayPartition", states_array_partition),
+    ("States.ArrayContains", states_array_contains),
+    ("States.ArrayRange", states_array_range),
+    ("States.ArrayGetItem", states_array_get_item),
+    ("States.ArrayLength", states_array_length),
+    ("States.ArrayUnique", states_array_unique),
+    ("States.Base64Encode", states_base64_encode),
+    ("States.Base64Decode", states_base64_decode),
+    ("States.Hash", states_hash),
+    ("States.JsonMerge", states_json_merge),
+    ("States.MathRandom", states_math_random),
+    ("States.MathAdd", states_math_add),
+    ("States.StringSplit", states_string_split),
+    ("States.UUID", states_uuid),
+];
+
+type Intrinsic = fn(&str, &[Value]) -> Result<Value, Failure>;
+
 fn call(name: &str, args: &[Value]) -> Result<Value, Failure> {
-    match name {
-        "States.Format" => {
-            arity(name, args, 1..=usize::MAX)?;
-            let template = string(name, &args[0])?;
-            let mut out = String::new();
-            let mut rest = args[1..].iter();
-            let mut chars = template.chars().peekable();
-            while let Some(c) = chars.next() {
-                if c == '{' && chars.peek() == Some(&'}') {
-                    chars.next();
-                    let v = rest
-                        .next()
-                        .ok_or_else(|| failure(format!("{name}: more {{}} than arguments")))?;
-                    match v {
-                        Value::String(s) => out.push_str(s),
-                        other => out.push_str(&other.to_string()),
-                    }
-                } else {
-                    out.push(c);
-                }
+    let (_, function) = TABLE
+        .iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| failure(format!("unknown intrinsic function {name}")))?;
+    function(name, args)
+}
+
+fn states_format(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 1..=usize::MAX)?;
+    let template = string(name, &args[0])?;
+    let mut out = String::new();
+    let mut rest = args[1..].iter();
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '{' && chars.peek() == Some(&'}') {
+            chars.next();
+            let v = rest
+                .next()
+                .ok_or_else(|| failure(format!("{name}: more {{}} than arguments")))?;
+            match v {
+                Value::String(s) => out.push_str(s),
+                other => out.push_str(&other.to_string()),
             }
-            if rest.next().is_some() {
-                return Err(failure(format!("{name}: more arguments than {{}}")));
-            }
-            Ok(Value::String(out))
+        } else {
+            out.push(c);
         }
-        "States.StringToJson" => {
-            arity(name, args, 1..=1)?;
-            serde_json::from_str(string(name, &args[0])?).map_err(|e| failure(format!("{name}: {e}")))
-        }
-        "States.JsonToString" => {
-            arity(name, args, 1..=1)?;
-            Ok(Value::String(args[0].to_string()))
-        }
-        "States.Array" => Ok(Value::Array(args.to_vec())),
-        "States.ArrayPartition" => {
-            arity(name, args, 2..=2)?;
-            let size = integer(name, &args[1])?;
-            if size < 1 {
-                return Err(failure(format!("{name}: the chunk size must be ≥ 1")));
-            }
-            let items = array(name, &args[0])?;
-            Ok(Value::Array(
-                items
-                    .chunks(size as usize)
-                    .map(|c| Value::Array(c.to_vec()))
-                    .collect(),
-            ))
-        }
-        "States.ArrayContains" => {
-            arity(name, args, 2..=2)?;
-            Ok(Value::Bool(array(name, &args[0])?.contains(&args[1])))
-        }
-        "States.ArrayRange" => {
-            arity(name, args, 3..=3)?;
-            let (start, end, step) = (
-                integer(name, &args[0])?,
-                integer(name, &args[1])?,
-                integer(name, &args[2])?,
-            );
-            if step == 0 {
-                return Err(failure(format!("{name}: the step must not be 0")));
-            }
-            let mut out = Vec::new();
-            let mut i = start;
-            while (step > 0 && i <= end) || (step < 0 && i >= end) {
-                out.push(json!(i));
-                if out.len() > 1000 {
-                    return Err(failure(format!("{name}: more than 1000 items")));
-                }
-                i += step;
-            }
-            Ok(Value::Array(out))
-        }
-        "States.ArrayGetItem" => {
-            arity(name, args, 2..=2)?;
-            let index = integer(name, &args[1])?;
-            array(name, &args[0])?
-                .get(usize::try_from(index).map_err(|_| failure(format!("{name}: negative index")))?)
-                .cloned()
-                .ok_or_else(|| failure(format!("{name}: index {index} is out of bounds")))
-        }
-        "States.ArrayLength" => {
-            arity(name, args, 1..=1)?;
-            Ok(json!(array(name, &args[0])?.len()))
-        }
-        "States.ArrayUnique" => {
-            arity(name, args, 1..=1)?;
-            let mut out: Vec<Value> = Vec::new();
-            for v in array(name, &args[0])? {
-                if !out.contains(v) {
-                    out.push(v.clone());
-                }
-            }
-            Ok(Value::Array(out))
-        }
-        "States.Base64Encode" => {
-            arity(name, args, 1..=1)?;
-            Ok(Value::String(
-                base64::engine::general_purpose::STANDARD.encode(string(name, &args[0])?),
-            ))
-        }
-        "States.Base64Decode" => {
-            arity(name, args, 1..=1)?;
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(string(name, &args[0])?)
-                .map_err(|e| failure(format!("{name}: {e}")))?;
-            String::from_utf8(bytes)
-                .map(Value::String)
-                .map_err(|_| failure(format!("{name}: the decoded bytes are not UTF-8")))
-        }
-        "States.Hash" => {
-            arity(name, args, 2..=2)?;
-            let data = match &args[0] {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            Ok(Value::String(hash(string(name, &args[1])?, data.as_bytes())?))
-        }
-        "States.JsonMerge" => {
-            arity(name, args, 3..=3)?;
-            if args[2] != Value::Bool(false) {
-                return Err(failure(format!(
-                    "{name}: only the shallow merge (false) is supported"
-                )));
-            }
-            let (Value::Object(a), Value::Object(b)) = (&args[0], &args[1]) else {
-                return Err(failure(format!("{name} merges two objects")));
-            };
-            let mut out: Map<String, Value> = a.clone();
-            out.extend(b.clone());
-            Ok(Value::Object(out))
-        }
-        "States.MathRandom" => {
-            arity(name, args, 2..=3)?;
-            let (start, end) = (integer(name, &args[0])?, integer(name, &args[1])?);
-            if start >= end {
-                return Err(failure(format!("{name}: start must be below end")));
-            }
-            let value = match args.get(2) {
-                Some(seed) => {
-                    rand::rngs::StdRng::seed_from_u64(integer(name, seed)? as u64).random_range(start..end)
-                }
-                None => rand::rng().random_range(start..end),
-            };
-            Ok(json!(value))
-        }
-        "States.MathAdd" => {
-            arity(name, args, 2..=2)?;
-            let sum = integer(name, &args[0])?
-                .checked_add(integer(name, &args[1])?)
-                .ok_or_else(|| failure(format!("{name}: overflow")))?;
-            Ok(json!(sum))
-        }
-        "States.StringSplit" => {
-            arity(name, args, 2..=2)?;
-            let delimiters: Vec<char> = string(name, &args[1])?.chars().collect();
-            Ok(Value::Array(
-                string(name, &args[0])?
-                    .split(|c| delimiters.contains(&c))
-                    .filter(|s| !s.is_empty())
-                    .map(|s| Value::String(s.to_string()))
-                    .collect(),
-            ))
-        }
-        "States.UUID" => {
-            arity(name, args, 0..=0)?;
-            Ok(Value::String(uuid::Uuid::new_v4().to_string()))
-        }
-        other => Err(failure(format!("unknown intrinsic function {other}"))),
     }
+    if rest.next().is_some() {
+        return Err(failure(format!("{name}: more arguments than {{}}")));
+    }
+    Ok(Value::String(out))
+}
+
+fn states_string_to_json(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 1..=1)?;
+    serde_json::from_str(string(name, &args[0])?).map_err(|e| failure(format!("{name}: {e}")))
+}
+
+fn states_json_to_string(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 1..=1)?;
+    Ok(Value::String(args[0].to_string()))
+}
+
+fn states_array(_: &str, args: &[Value]) -> Result<Value, Failure> {
+    Ok(Value::Array(args.to_vec()))
+}
+
+fn states_array_partition(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 2..=2)?;
+    let size = integer(name, &args[1])?;
+    if size < 1 {
+        return Err(failure(format!("{name}: the chunk size must be ≥ 1")));
+    }
+    let items = array(name, &args[0])?;
+    Ok(Value::Array(
+        items
+            .chunks(size as usize)
+            .map(|c| Value::Array(c.to_vec()))
+            .collect(),
+    ))
+}
+
+fn states_array_contains(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 2..=2)?;
+    Ok(Value::Bool(array(name, &args[0])?.contains(&args[1])))
+}
+
+fn states_array_range(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 3..=3)?;
+    let (start, end, step) = (
+        integer(name, &args[0])?,
+        integer(name, &args[1])?,
+        integer(name, &args[2])?,
+    );
+    if step == 0 {
+        return Err(failure(format!("{name}: the step must not be 0")));
+    }
+    let mut out = Vec::new();
+    let mut i = start;
+    while (step > 0 && i <= end) || (step < 0 && i >= end) {
+        out.push(json!(i));
+        if out.len() > 1000 {
+            return Err(failure(format!("{name}: more than 1000 items")));
+        }
+        i += step;
+    }
+    Ok(Value::Array(out))
+}
+
+fn states_array_get_item(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 2..=2)?;
+    let index = integer(name, &args[1])?;
+    array(name, &args[0])?
+        .get(usize::try_from(index).map_err(|_| failure(format!("{name}: negative index")))?)
+        .cloned()
+        .ok_or_else(|| failure(format!("{name}: index {index} is out of bounds")))
+}
+
+fn states_array_length(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 1..=1)?;
+    Ok(json!(array(name, &args[0])?.len()))
+}
+
+fn states_array_unique(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 1..=1)?;
+    let mut out: Vec<Value> = Vec::new();
+    for v in array(name, &args[0])? {
+        if !out.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    Ok(Value::Array(out))
+}
+
+fn states_base64_encode(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 1..=1)?;
+    Ok(Value::String(
+        base64::engine::general_purpose::STANDARD.encode(string(name, &args[0])?),
+    ))
+}
+
+fn states_base64_decode(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 1..=1)?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(string(name, &args[0])?)
+        .map_err(|e| failure(format!("{name}: {e}")))?;
+    String::from_utf8(bytes)
+        .map(Value::String)
+        .map_err(|_| failure(format!("{name}: the decoded bytes are not UTF-8")))
+}
+
+fn states_hash(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 2..=2)?;
+    let data = match &args[0] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Ok(Value::String(hash(string(name, &args[1])?, data.as_bytes())?))
+}
+
+fn states_json_merge(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 3..=3)?;
+    if args[2] != Value::Bool(false) {
+        return Err(failure(format!(
+            "{name}: only the shallow merge (false) is supported"
+        )));
+    }
+    let (Value::Object(a), Value::Object(b)) = (&args[0], &args[1]) else {
+        return Err(failure(format!("{name} merges two objects")));
+    };
+    let mut out: Map<String, Value> = a.clone();
+    out.extend(b.clone());
+    Ok(Value::Object(out))
+}
+
+fn states_math_random(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 2..=3)?;
+    let (start, end) = (integer(name, &args[0])?, integer(name, &args[1])?);
+    if start >= end {
+        return Err(failure(format!("{name}: start must be below end")));
+    }
+    let value = match args.get(2) {
+        Some(seed) => rand::rngs::StdRng::seed_from_u64(integer(name, seed)? as u64).random_range(start..end),
+        None => rand::rng().random_range(start..end),
+    };
+    Ok(json!(value))
+}
+
+fn states_math_add(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 2..=2)?;
+    let sum = integer(name, &args[0])?
+        .checked_add(integer(name, &args[1])?)
+        .ok_or_else(|| failure(format!("{name}: overflow")))?;
+    Ok(json!(sum))
+}
+
+fn states_string_split(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 2..=2)?;
+    let delimiters: Vec<char> = string(name, &args[1])?.chars().collect();
+    Ok(Value::Array(
+        string(name, &args[0])?
+            .split(|c| delimiters.contains(&c))
+            .filter(|s| !s.is_empty())
+            .map(|s| Value::String(s.to_string()))
+            .collect(),
+    ))
+}
+
+fn states_uuid(name: &str, args: &[Value]) -> Result<Value, Failure> {
+    arity(name, args, 0..=0)?;
+    Ok(Value::String(uuid::Uuid::new_v4().to_string()))
 }
 
 fn hash(algorithm: &str, data: &[u8]) -> Result<String, Failure> {
