@@ -19,7 +19,7 @@ use weighbridge_tasks::TaskError;
 pub enum CliError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("{context}: {source} [{}]", source.error_name())]
+    #[error("{context}: {source} [{}]", source.name())]
     Core { context: String, source: CoreError },
     #[error("{0}")]
     Usage(String),

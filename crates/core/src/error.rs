@@ -23,7 +23,7 @@ pub enum CoreError {
 
 impl CoreError {
     /// The stable error name ASL matches on in `ErrorEquals`.
-    pub fn error_name(&self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             CoreError::InvalidInput(_) => "Weighbridge.InvalidInput",
             CoreError::InsufficientData(_) => "Weighbridge.InsufficientData",

@@ -54,7 +54,7 @@ fn malformed_payloads_name_the_line_and_the_problem() {
             problem: "\"abc\" is not a number".into()
         }
     );
-    assert_eq!(err.error_name(), "Weighbridge.InvalidPayload");
+    assert_eq!(err.name(), "Weighbridge.InvalidPayload");
     let err = decode_predictions("0.1\n0.2,0.3\n", Format::Csv).unwrap_err();
     assert!(matches!(err, CoreError::Payload { line: 2, .. }), "{err}");
     let err = decode_predictions("0.5\n{\"label\": 1}\n", Format::JsonLines).unwrap_err();

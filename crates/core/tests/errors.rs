@@ -8,7 +8,7 @@ use weighbridge_core::CoreError;
 #[test]
 fn length_mismatch_names_both_lengths() {
     let err = RegressionMetrics::compute(&[1.0, 2.0], &[1.0]).unwrap_err();
-    assert_eq!(err.error_name(), "Weighbridge.InvalidInput");
+    assert_eq!(err.name(), "Weighbridge.InvalidInput");
     assert!(err.to_string().contains("2 predictions but 1 labels"), "{err}");
 }
 
@@ -21,7 +21,7 @@ fn nan_names_the_row() {
 #[test]
 fn empty_input_is_insufficient_data() {
     let err = RegressionMetrics::compute(&[], &[]).unwrap_err();
-    assert_eq!(err.error_name(), "Weighbridge.InsufficientData");
+    assert_eq!(err.name(), "Weighbridge.InsufficientData");
 }
 
 #[test]

@@ -187,7 +187,7 @@ proptest! {
     fn invalid_weights_are_rejected_not_panicked(bad in prop_oneof![Just(f64::NAN), Just(-1.0), Just(f64::INFINITY)]) {
         let weights: BTreeMap<String, f64> = [("a".to_string(), 1.0), ("b".to_string(), bad)].into();
         let err = decide(&weights, &[], &PolicyConfig::default()).unwrap_err();
-        prop_assert_eq!(err.error_name(), "Weighbridge.InvalidInput");
+        prop_assert_eq!(err.name(), "Weighbridge.InvalidInput");
     }
 }
 

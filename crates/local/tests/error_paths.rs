@@ -4,6 +4,9 @@
 //! to fix, and checks that no mutating call reached the backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
+mod support;
+use support::event;
+
 use serde_json::{json, Value};
 use weighbridge_local::{Fault, MemoryBackend};
 use weighbridge_tasks::deploy::deploy;
@@ -15,13 +18,6 @@ use weighbridge_tasks::shift_weights::shift_weights;
 use weighbridge_tasks::start_retraining::{start_retraining, StartRetrainingConfig};
 use weighbridge_tasks::train::train;
 use weighbridge_tasks::TaskError;
-
-fn sample(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../events")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 /// The sample with each JSON pointer set to its value (`null` removes the field).
 fn patched(mut v: Value, patch: &[(&str, Value)]) -> Value {
@@ -89,7 +85,7 @@ async fn empty() -> MemoryBackend {
 
 #[tokio::test]
 async fn train_errors() {
-    let t = sample("train.json");
+    let t = event("train.json");
     let spot = |wait: i32, uri: &str| json!({"maxWaitSeconds": wait, "checkpointS3Uri": uri});
     let cases = [
         (
@@ -218,18 +214,18 @@ async fn train_errors() {
 #[tokio::test]
 async fn evaluate_model_errors() {
     // The sample names the job the train sample starts.
-    let train_input = parse_input(sample("train.json")).unwrap();
+    let train_input = parse_input(event("train.json")).unwrap();
     let job = weighbridge_tasks::train::build_request(&train_input, "us-east-1")
         .unwrap()
         .name;
     let m = patched(
-        sample("evaluate-model.json"),
+        event("evaluate-model.json"),
         &[("/source/trainingJobName", json!(job))],
     );
     let batch = |predictions: &str, labels: &str| json!({"kind": "batchTransform", "predictionsUri": predictions, "labelsUri": labels});
     let setup = || async move {
         let b = MemoryBackend::new();
-        let train_input = parse_input(sample("train.json")).unwrap();
+        let train_input = parse_input(event("train.json")).unwrap();
         let started = train(&b, "us-east-1", &train_input).await.unwrap();
         b.complete_training_job(&started.training_job_name, &[("validation:rmse", 4000.0)]);
         b.put("data", "pred.csv", "0.9\n0.1\n");
@@ -360,7 +356,7 @@ async fn evaluate_model_errors() {
     );
     // A job that has not completed cannot be judged.
     let b = MemoryBackend::new();
-    let started = train(&b, "us-east-1", &parse_input(sample("train.json")).unwrap())
+    let started = train(&b, "us-east-1", &parse_input(event("train.json")).unwrap())
         .await
         .unwrap();
     let input = patched(
@@ -381,7 +377,7 @@ async fn endpoint(variants: &[&str]) -> MemoryBackend {
     let b = MemoryBackend::new();
     for (i, v) in variants.iter().enumerate() {
         let input = patched(
-            sample("deploy.json"),
+            event("deploy.json"),
             &[
                 ("/variantName", json!(v)),
                 ("/executionName", json!(format!("e{i}"))),
@@ -397,7 +393,7 @@ async fn endpoint(variants: &[&str]) -> MemoryBackend {
 
 #[tokio::test]
 async fn deploy_errors() {
-    let d = sample("deploy.json");
+    let d = event("deploy.json");
     let cases = [
         (
             "share",
@@ -478,7 +474,7 @@ async fn deploy_errors() {
 
 #[tokio::test]
 async fn shift_weights_errors() {
-    let s = sample("shift-weights.json");
+    let s = event("shift-weights.json");
     let with = |action: Value| {
         let mut v = s.clone();
         let map = v.as_object_mut().unwrap();
@@ -613,10 +609,7 @@ async fn shift_weights_errors() {
 
 #[tokio::test]
 async fn evaluate_variants_errors() {
-    let e = patched(
-        sample("evaluate-variants.json"),
-        &[("/testBucket", json!("data"))],
-    );
+    let e = patched(event("evaluate-variants.json"), &[("/testBucket", json!("data"))]);
     let setup = || async {
         let b = endpoint(&["champion", "challenger"]).await;
         b.put("data", "ab-tests/salary/look1.csv", "1,2\n3,4\n");
@@ -712,8 +705,8 @@ async fn start_retraining_errors() {
         key_suffix: ".csv".into(),
         training_defaults: Value::Null,
     };
-    let eb = sample("start-retraining.json");
-    let s3 = sample("start-retraining-s3-notification.json");
+    let eb = event("start-retraining.json");
+    let s3 = event("start-retraining-s3-notification.json");
     let cases = [
         (
             "detail type",
@@ -786,9 +779,9 @@ async fn the_entrypoint_refuses_aws_invalid_input_before_any_change() {
             .then(|| "arn:aws:states:us-east-1:123456789012:stateMachine:retrain".into())
     })
     .unwrap();
-    let train = sample("train.json");
-    let deploy = sample("deploy.json");
-    let ab = sample("evaluate-variants.json");
+    let train = event("train.json");
+    let deploy = event("deploy.json");
+    let ab = event("evaluate-variants.json");
     let shift = json!({"endpointName": "ab", "action": "set", "weights": {"champion": 1.0}});
     let cases = [
         ("train", json!([]), "must be a JSON object"),

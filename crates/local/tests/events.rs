@@ -2,6 +2,9 @@
 //! backend as far as the backend's state allows.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
+mod support;
+use support::event;
+
 use serde_json::Value;
 use weighbridge_local::MemoryBackend;
 use weighbridge_tasks::deploy::DeployInput;
@@ -11,13 +14,6 @@ use weighbridge_tasks::parse_input;
 use weighbridge_tasks::shift_weights::ShiftWeightsInput;
 use weighbridge_tasks::start_retraining::{objects_of, start_retraining, StartRetrainingConfig};
 use weighbridge_tasks::train::{build_request, TrainInput};
-
-fn event(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../events")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
 
 #[test]
 fn every_function_has_a_sample_event() {

@@ -293,7 +293,7 @@ async fn deploy_creates_then_adds_a_challenger_at_its_share() {
 }
 
 /// An endpoint `salary` with a champion (y ≈ x) and a better or worse challenger.
-async fn ab_endpoint(challenger_noise: f64) -> MemoryBackend {
+async fn ab_endpoint_served_by_hand(challenger_noise: f64) -> MemoryBackend {
     let b = MemoryBackend::new();
     deploy(&b, "us-east-1", &deploy_input("champion", "e1"))
         .await
@@ -346,7 +346,7 @@ fn ab_input(policy: PolicyConfig) -> EvaluateVariantsInput {
 
 #[tokio::test]
 async fn evaluate_variants_shifts_toward_a_better_challenger_and_records_the_look() {
-    let b = ab_endpoint(0.2).await;
+    let b = ab_endpoint_served_by_hand(0.2).await;
     // Streamed in 13-byte chunks: every line is split across chunks somewhere.
     b.set_read_chunk_bytes(13);
     b.put("data", "ab/look1.csv", &test_rows(1000, 1));
@@ -399,7 +399,7 @@ async fn evaluate_variants_shifts_toward_a_better_challenger_and_records_the_loo
 
 #[tokio::test]
 async fn evaluate_variants_rolls_back_a_worse_challenger_and_dry_run_changes_nothing() {
-    let b = ab_endpoint(3.0).await;
+    let b = ab_endpoint_served_by_hand(3.0).await;
     b.put("data", "ab/look1.csv", &test_rows(1000, 2));
     let mut input = ab_input(PolicyConfig::default());
     input.dry_run = true;
@@ -419,7 +419,7 @@ async fn evaluate_variants_rolls_back_a_worse_challenger_and_dry_run_changes_not
 
 #[tokio::test]
 async fn evaluate_variants_failure_paths() {
-    let b = ab_endpoint(0.2).await;
+    let b = ab_endpoint_served_by_hand(0.2).await;
     // Empty test set.
     let err = evaluate_variants(&b, &b, &b, &b, &ab_input(PolicyConfig::default()))
         .await
@@ -468,7 +468,7 @@ async fn evaluate_variants_failure_paths() {
 
 #[tokio::test]
 async fn a_malformed_test_object_names_its_line_and_commits_nothing() {
-    let b = ab_endpoint(0.2).await;
+    let b = ab_endpoint_served_by_hand(0.2).await;
     b.set_read_chunk_bytes(5);
     b.put("data", "ab/look1.csv", "1,2,3\n0.5,1,2\n1,oops,3\n");
     let err = evaluate_variants(&b, &b, &b, &b, &ab_input(PolicyConfig::default()))
@@ -497,7 +497,7 @@ async fn a_malformed_test_object_names_its_line_and_commits_nothing() {
 
 #[tokio::test]
 async fn evaluate_variants_reports_a_malformed_prediction_payload() {
-    let b = ab_endpoint(0.2).await;
+    let b = ab_endpoint_served_by_hand(0.2).await;
     let config = b.endpoint("salary").unwrap().config_name;
     let models = weighbridge_tasks::ports::SageMaker::describe_endpoint_config(&b, &config)
         .await
@@ -514,7 +514,7 @@ async fn evaluate_variants_reports_a_malformed_prediction_payload() {
 
 #[tokio::test]
 async fn a_concurrent_look_loses_the_conditional_put_and_changes_nothing() {
-    let b = ab_endpoint(0.2).await;
+    let b = ab_endpoint_served_by_hand(0.2).await;
     b.put("data", "ab/look1.csv", &test_rows(1000, 5));
     b.inject("PutObject", [Fault::PreconditionFailed]);
     let err = evaluate_variants(&b, &b, &b, &b, &ab_input(PolicyConfig::default()))
@@ -533,7 +533,7 @@ async fn a_concurrent_look_loses_the_conditional_put_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_corrupt_experiment_record_is_an_input_error() {
-    let b = ab_endpoint(0.2).await;
+    let b = ab_endpoint_served_by_hand(0.2).await;
     b.put("data", "ab/look1.csv", &test_rows(300, 5));
     let first = evaluate_variants(&b, &b, &b, &b, &ab_input(PolicyConfig::default()))
         .await
@@ -549,7 +549,7 @@ async fn a_corrupt_experiment_record_is_an_input_error() {
 
 #[tokio::test]
 async fn shift_weights_promotes_rolls_back_and_cleans_up_only_after_in_service() {
-    let b = ab_endpoint(0.2).await;
+    let b = ab_endpoint_served_by_hand(0.2).await;
     let before = b.endpoint("salary").unwrap().config_name;
     let input = |action: ShiftAction| ShiftWeightsInput {
         endpoint_name: "salary".into(),
@@ -641,7 +641,7 @@ async fn a_multi_model_endpoint_compares_target_models_and_changes_no_weights() 
 
 #[tokio::test]
 async fn json_lines_test_objects_are_evidence_too() {
-    let b = ab_endpoint(0.2).await;
+    let b = ab_endpoint_served_by_hand(0.2).await;
     let jsonl: String = test_rows(500, 7)
         .lines()
         .map(|l| {
@@ -683,7 +683,7 @@ fn binary_rows(n: usize, seed: usize) -> String {
 
 #[tokio::test]
 async fn an_auc_experiment_pools_delong_evidence_and_intervals_across_looks() {
-    let b = ab_endpoint(0.2).await;
+    let b = ab_endpoint_served_by_hand(0.2).await;
     let config = b.endpoint("salary").unwrap().config_name;
     let variants = weighbridge_tasks::ports::SageMaker::describe_endpoint_config(&b, &config)
         .await

@@ -244,7 +244,7 @@ async fn throttling_is_absorbed_by_retry() {
 
 /// An endpoint with a champion trained on noisy features and a challenger trained on
 /// clean ones (`challenger_noise` decides which is better), at 80/20.
-async fn ab_endpoint(
+async fn ab_endpoint_trained_by_retrain(
     champion_noise: f64,
     challenger_noise: f64,
 ) -> (MemoryBackend, FunctionEnv, String, String) {
@@ -294,7 +294,7 @@ async fn look(b: &MemoryBackend, env: &FunctionEnv, n: u64) -> ExecutionResult {
 
 #[tokio::test]
 async fn scheduled_looks_shift_then_promote_the_better_challenger() {
-    let (b, env, _, challenger) = ab_endpoint(0.8, 0.0).await;
+    let (b, env, _, challenger) = ab_endpoint_trained_by_retrain(0.8, 0.0).await;
     let mut outcomes = Vec::new();
     for n in 1..=8 {
         let r = look(&b, &env, n).await;
@@ -324,7 +324,7 @@ async fn scheduled_looks_shift_then_promote_the_better_challenger() {
 
 #[tokio::test]
 async fn a_worse_challenger_is_rolled_back_and_removed() {
-    let (b, env, champion, _) = ab_endpoint(0.0, 1.5).await;
+    let (b, env, champion, _) = ab_endpoint_trained_by_retrain(0.0, 1.5).await;
     let r = look(&b, &env, 1).await;
     let kinds = kinds(&r);
     assert_eq!(

@@ -375,3 +375,71 @@ fn the_template_json_strings_are_valid_task_inputs() {
         parse_input(serde_json::from_str(&render(&sub_text(&schedule["Input"]), &[])).unwrap()).unwrap();
     input.policy.validate().unwrap();
 }
+
+/// ARCHITECTURE.md stays true: every file or folder it names in backticks exists (a full
+/// path as written; a bare file name somewhere in the tree).
+#[test]
+fn every_path_the_codemap_names_exists() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let mut all_files = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') || name == "target" || name == "node_modules" {
+                continue;
+            }
+            if e.path().is_dir() {
+                stack.push(e.path());
+            }
+            all_files.push(name);
+        }
+    }
+    let looks_like_path = |t: &str| {
+        !t.contains(' ')
+            && !t.contains('<')
+            && !t.contains('*')
+            && !t.contains("::")
+            && (t.contains('/')
+                || [".rs", ".md", ".json", ".py", ".sh", ".yaml", ".toml", ".txt"]
+                    .iter()
+                    .any(|ext| t.ends_with(ext)))
+    };
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for token in text.split('`').skip(1).step_by(2).filter(|t| looks_like_path(t)) {
+        let token = token.trim_end_matches('/');
+        if token.starts_with("s3:") || token.starts_with("arn:") || token.starts_with("../shared") {
+            continue;
+        }
+        checked += 1;
+        // Files the state directory holds at run time, not the tree.
+        if ["state.json"].contains(&token) {
+            continue;
+        }
+        let crates: Vec<_> = std::fs::read_dir(root.join("crates"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        let found = if token.contains('/') {
+            // As written, or inside a crate (`tests/…`, `src/…`, module paths like `metrics/auc`).
+            let bases =
+                std::iter::once(root.clone()).chain(crates.iter().flat_map(|c| [c.clone(), c.join("src")]));
+            bases
+                .into_iter()
+                .any(|b| b.join(token).exists() || b.join(format!("{token}.rs")).exists())
+        } else {
+            all_files.iter().any(|f| f == token)
+        };
+        if !found {
+            missing.push(token.to_string());
+        }
+    }
+    assert!(checked > 30, "only {checked} paths found in ARCHITECTURE.md");
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names paths that do not exist: {missing:?}"
+    );
+}
