@@ -14,6 +14,7 @@ pub struct CloudWatchMetrics {
 }
 
 impl CloudWatchMetrics {
+    /// The adapter over a CloudWatch client.
     pub fn new(client: Client) -> Self {
         Self { client }
     }

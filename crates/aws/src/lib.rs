@@ -4,6 +4,7 @@
 //! Clients come from `aws_config`, so the usual configuration applies: credentials
 //! chain, region, profiles, and `AWS_ENDPOINT_URL` (how the wire tests point the
 //! adapters at moto server).
+#![warn(missing_docs)]
 
 mod cloudwatch;
 mod errors;
@@ -21,10 +22,15 @@ pub use sfn::StepFunctions;
 /// Every adapter, built from one shared SDK configuration.
 #[derive(Clone, Debug)]
 pub struct AwsPorts {
+    /// SageMaker's control plane.
     pub sagemaker: SageMakerControl,
+    /// SageMaker Runtime (InvokeEndpoint).
     pub runtime: SageMakerRuntime,
+    /// S3.
     pub s3: S3Store,
+    /// CloudWatch metrics.
     pub cloudwatch: CloudWatchMetrics,
+    /// Step Functions.
     pub sfn: StepFunctions,
     /// The configured region (image URIs are per region).
     pub region: String,

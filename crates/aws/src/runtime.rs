@@ -14,6 +14,7 @@ pub struct SageMakerRuntime {
 }
 
 impl SageMakerRuntime {
+    /// The adapter over a SageMaker Runtime client.
     pub fn new(client: Client) -> Self {
         Self { client }
     }

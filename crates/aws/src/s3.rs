@@ -17,6 +17,7 @@ pub struct S3Store {
 }
 
 impl S3Store {
+    /// The adapter over an S3 client.
     pub fn new(client: Client) -> Self {
         Self { client }
     }

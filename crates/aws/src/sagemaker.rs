@@ -27,6 +27,7 @@ pub struct SageMakerControl {
 }
 
 impl SageMakerControl {
+    /// The adapter over a SageMaker client.
     pub fn new(client: Client) -> Self {
         Self { client }
     }

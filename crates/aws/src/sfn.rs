@@ -13,6 +13,7 @@ pub struct StepFunctions {
 }
 
 impl StepFunctions {
+    /// The adapter over a Step Functions client.
     pub fn new(client: Client) -> Self {
         Self { client }
     }

@@ -7,6 +7,7 @@
 //! and JSON-aware mutations, `catch_unwind` per input) on stable Rust: the same targets
 //! a coverage-guided fuzzer would call, without a nightly toolchain in CI. Crashing inputs
 //! are written to `fuzz/crashes/<target>/` to become regression tests.
+#![warn(missing_docs)]
 
 pub mod engine;
 pub mod targets;

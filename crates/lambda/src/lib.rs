@@ -2,6 +2,7 @@
 //! lines: JSON logs through `tracing` (with the runtime's request-id span), task errors
 //! as Lambda error types that Step Functions matches (`Weighbridge.*`), and the serve
 //! loop over the one entrypoint layer (`weighbridge_tasks::functions`).
+#![warn(missing_docs)]
 
 use std::future::Future;
 

@@ -17,12 +17,15 @@ use crate::functions::{invoke, FunctionEnv};
 use crate::workflows::{run_machine, run_started, state_machine_arn, Deployment, ExecutionRecord};
 use crate::{MemoryBackend, Timing};
 
+/// The demo's data bucket.
 pub const BUCKET: &str = "weighbridge-data";
+/// The demo's endpoint.
 pub const ENDPOINT: &str = "salary";
 
 /// What the demo does, and how much.
 #[derive(Debug, Clone)]
 pub struct DemoConfig {
+    /// Seeds the data, the routing and the training: the same seed, the same story.
     pub seed: u64,
     /// Rows in each uploaded training set.
     pub training_rows: usize,
@@ -46,22 +49,34 @@ impl Default for DemoConfig {
 /// One variant's line in a look.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VariantLook {
+    /// The variant's name.
     pub variant: String,
+    /// Rows scored so far in the experiment.
     pub rows: u64,
+    /// Its RMSE so far.
     pub rmse: f64,
+    /// The RMSE's pointwise interval, when the evaluator gave one.
     pub interval: Option<(f64, f64)>,
+    /// Its traffic weight after the look.
     pub weight: f64,
 }
 
 /// One scheduled look, as the evaluator reported it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LookReport {
+    /// Which experiment (a new one starts with each challenger).
     pub experiment: u32,
+    /// The look's number within the experiment.
     pub look: u32,
+    /// Rows this look scored.
     pub new_rows: u64,
+    /// Every variant's line.
     pub variants: Vec<VariantLook>,
+    /// `hold`, `shift`, `promote` or `rollback`.
     pub action: String,
+    /// Whether the weights were changed.
     pub applied: bool,
+    /// The policy's reason.
     pub reason: String,
     /// Weights after the look (and after a promotion or rollback, the live ones).
     pub weights: BTreeMap<String, f64>,
@@ -72,10 +87,15 @@ pub struct LookReport {
 /// A retrain execution's outcome.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetrainReport {
+    /// The uploaded object's key.
     pub key: String,
+    /// How the retrain execution ended.
     pub outcome: String,
+    /// The variant the candidate became, if it was deployed.
     pub variant: Option<String>,
+    /// The quality gate's verdict.
     pub gate: String,
+    /// Virtual minutes the execution took.
     pub virtual_minutes: i64,
 }
 
@@ -83,17 +103,22 @@ pub struct RetrainReport {
 pub trait Observer {
     /// A phase starts (`upload`, `retrain`, `look`, …) with a line that says what.
     fn phase(&mut self, what: &str);
+    /// A retrain execution finished.
     fn retrained(&mut self, report: &RetrainReport);
+    /// A scheduled look finished.
     fn looked(&mut self, report: &LookReport);
 }
 
 /// The whole demo's result.
 #[derive(Debug, Clone)]
 pub struct DemoSummary {
+    /// Every retrain, in order.
     pub retrains: Vec<RetrainReport>,
+    /// Every look, in order.
     pub looks: Vec<LookReport>,
     /// The endpoint's variants and weights at the end.
     pub final_weights: BTreeMap<String, f64>,
+    /// Virtual hours the whole story took.
     pub virtual_hours: f64,
     /// Every execution, in order (the CLI saves their histories).
     pub executions: Vec<ExecutionRecord>,

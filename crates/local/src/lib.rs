@@ -4,6 +4,7 @@
 //! injectable faults; [`training`] really trains what it hosts; [`functions`] runs the
 //! task functions in process and [`workflows`] runs the project's state machines over
 //! all of it.
+#![warn(missing_docs)]
 
 pub mod demo;
 pub mod functions;

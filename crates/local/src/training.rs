@@ -17,14 +17,20 @@ use weighbridge_core::metrics::{roc_auc, RegressionMetrics};
 pub enum Model {
     /// linear-learner: `intercept + weights·x`, through a sigmoid for binary_classifier.
     LinearLearner {
+        /// The bias term.
         intercept: f64,
+        /// One coefficient per feature.
         weights: Vec<f64>,
+        /// Whether the output goes through a sigmoid.
         binary: bool,
     },
     /// xgboost: `base + Σ trees(x)`, through a sigmoid for binary:logistic.
     Xgboost {
+        /// The starting margin.
         base: f64,
+        /// The boosted trees, summed.
         trees: Vec<Tree>,
+        /// Whether the sum goes through a sigmoid.
         binary: bool,
     },
 }
@@ -33,13 +39,20 @@ pub enum Model {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Tree {
+    /// A leaf's value.
     Leaf {
+        /// Added to the margin.
         value: f64,
     },
+    /// `x[feature] < threshold` goes left.
     Split {
+        /// The feature's column.
         feature: usize,
+        /// The split point.
         threshold: f64,
+        /// Below the threshold.
         left: Box<Tree>,
+        /// At or above it.
         right: Box<Tree>,
     },
 }
@@ -69,6 +82,7 @@ fn sigmoid(z: f64) -> f64 {
 }
 
 impl Model {
+    /// The model's answer for one row of features.
     pub fn predict(&self, x: &[f64]) -> f64 {
         match self {
             Model::LinearLearner {
@@ -94,6 +108,7 @@ impl Model {
         }
     }
 
+    /// Whether it answers probabilities (a binary classifier).
     pub fn is_binary(&self) -> bool {
         matches!(
             self,
@@ -105,7 +120,9 @@ impl Model {
 /// Rows of a channel: labels and feature rows.
 #[derive(Debug, Clone, Default)]
 pub struct Dataset {
+    /// One label per row.
     pub labels: Vec<f64>,
+    /// The feature rows.
     pub rows: Vec<Vec<f64>>,
 }
 

@@ -19,6 +19,7 @@ use crate::MemoryBackend;
 
 /// The account and region ARNs carry in local runs.
 pub const ACCOUNT: &str = "123456789012";
+/// The region ARNs carry in local runs.
 pub const REGION: &str = "us-east-1";
 
 const TEMPLATE: &str = include_str!("../../../template.yaml");
@@ -176,10 +177,13 @@ pub const SDK_ACTIONS: [&str; 8] = [
 /// Task resources: the functions in process and the SageMaker SDK actions, on the
 /// embedded backend or on any ports (the AWS adapters in the CLI's `--aws` mode).
 pub struct TaskResources<'a> {
+    /// The ports the functions run on.
     pub ports: Ports<'a>,
     /// The embedded backend, for what only it has (batch transform jobs).
     pub backend: Option<&'a MemoryBackend>,
+    /// The functions' environment.
     pub env: &'a FunctionEnv,
+    /// The template's substitutions and the machines.
     pub deployment: &'a Deployment,
 }
 
@@ -344,9 +348,13 @@ impl Resources for TaskResources<'_> {
 /// One finished execution, as `weighbridge history` shows it.
 #[derive(Debug, Clone)]
 pub struct ExecutionRecord {
+    /// The execution's name.
     pub name: String,
+    /// The state machine (`retrain`, `ab-evaluation`).
     pub machine: String,
+    /// The execution's input.
     pub input: Value,
+    /// How it ended, with its history.
     pub result: ExecutionResult,
 }
 

@@ -48,7 +48,9 @@ pub enum ResponseStyle {
 /// A fault to inject into the next calls of an operation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
+    /// `ThrottlingException` (retry with backoff).
     Throttle,
+    /// A 5xx `InternalFailure`.
     ServerError,
     /// A conditional write that another writer beat (S3 412).
     PreconditionFailed,
@@ -121,7 +123,9 @@ pub(crate) type Transition = (DateTime<Utc>, Option<(String, Vec<VariantState>)>
 /// How long things take on the simulated clock.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Timing {
+    /// From CreateTrainingJob to Completed (or Failed).
     pub training: Duration,
+    /// From CreateEndpoint or UpdateEndpoint to InService (or Failed / rolled back).
     pub endpoint: Duration,
 }
 
@@ -158,6 +162,7 @@ fn not_found(what: &str, name: &str) -> PortError {
 }
 
 impl MemoryBackend {
+    /// A backend with manual transitions (`settle`, `complete_training_job`), no routing seed.
     pub fn new() -> Self {
         Self::default()
     }

@@ -7,7 +7,9 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TransformJob {
+    /// The job's name.
     pub name: String,
+    /// The model that scores.
     pub model_name: String,
     /// `s3://bucket/prefix` of features-only CSV objects.
     pub input_uri: String,
@@ -16,6 +18,7 @@ pub struct TransformJob {
     /// `InProgress`, `Completed` or `Failed`.
     #[serde(default)]
     pub status: String,
+    /// Why it failed (SageMaker's `FailureReason`).
     #[serde(default)]
     pub failure_reason: Option<String>,
 }
