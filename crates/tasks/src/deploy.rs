@@ -24,11 +24,15 @@ pub const MAX_VARIANTS: usize = 10;
 pub enum ServingImage {
     /// A built-in algorithm's inference image, resolved for the region.
     Builtin {
+        /// Its name (`linear-learner`, `xgboost`, …).
         name: String,
+        /// Its version (`1`, `1.7-1`; default `latest`).
         #[serde(default = "latest")]
         version: String,
     },
+    /// Any inference image.
     Image {
+        /// The image's ECR URI.
         uri: String,
     },
 }
@@ -43,20 +47,26 @@ fn latest() -> String {
 pub struct DeployInput {
     /// `$$.Execution.Name`: model and config names derive from it.
     pub execution_name: String,
+    /// The endpoint to create, or to add the candidate to.
     pub endpoint_name: String,
     /// The new variant's name (unique on the endpoint).
     pub variant_name: String,
+    /// The serving container.
     pub image: ServingImage,
     /// `s3://…/model.tar.gz` (the training job's `ModelArtifacts`); the prefix for `multiModel`.
     pub model_data_url: String,
+    /// The SageMaker execution role (an IAM role ARN).
     pub role_arn: String,
     /// `Mode: MultiModel` container (a multi-model endpoint).
     #[serde(default)]
     pub multi_model: bool,
+    /// Environment variables of the container (at most 100).
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
+    /// The instance type (default `ml.m5.large`).
     #[serde(default = "instance_type")]
     pub instance_type: String,
+    /// Instances behind the variant (default 1).
     #[serde(default = "one")]
     pub initial_instance_count: i32,
     /// The challenger's share of traffic when added to a live endpoint (0 < share < 1).
@@ -81,10 +91,13 @@ fn share() -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeployOutput {
+    /// The endpoint.
     pub endpoint_name: String,
     /// `created` (a new endpoint) or `updated` (a challenger added).
     pub action: String,
+    /// The SageMaker model created for the candidate.
     pub model_name: String,
+    /// The endpoint config created (the endpoint moves to it).
     pub new_config: String,
     /// The config the endpoint ran before; delete it only after InService on the new one.
     pub superseded_config: Option<String>,

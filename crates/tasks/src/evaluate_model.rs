@@ -18,13 +18,19 @@ use crate::{validation, TaskError};
 pub enum MetricSource {
     /// `FinalMetricDataList` of a completed training job (metric e.g. `validation:rmse`).
     #[serde(rename_all = "camelCase")]
-    TrainingJob { training_job_name: String },
+    TrainingJob {
+        /// The completed training job whose `FinalMetricDataList` holds the metric.
+        training_job_name: String,
+    },
     /// A batch transform's output scored against label-first CSV test data
     /// (metric `rmse`, `mae`, `r2`, `auc`, `log_loss`, `accuracy` or `f1`).
     #[serde(rename_all = "camelCase")]
     BatchTransform {
+        /// `s3://…` of the transform's `.out` object.
         predictions_uri: String,
+        /// `s3://…` of the label-first CSV test data, row for row.
         labels_uri: String,
+        /// Content type of the predictions (default `text/csv`).
         #[serde(default = "csv")]
         content_type: String,
     },
@@ -39,17 +45,25 @@ fn csv() -> String {
 #[serde(rename_all = "camelCase", tag = "kind", deny_unknown_fields)]
 pub enum Champion {
     /// The champion's value of the metric, known.
-    Value { value: f64 },
+    Value {
+        /// The champion's value of the metric.
+        value: f64,
+    },
     /// The champion's training job (its `FinalMetricDataList`).
     #[serde(rename_all = "camelCase")]
-    TrainingJob { training_job_name: String },
+    TrainingJob {
+        /// The completed training job whose `FinalMetricDataList` holds the metric.
+        training_job_name: String,
+    },
 }
 
 /// The task's input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EvaluateModelInput {
+    /// Where the candidate's metric comes from.
     pub source: MetricSource,
+    /// The metric (`validation:rmse` from a job; `rmse`, `auc`, … from a transform).
     pub metric: String,
     /// Inferred from the metric's name when absent.
     #[serde(default)]
@@ -57,6 +71,7 @@ pub struct EvaluateModelInput {
     /// The candidate must be at least this good.
     #[serde(default)]
     pub threshold: Option<f64>,
+    /// What the candidate is compared with, if anything.
     #[serde(default)]
     pub champion: Option<Champion>,
     /// How much better than the champion the candidate must be (metric units, ≥ 0).
@@ -68,11 +83,17 @@ pub struct EvaluateModelInput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EvaluateModelOutput {
+    /// Whether the candidate passed the gate.
     pub passed: bool,
+    /// The metric judged.
     pub metric: String,
+    /// The candidate's value of it.
     pub value: f64,
+    /// The threshold it had to meet, if any.
     pub threshold: Option<f64>,
+    /// The champion's value, if compared.
     pub champion_value: Option<f64>,
+    /// Why it passed or failed, in words.
     pub reason: String,
 }
 

@@ -45,6 +45,7 @@ const COMPARABLE: [&str; 4] = ["rmse", "mae", "log_loss", "auc"];
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EvaluateVariantsInput {
+    /// The endpoint whose variants are compared (must be InService).
     pub endpoint_name: String,
     /// Bucket of the labelled test data: label-first CSV (no header), or JSON Lines
     /// `{"label": …, "features": […]}`.
@@ -75,6 +76,7 @@ pub struct EvaluateVariantsInput {
     /// CloudWatch namespace.
     #[serde(default = "namespace")]
     pub namespace: String,
+    /// The decision policy (primary metric, alpha, guardrails, step, floor, …).
     #[serde(default)]
     pub policy: PolicyConfig,
     /// Decide and report, but change nothing on the endpoint.
@@ -99,8 +101,11 @@ fn namespace() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VariantReport {
+    /// The variant (or target model).
     pub variant: String,
+    /// Rows scored in the experiment so far.
     pub rows: u64,
+    /// Its metrics over those rows.
     pub metrics: BTreeMap<String, f64>,
     /// Pointwise (1 − alpha) intervals `[low, high]` of the compared metrics (primary and
     /// guardrails), for reading; the decision uses the always-valid intervals in
@@ -112,17 +117,25 @@ pub struct VariantReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EvaluateVariantsOutput {
+    /// The endpoint.
     pub endpoint_name: String,
+    /// The look's number in the experiment.
     pub look: u32,
     /// Rows scored in this look (per variant).
     pub new_rows: u64,
+    /// Rows scored in the experiment so far (per variant).
     pub total_rows: u64,
+    /// The test objects this look scored.
     pub new_objects: Vec<String>,
+    /// Every compared arm's line.
     pub variants: Vec<VariantReport>,
+    /// The policy's decision, with its evidence and reasons.
     pub decision: Decision,
     /// `hold`, `shift`, `promote` or `rollback` (for the ASL Choice state).
     pub action: Action,
+    /// Whether the weights were changed (not on `dryRun`, hold, or a multi-model endpoint).
     pub applied: bool,
+    /// The experiment record's key in the test bucket.
     pub experiment_key: String,
 }
 

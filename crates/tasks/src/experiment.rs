@@ -16,18 +16,25 @@ use weighbridge_core::sequential::PooledEstimate;
 pub enum Evidence {
     /// Mean-of-loss metrics (RMSE, MAE, log-loss): paired moments of the per-row losses.
     Moments {
+        /// Which mean-of-loss statistic (RMSE, MAE, log-loss).
         statistic: LossStatistic,
+        /// The paired moments so far.
         moments: PairedLossMoments,
     },
     /// AUC: one DeLong estimate per look, pooled by inverse variance.
-    Pooled { pooled: PooledEstimate },
+    Pooled {
+        /// Per-look estimates pooled by inverse variance.
+        pooled: PooledEstimate,
+    },
 }
 
 /// Per-variant running metrics.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VariantRecord {
+    /// Regression metrics so far.
     pub regression: RegressionAccumulator,
+    /// Classification metrics so far, for 0/1 labels.
     pub classification: Option<ClassificationAccumulator>,
     /// AUC of each look (with its DeLong standard error), pooled over looks.
     pub auc: PooledEstimate,
@@ -37,10 +44,15 @@ pub struct VariantRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LookRecord {
+    /// The look's number.
     pub look: u32,
+    /// Rows scored in it.
     pub rows: u64,
+    /// What the policy decided.
     pub action: Action,
+    /// The weights it decided.
     pub weights: BTreeMap<String, f64>,
+    /// Whether they were applied.
     pub applied: bool,
 }
 
@@ -48,16 +60,21 @@ pub struct LookRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExperimentRecord {
+    /// The endpoint the experiment runs on.
     pub endpoint_name: String,
     /// Pinned at the first look, so a stepwise shift does not swap the roles.
     pub champion: String,
     /// Test objects already scored (key → ETag): they are not new evidence.
     pub seen: BTreeMap<String, String>,
+    /// Looks with rows so far.
     pub looks: u32,
+    /// Rows scored so far (per arm).
     pub rows: u64,
+    /// Every arm's metrics so far.
     pub variants: BTreeMap<String, VariantRecord>,
     /// challenger → metric → evidence.
     pub comparisons: BTreeMap<String, BTreeMap<String, Evidence>>,
+    /// One line per look.
     pub history: Vec<LookRecord>,
 }
 

@@ -35,7 +35,9 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
 /// Whether the image is for training or for hosting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageScope {
+    /// The training image.
     Training,
+    /// The inference image.
     Inference,
 }
 

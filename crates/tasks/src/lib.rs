@@ -6,6 +6,7 @@
 //! a JSON output, and fails with a [`TaskError`] whose stable name ASL `Retry`/`Catch`
 //! can match. Validation happens before the first mutating call, so bad input never
 //! changes an endpoint.
+#![warn(missing_docs)]
 
 pub mod deploy;
 mod endpoint;

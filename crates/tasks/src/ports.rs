@@ -10,20 +10,27 @@ use thiserror::Error;
 /// How a port call failed, in the terms the tasks act on.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum PortError {
+    /// The resource does not exist.
     #[error("not found: {0}")]
     NotFound(String),
+    /// A resource of that name exists.
     #[error("already exists: {0}")]
     AlreadyExists(String),
+    /// The service throttled the call.
     #[error("throttled: {0}")]
     Throttled(String),
+    /// The service refused the request as invalid.
     #[error("rejected: {0}")]
     Validation(String),
+    /// A conditional write found another version (S3 412).
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    /// The service failed (5xx) or could not be reached.
     #[error("service unavailable: {0}")]
     Unavailable(String),
 }
 
+/// A port call's result.
 pub type PortResult<T> = Result<T, PortError>;
 
 // ---------------------------------------------------------------- SageMaker
@@ -32,8 +39,11 @@ pub type PortResult<T> = Result<T, PortError>;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Channel {
+    /// The channel's name (`train`, `validation`, …).
     pub name: String,
+    /// `s3://…` prefix or object of its data.
     pub s3_uri: String,
+    /// Its content type (`text/csv`, …).
     #[serde(default)]
     pub content_type: Option<String>,
 }
@@ -42,7 +52,9 @@ pub struct Channel {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SpotTraining {
+    /// Longest wait for spot capacity plus training, in seconds (≥ maxRuntimeSeconds).
     pub max_wait_seconds: i32,
+    /// `s3://…` for checkpoints, so an interrupted job resumes.
     pub checkpoint_s3_uri: String,
 }
 
@@ -50,27 +62,44 @@ pub struct SpotTraining {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TrainingJobRequest {
+    /// The job's name.
     pub name: String,
+    /// The training image.
     pub image: String,
+    /// The execution role.
     pub role_arn: String,
+    /// Hyperparameters, as strings.
     pub hyperparameters: BTreeMap<String, String>,
+    /// Input channels.
     pub channels: Vec<Channel>,
+    /// `s3://…` for the model artifacts.
     pub output_path: String,
+    /// Instance type.
     pub instance_type: String,
+    /// Instance count.
     pub instance_count: i32,
+    /// Volume size in GB.
     pub volume_gb: i32,
+    /// Maximum runtime in seconds.
     pub max_runtime_seconds: i32,
+    /// Managed spot training, if asked.
     pub spot: Option<SpotTraining>,
+    /// Tags.
     pub tags: BTreeMap<String, String>,
 }
 
 /// Training job status, as SageMaker names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TrainingStatus {
+    /// Running.
     InProgress,
+    /// Finished with a model.
     Completed,
+    /// Failed (see the failure reason).
     Failed,
+    /// Being stopped.
     Stopping,
+    /// Stopped.
     Stopped,
 }
 
@@ -78,16 +107,25 @@ pub enum TrainingStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TrainingJobDescription {
+    /// The job's name.
     pub name: String,
+    /// Its status.
     pub status: TrainingStatus,
+    /// Why it failed, if it did.
     pub failure_reason: Option<String>,
     /// `FinalMetricDataList` as name → value, e.g. `validation:rmse`.
     pub final_metrics: BTreeMap<String, f64>,
+    /// `s3://…/model.tar.gz` once Completed.
     pub model_artifacts: Option<String>,
+    /// The training image.
     pub image: String,
+    /// Its hyperparameters.
     pub hyperparameters: BTreeMap<String, String>,
+    /// Its output path.
     pub output_path: String,
+    /// Its instance type.
     pub instance_type: String,
+    /// Its instance count.
     pub instance_count: i32,
 }
 
@@ -95,11 +133,17 @@ pub struct TrainingJobDescription {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelRequest {
+    /// The model's name.
     pub name: String,
+    /// The inference image.
     pub image: String,
+    /// `s3://…/model.tar.gz` (or the prefix of a multi-model endpoint).
     pub model_data_url: Option<String>,
+    /// The execution role.
     pub role_arn: String,
+    /// Whether the container serves many models (`Mode: MultiModel`).
     pub multi_model: bool,
+    /// The container's environment.
     pub environment: BTreeMap<String, String>,
 }
 
@@ -107,10 +151,15 @@ pub struct ModelRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VariantSpec {
+    /// The variant's name.
     pub name: String,
+    /// The model it serves.
     pub model_name: String,
+    /// Instance type.
     pub instance_type: String,
+    /// Initial instance count.
     pub initial_instance_count: i32,
+    /// Initial (relative) weight.
     pub initial_weight: f64,
 }
 
@@ -118,21 +167,32 @@ pub struct VariantSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointConfig {
+    /// The config's name.
     pub name: String,
+    /// Its production variants.
     pub variants: Vec<VariantSpec>,
 }
 
 /// Endpoint status, as SageMaker names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EndpointStatus {
+    /// Out of service.
     OutOfService,
+    /// Being created.
     Creating,
+    /// Being updated.
     Updating,
+    /// SageMaker is updating it.
     SystemUpdating,
+    /// Rolling back a failed update.
     RollingBack,
+    /// Serving.
     InService,
+    /// Being deleted.
     Deleting,
+    /// Failed (see the failure reason).
     Failed,
+    /// A rollback failed.
     UpdateRollbackFailed,
 }
 
@@ -140,8 +200,11 @@ pub enum EndpointStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VariantState {
+    /// The variant's name.
     pub name: String,
+    /// Its current weight.
     pub current_weight: f64,
+    /// Its current instance count.
     pub current_instance_count: i32,
 }
 
@@ -149,25 +212,38 @@ pub struct VariantState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointDescription {
+    /// The endpoint's name.
     pub name: String,
+    /// The config it runs.
     pub config_name: String,
+    /// Its status.
     pub status: EndpointStatus,
+    /// Why it failed or rolled back, if it did.
     pub failure_reason: Option<String>,
+    /// Its production variants.
     pub variants: Vec<VariantState>,
 }
 
 /// The SageMaker control plane, as far as the tasks use it.
 #[async_trait]
 pub trait SageMaker: Send + Sync {
+    /// CreateTrainingJob; answers the job's ARN.
     async fn create_training_job(&self, request: &TrainingJobRequest) -> PortResult<String>;
+    /// DescribeTrainingJob.
     async fn describe_training_job(&self, name: &str) -> PortResult<TrainingJobDescription>;
     /// StopTrainingJob (a workflow's cleanup of a job it can no longer wait for).
     async fn stop_training_job(&self, name: &str) -> PortResult<()>;
+    /// CreateModel; answers the model's ARN.
     async fn create_model(&self, request: &ModelRequest) -> PortResult<String>;
+    /// DeleteModel.
     async fn delete_model(&self, name: &str) -> PortResult<()>;
+    /// CreateEndpointConfig; answers its ARN.
     async fn create_endpoint_config(&self, config: &EndpointConfig) -> PortResult<String>;
+    /// DescribeEndpointConfig.
     async fn describe_endpoint_config(&self, name: &str) -> PortResult<EndpointConfig>;
+    /// DeleteEndpointConfig.
     async fn delete_endpoint_config(&self, name: &str) -> PortResult<()>;
+    /// CreateEndpoint; answers its ARN.
     async fn create_endpoint(&self, name: &str, config_name: &str) -> PortResult<String>;
     /// `deployment_config` is passed through as the API's DeploymentConfig JSON.
     async fn update_endpoint(
@@ -176,9 +252,11 @@ pub trait SageMaker: Send + Sync {
         config_name: &str,
         deployment_config: Option<&serde_json::Value>,
     ) -> PortResult<()>;
+    /// DescribeEndpoint.
     async fn describe_endpoint(&self, name: &str) -> PortResult<EndpointDescription>;
     /// DeleteEndpoint (a workflow's cleanup of an endpoint it created that failed).
     async fn delete_endpoint(&self, name: &str) -> PortResult<()>;
+    /// UpdateEndpointWeightsAndCapacities with these weights.
     async fn update_endpoint_weights(&self, name: &str, weights: &BTreeMap<String, f64>) -> PortResult<()>;
 }
 
@@ -187,25 +265,35 @@ pub trait SageMaker: Send + Sync {
 /// One InvokeEndpoint call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InvokeRequest {
+    /// The endpoint.
     pub endpoint: String,
+    /// The request body.
     pub body: Vec<u8>,
+    /// Its content type.
     pub content_type: String,
+    /// The wanted response type.
     pub accept: Option<String>,
+    /// The variant to invoke (instead of the weights' routing).
     pub target_variant: Option<String>,
+    /// The model of a multi-model endpoint to invoke.
     pub target_model: Option<String>,
 }
 
 /// What the model answered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InvokeResponse {
+    /// The response body.
     pub body: Vec<u8>,
+    /// Its content type.
     pub content_type: Option<String>,
+    /// The variant that answered.
     pub invoked_variant: Option<String>,
 }
 
 /// The SageMaker runtime.
 #[async_trait]
 pub trait Runtime: Send + Sync {
+    /// InvokeEndpoint.
     async fn invoke_endpoint(&self, request: &InvokeRequest) -> PortResult<InvokeResponse>;
 }
 
@@ -214,14 +302,18 @@ pub trait Runtime: Send + Sync {
 /// An object's body and ETag.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredObject {
+    /// The object's bytes.
     pub body: Vec<u8>,
+    /// Its ETag.
     pub etag: String,
 }
 
 /// An object's body as it arrives, chunk by chunk (large test sets are never held
 /// whole), with its ETag.
 pub struct ObjectChunks {
+    /// The object's ETag.
     pub etag: String,
+    /// Its bytes, chunk by chunk.
     pub chunks: futures::stream::BoxStream<'static, PortResult<Vec<u8>>>,
 }
 
@@ -229,14 +321,18 @@ pub struct ObjectChunks {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectSummary {
+    /// The key.
     pub key: String,
+    /// Its ETag.
     pub etag: String,
+    /// Its size in bytes.
     pub size: u64,
 }
 
 /// When a put may overwrite.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PutCondition {
+    /// Write whatever is there.
     Always,
     /// Only if no object exists (`If-None-Match: *`).
     IfAbsent,
@@ -247,6 +343,7 @@ pub enum PutCondition {
 /// S3, as far as the tasks use it.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
+    /// GetObject, whole.
     async fn get_object(&self, bucket: &str, key: &str) -> PortResult<StoredObject>;
     /// The same object as a stream of chunks; a failure mid-body is an item's error.
     async fn get_object_chunks(&self, bucket: &str, key: &str) -> PortResult<ObjectChunks>;
@@ -268,10 +365,13 @@ pub trait ObjectStore: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MetricDatum {
+    /// The metric's name.
     pub name: String,
+    /// Its value.
     pub value: f64,
     /// CloudWatch unit name: `None` or `Count`.
     pub unit: String,
+    /// Its dimensions (`EndpointName`, `VariantName`).
     pub dimensions: Vec<(String, String)>,
 }
 

@@ -19,24 +19,36 @@ use crate::{validation, TaskError};
 #[serde(rename_all = "camelCase", tag = "action", deny_unknown_fields)]
 pub enum ShiftAction {
     /// Set these weights (every variant of the endpoint, relative values).
-    Set { weights: BTreeMap<String, f64> },
+    Set {
+        /// Relative weight per variant (every variant of the endpoint).
+        weights: BTreeMap<String, f64>,
+    },
     /// Move each variant's share toward `target` by at most `step`.
     Step {
+        /// The target weight per variant.
         target: BTreeMap<String, f64>,
+        /// The largest change of any share, in (0, 1].
         step: f64,
     },
     /// Keep only `winner`: a new config with it alone, then UpdateEndpoint.
-    Promote { winner: String },
+    Promote {
+        /// The variant that keeps all the traffic.
+        winner: String,
+    },
     /// Take `loser` out of traffic: weight 0, or with `remove` a config without it.
     Rollback {
+        /// The variant to take out of traffic.
         loser: String,
+        /// Also remove it from the endpoint (a new config without it).
         #[serde(default)]
         remove: bool,
     },
     /// Delete a superseded config and models once the endpoint is InService on another.
     #[serde(rename_all = "camelCase")]
     Cleanup {
+        /// The endpoint config to delete.
         superseded_config: String,
+        /// Models to delete with it (never one the live config uses).
         #[serde(default)]
         models: Vec<String>,
     },
@@ -47,9 +59,11 @@ pub enum ShiftAction {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShiftWeightsInput {
+    /// The endpoint.
     pub endpoint_name: String,
     /// `$$.Execution.Name`: new config names derive from it (promote, rollback with remove).
     pub execution_name: String,
+    /// What to do, and its fields.
     #[serde(flatten)]
     pub action: ShiftAction,
 }
@@ -109,7 +123,9 @@ fn validate(input: &ShiftWeightsInput) -> Result<(), TaskError> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShiftWeightsOutput {
+    /// The endpoint.
     pub endpoint_name: String,
+    /// The weights before the action.
     pub previous_weights: BTreeMap<String, f64>,
     /// Weights now (or, after UpdateEndpoint, once the update completes).
     pub weights: BTreeMap<String, f64>,

@@ -59,10 +59,15 @@ struct CreatedObject {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewObject {
+    /// The bucket.
     pub bucket: String,
+    /// The object's key (decoded).
     pub key: String,
+    /// Its ETag.
     pub etag: Option<String>,
+    /// Its version id (versioned buckets).
     pub version_id: Option<String>,
+    /// Its size in bytes.
     pub size: Option<u64>,
 }
 
@@ -70,9 +75,13 @@ pub struct NewObject {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Started {
+    /// The bucket.
     pub bucket: String,
+    /// The object's key.
     pub key: String,
+    /// The retrain execution's name (from bucket, key and version).
     pub execution_name: String,
+    /// Its ARN.
     pub execution_arn: String,
     /// True when this object version had already started an execution.
     pub duplicate: bool,
@@ -82,7 +91,9 @@ pub struct Started {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Skipped {
+    /// The object's key.
     pub key: String,
+    /// Why it was skipped.
     pub reason: String,
 }
 
@@ -90,7 +101,9 @@ pub struct Skipped {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StartRetrainingOutput {
+    /// Executions started (or found already started).
     pub started: Vec<Started>,
+    /// Objects the filters left out.
     pub skipped: Vec<Skipped>,
 }
 

@@ -22,16 +22,23 @@ pub enum Algorithm {
     /// A SageMaker built-in algorithm by name and version (`linear-learner` `1`,
     /// `xgboost` `1.7-1`); the image is resolved for the region.
     Builtin {
+        /// Its name (`linear-learner`, `xgboost`, …).
         name: String,
+        /// Its version (default `latest`).
         #[serde(default = "default_version")]
         version: String,
     },
     /// Any training image.
-    Image { uri: String },
+    Image {
+        /// The training image's ECR URI.
+        uri: String,
+    },
     /// A framework or Hugging Face image with a training script: sets the
     /// `sagemaker_program` and `sagemaker_submit_directory` hyperparameters.
     Script {
+        /// The framework image's ECR URI.
         uri: String,
+        /// The script to run (`train.py`).
         entry_point: String,
         /// `s3://…/sourcedir.tar.gz`
         source_dir: String,
@@ -51,6 +58,7 @@ pub struct TrainInput {
     /// Short prefix for the job name (default `wb`).
     #[serde(default = "default_prefix")]
     pub job_prefix: String,
+    /// Which container trains.
     pub algorithm: Algorithm,
     /// Hyperparameters; numbers and booleans are sent as strings, as the API wants.
     #[serde(default)]
@@ -67,17 +75,22 @@ pub struct TrainInput {
     pub output_path: String,
     /// The SageMaker execution role.
     pub role_arn: String,
+    /// The instance type (default `ml.m5.large`).
     #[serde(default = "default_instance_type")]
     pub instance_type: String,
+    /// Instances (default 1).
     #[serde(default = "one")]
     pub instance_count: i32,
+    /// Volume size in GB (default 10).
     #[serde(default = "default_volume")]
     pub volume_gb: i32,
+    /// Maximum runtime in seconds (default 3600).
     #[serde(default = "default_runtime")]
     pub max_runtime_seconds: i32,
     /// Managed spot training; `maxWaitSeconds` must be ≥ `maxRuntimeSeconds`.
     #[serde(default)]
     pub spot: Option<SpotTraining>,
+    /// Tags for the job.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
 }
@@ -102,7 +115,9 @@ fn default_runtime() -> i32 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TrainOutput {
+    /// The job's name (derived from the execution and the spec).
     pub training_job_name: String,
+    /// The training image used.
     pub image: String,
     /// False when the job already existed with the same spec (a retry).
     pub created: bool,
