@@ -192,108 +192,184 @@ pub async fn shift_weights(
         retired_models: Vec::new(),
         deleted: Vec::new(),
     };
+    let live = Live {
+        endpoint: &endpoint,
+        current: &current,
+        previous: &previous,
+    };
     match &input.action {
-        ShiftAction::Set { weights } => {
-            in_service(&endpoint)?;
-            for name in weights.keys() {
-                known(&endpoint, name)?;
-            }
-            if weights.len() != current.len() {
-                return Err(TaskError::InvalidInput(format!(
-                    "set gives {} weights for {} variants; give every variant a weight",
-                    weights.len(),
-                    current.len()
-                )));
-            }
-            out.weights = normalise(weights)?;
-            apply_weights(sagemaker, &input.endpoint_name, &out.weights).await?;
-        }
+        ShiftAction::Set { weights } => set(sagemaker, input, &live, weights, &mut out).await?,
         ShiftAction::Step { target, step } => {
-            in_service(&endpoint)?;
-            if !(*step > 0.0 && *step <= 1.0) {
-                return Err(TaskError::InvalidInput(format!("step {step} must be in (0, 1]")));
-            }
-            for name in target.keys() {
-                known(&endpoint, name)?;
-            }
-            let target = normalise(target)?;
-            let stepped: BTreeMap<String, f64> = previous
-                .iter()
-                .map(|(k, &w)| {
-                    let t = target.get(k).copied().unwrap_or(0.0);
-                    (k.clone(), w + (t - w).clamp(-step, *step))
-                })
-                .collect();
-            out.weights = normalise(&stepped)?;
-            apply_weights(sagemaker, &input.endpoint_name, &out.weights).await?;
+            step_toward(sagemaker, input, &live, target, *step, &mut out).await?
         }
-        ShiftAction::Promote { winner } => {
-            in_service(&endpoint)?;
-            known(&endpoint, winner)?;
-            let keep = |v: &str| v == winner;
-            replace_config(sagemaker, input, &endpoint, keep, &mut out).await?;
-        }
+        ShiftAction::Promote { winner } => promote(sagemaker, input, &live, winner, &mut out).await?,
         ShiftAction::Rollback { loser, remove } => {
-            in_service(&endpoint)?;
-            known(&endpoint, loser)?;
-            if current.len() < 2 {
-                return Err(TaskError::InvalidInput(format!(
-                    "{loser} is the endpoint's only variant; there is nothing to roll back to"
-                )));
-            }
-            // Whether removed or set to 0, the others must be serving something already:
-            // a rollback never hands all traffic to variants that had none.
-            let mut weights = previous.clone();
-            weights.insert(loser.clone(), 0.0);
-            let rest = normalise(&weights).map_err(|_| {
-                TaskError::InvalidInput(format!(
-                    "{loser} holds all the traffic; promote another variant instead"
-                ))
-            })?;
-            if *remove {
-                replace_config(sagemaker, input, &endpoint, |v| v != loser, &mut out).await?;
-            } else {
-                out.weights = rest;
-                apply_weights(sagemaker, &input.endpoint_name, &out.weights).await?;
-            }
+            rollback(sagemaker, input, &live, loser, *remove, &mut out).await?
         }
         ShiftAction::Cleanup {
             superseded_config,
             models,
-        } => {
-            if endpoint.status != EndpointStatus::InService || endpoint.config_name == *superseded_config {
-                return Err(TaskError::EndpointNotReady(format!(
-                    "endpoint {} is {:?} on config {}; superseded resources are deleted only once it is InService on a new config",
-                    endpoint.name, endpoint.status, endpoint.config_name
-                )));
-            }
-            let live = sagemaker
-                .describe_endpoint_config(&endpoint.config_name)
-                .await
-                .map_err(port(format!("DescribeEndpointConfig {}", endpoint.config_name)))?;
-            for model in models {
-                if live.variants.iter().any(|v| v.model_name == *model) {
-                    return Err(TaskError::InvalidInput(format!(
-                        "model {model} is still used by the live config {}; not deleting it",
-                        live.name
-                    )));
-                }
-            }
-            tolerate_missing(
-                sagemaker.delete_endpoint_config(superseded_config).await,
-                &format!("DeleteEndpointConfig {superseded_config}"),
-            )?;
-            out.deleted.push(superseded_config.clone());
-            for model in models {
-                tolerate_missing(
-                    sagemaker.delete_model(model).await,
-                    &format!("DeleteModel {model}"),
-                )?;
-                out.deleted.push(model.clone());
-            }
-        }
+        } => cleanup(sagemaker, &live, superseded_config, models, &mut out).await?,
     }
     Ok(out)
+}
+
+/// The endpoint as the action found it.
+struct Live<'a> {
+    endpoint: &'a EndpointDescription,
+    /// Current weights as SageMaker reports them.
+    current: &'a BTreeMap<String, f64>,
+    /// The same, normalised.
+    previous: &'a BTreeMap<String, f64>,
+}
+
+/// `set`: these weights for every variant.
+async fn set(
+    sagemaker: &dyn SageMaker,
+    input: &ShiftWeightsInput,
+    live: &Live<'_>,
+    weights: &BTreeMap<String, f64>,
+    out: &mut ShiftWeightsOutput,
+) -> Result<(), TaskError> {
+    let endpoint = live.endpoint;
+    in_service(endpoint)?;
+    for name in weights.keys() {
+        known(endpoint, name)?;
+    }
+    if weights.len() != live.current.len() {
+        return Err(TaskError::InvalidInput(format!(
+            "set gives {} weights for {} variants; give every variant a weight",
+            weights.len(),
+            live.current.len()
+        )));
+    }
+    out.weights = normalise(weights)?;
+    apply_weights(sagemaker, &input.endpoint_name, &out.weights).await?;
+    Ok(())
+}
+
+/// `step`: each share toward the target by at most `step`.
+async fn step_toward(
+    sagemaker: &dyn SageMaker,
+    input: &ShiftWeightsInput,
+    live: &Live<'_>,
+    target: &BTreeMap<String, f64>,
+    step: f64,
+    out: &mut ShiftWeightsOutput,
+) -> Result<(), TaskError> {
+    let endpoint = live.endpoint;
+    in_service(endpoint)?;
+    if !(step > 0.0 && step <= 1.0) {
+        return Err(TaskError::InvalidInput(format!("step {step} must be in (0, 1]")));
+    }
+    for name in target.keys() {
+        known(endpoint, name)?;
+    }
+    let target = normalise(target)?;
+    let stepped: BTreeMap<String, f64> = live
+        .previous
+        .iter()
+        .map(|(k, &w)| {
+            let t = target.get(k).copied().unwrap_or(0.0);
+            (k.clone(), w + (t - w).clamp(-step, step))
+        })
+        .collect();
+    out.weights = normalise(&stepped)?;
+    apply_weights(sagemaker, &input.endpoint_name, &out.weights).await?;
+    Ok(())
+}
+
+/// `promote`: a config with the winner alone, then UpdateEndpoint.
+async fn promote(
+    sagemaker: &dyn SageMaker,
+    input: &ShiftWeightsInput,
+    live: &Live<'_>,
+    winner: &str,
+    out: &mut ShiftWeightsOutput,
+) -> Result<(), TaskError> {
+    let endpoint = live.endpoint;
+    in_service(endpoint)?;
+    known(endpoint, winner)?;
+    let keep = |v: &str| v == winner;
+    replace_config(sagemaker, input, endpoint, keep, out).await?;
+    Ok(())
+}
+
+/// `rollback`: the loser to weight 0, or out of the endpoint with `remove`.
+async fn rollback(
+    sagemaker: &dyn SageMaker,
+    input: &ShiftWeightsInput,
+    live: &Live<'_>,
+    loser: &str,
+    remove: bool,
+    out: &mut ShiftWeightsOutput,
+) -> Result<(), TaskError> {
+    let endpoint = live.endpoint;
+    in_service(endpoint)?;
+    known(endpoint, loser)?;
+    if live.current.len() < 2 {
+        return Err(TaskError::InvalidInput(format!(
+            "{loser} is the endpoint's only variant; there is nothing to roll back to"
+        )));
+    }
+    // Whether removed or set to 0, the others must be serving something already:
+    // a rollback never hands all traffic to variants that had none.
+    let mut weights = live.previous.clone();
+    weights.insert(loser.to_string(), 0.0);
+    let rest = normalise(&weights).map_err(|_| {
+        TaskError::InvalidInput(format!(
+            "{loser} holds all the traffic; promote another variant instead"
+        ))
+    })?;
+    if remove {
+        replace_config(sagemaker, input, endpoint, |v| v != loser, out).await?;
+    } else {
+        out.weights = rest;
+        apply_weights(sagemaker, &input.endpoint_name, &out.weights).await?;
+    }
+    Ok(())
+}
+
+/// `cleanup`: the superseded config and models, once the endpoint serves another config.
+async fn cleanup(
+    sagemaker: &dyn SageMaker,
+    live: &Live<'_>,
+    superseded_config: &str,
+    models: &[String],
+    out: &mut ShiftWeightsOutput,
+) -> Result<(), TaskError> {
+    let endpoint = live.endpoint;
+    if endpoint.status != EndpointStatus::InService || endpoint.config_name == superseded_config {
+        return Err(TaskError::EndpointNotReady(format!(
+            "endpoint {} is {:?} on config {}; superseded resources are deleted only once it is InService on a new config",
+            endpoint.name, endpoint.status, endpoint.config_name
+        )));
+    }
+    let serving = sagemaker
+        .describe_endpoint_config(&endpoint.config_name)
+        .await
+        .map_err(port(format!("DescribeEndpointConfig {}", endpoint.config_name)))?;
+    for model in models {
+        if serving.variants.iter().any(|v| v.model_name == *model) {
+            return Err(TaskError::InvalidInput(format!(
+                "model {model} is still used by the live config {}; not deleting it",
+                serving.name
+            )));
+        }
+    }
+    tolerate_missing(
+        sagemaker.delete_endpoint_config(superseded_config).await,
+        &format!("DeleteEndpointConfig {superseded_config}"),
+    )?;
+    out.deleted.push(superseded_config.to_string());
+    for model in models {
+        tolerate_missing(
+            sagemaker.delete_model(model).await,
+            &format!("DeleteModel {model}"),
+        )?;
+        out.deleted.push(model.clone());
+    }
+    Ok(())
 }
 
 async fn apply_weights(
