@@ -12,7 +12,9 @@ use crate::endpoint::live_variants;
 use crate::error::{port, tolerate_existing};
 use crate::image_uris::{builtin_image, ImageScope};
 use crate::names::readable_unique;
-use crate::ports::{EndpointConfig, EndpointStatus, ModelRequest, PortError, SageMaker, VariantSpec};
+use crate::ports::{
+    EndpointConfig, EndpointDescription, EndpointStatus, ModelRequest, PortError, SageMaker, VariantSpec,
+};
 use crate::{validation, TaskError};
 
 /// The most production variants one endpoint may have (an API limit).
@@ -145,65 +147,16 @@ pub async fn deploy(
     input: &DeployInput,
 ) -> Result<DeployOutput, TaskError> {
     validate(input)?;
-    let image = match &input.image {
-        ServingImage::Builtin { name, version } => {
-            builtin_image(name, version, region, ImageScope::Inference)?
-        }
-        ServingImage::Image { uri } => uri.clone(),
-    };
+    let image = serving_image(input, region)?;
     let model_name = readable_unique(
         &format!("{}-{}", input.endpoint_name, input.variant_name),
         &[&input.execution_name, &input.variant_name, &input.model_data_url],
         63,
         false,
     );
-    let candidate = |weight: f64| VariantSpec {
-        name: input.variant_name.clone(),
-        model_name: model_name.clone(),
-        instance_type: input.instance_type.clone(),
-        initial_instance_count: input.initial_instance_count,
-        initial_weight: weight,
-    };
     // Read everything and validate against it before the first mutating call.
-    let live = match sagemaker.describe_endpoint(&input.endpoint_name).await {
-        Ok(d) => Some(d),
-        Err(PortError::NotFound(_)) => None,
-        Err(e) => return Err(port(format!("DescribeEndpoint {}", input.endpoint_name))(e)),
-    };
-    let (variants, superseded) = match &live {
-        None => (vec![candidate(1.0)], None),
-        Some(endpoint) => {
-            if endpoint.status != EndpointStatus::InService {
-                return Err(TaskError::EndpointNotReady(format!(
-                    "endpoint {} is {:?}; a challenger can be added once it is InService",
-                    endpoint.name, endpoint.status
-                )));
-            }
-            if endpoint.variants.iter().any(|v| v.name == input.variant_name) {
-                return Err(TaskError::InvalidInput(format!(
-                    "endpoint {} already has a variant {:?}; choose a new variantName",
-                    endpoint.name, input.variant_name
-                )));
-            }
-            if endpoint.variants.len() >= MAX_VARIANTS {
-                return Err(TaskError::InvalidInput(format!(
-                    "endpoint {} has {} variants, the most SageMaker allows; promote or roll back first",
-                    endpoint.name,
-                    endpoint.variants.len()
-                )));
-            }
-            let mut variants = live_variants(sagemaker, endpoint).await?;
-            let total: f64 = variants.iter().map(|v| v.initial_weight).sum();
-            // Relative weights: the challenger gets `share` of the traffic.
-            let weight = if total > 0.0 {
-                input.initial_share * total / (1.0 - input.initial_share)
-            } else {
-                1.0
-            };
-            variants.push(candidate(weight));
-            (variants, Some(endpoint.config_name.clone()))
-        }
-    };
+    let live = describe_if_any(sagemaker, &input.endpoint_name).await?;
+    let (variants, superseded) = plan_variants(sagemaker, input, &model_name, live.as_ref()).await?;
     let config_fingerprint = serde_json::to_string(&variants).map_err(crate::error::unserialisable)?;
     let new_config = readable_unique(
         &input.endpoint_name,
@@ -211,18 +164,7 @@ pub async fn deploy(
         63,
         false,
     );
-    let model = ModelRequest {
-        name: model_name.clone(),
-        image,
-        model_data_url: Some(input.model_data_url.clone()),
-        role_arn: input.role_arn.clone(),
-        multi_model: input.multi_model,
-        environment: input.environment.clone(),
-    };
-    tolerate_existing(
-        sagemaker.create_model(&model).await,
-        &format!("CreateModel {model_name}"),
-    )?;
+    create_model(sagemaker, input, &model_name, image).await?;
     let config = EndpointConfig {
         name: new_config.clone(),
         variants: variants.clone(),
@@ -231,23 +173,7 @@ pub async fn deploy(
         sagemaker.create_endpoint_config(&config).await,
         &format!("CreateEndpointConfig {new_config}"),
     )?;
-    let action = if live.is_none() {
-        sagemaker
-            .create_endpoint(&input.endpoint_name, &new_config)
-            .await
-            .map_err(port(format!("CreateEndpoint {}", input.endpoint_name)))?;
-        "created"
-    } else {
-        sagemaker
-            .update_endpoint(
-                &input.endpoint_name,
-                &new_config,
-                input.deployment_config.as_ref(),
-            )
-            .await
-            .map_err(port(format!("UpdateEndpoint {}", input.endpoint_name)))?;
-        "updated"
-    };
+    let action = create_or_update(sagemaker, input, &new_config, live.is_none()).await?;
     let total: f64 = variants.iter().map(|v| v.initial_weight).sum();
     tracing::info!(endpoint = %input.endpoint_name, action, config = %new_config, "deployed");
     Ok(DeployOutput {
@@ -261,4 +187,124 @@ pub async fn deploy(
             .map(|v| (v.name.clone(), v.initial_weight / total))
             .collect(),
     })
+}
+
+/// The serving image: a built-in algorithm's for the region, or the one given.
+fn serving_image(input: &DeployInput, region: &str) -> Result<String, TaskError> {
+    match &input.image {
+        ServingImage::Builtin { name, version } => {
+            builtin_image(name, version, region, ImageScope::Inference)
+        }
+        ServingImage::Image { uri } => Ok(uri.clone()),
+    }
+}
+
+/// DescribeEndpoint, or `None` when there is no endpoint of that name yet.
+async fn describe_if_any(
+    sagemaker: &dyn SageMaker,
+    name: &str,
+) -> Result<Option<EndpointDescription>, TaskError> {
+    match sagemaker.describe_endpoint(name).await {
+        Ok(d) => Ok(Some(d)),
+        Err(PortError::NotFound(_)) => Ok(None),
+        Err(e) => Err(port(format!("DescribeEndpoint {name}"))(e)),
+    }
+}
+
+/// The new config's variants — the candidate alone for a new endpoint, or the live
+/// variants plus the candidate at `initialShare` — and the config it supersedes.
+async fn plan_variants(
+    sagemaker: &dyn SageMaker,
+    input: &DeployInput,
+    model_name: &str,
+    live: Option<&EndpointDescription>,
+) -> Result<(Vec<VariantSpec>, Option<String>), TaskError> {
+    let candidate = |weight: f64| VariantSpec {
+        name: input.variant_name.clone(),
+        model_name: model_name.to_string(),
+        instance_type: input.instance_type.clone(),
+        initial_instance_count: input.initial_instance_count,
+        initial_weight: weight,
+    };
+    let Some(endpoint) = live else {
+        return Ok((vec![candidate(1.0)], None));
+    };
+    check_room_for_challenger(input, endpoint)?;
+    let mut variants = live_variants(sagemaker, endpoint).await?;
+    let total: f64 = variants.iter().map(|v| v.initial_weight).sum();
+    // Relative weights: the challenger gets `share` of the traffic.
+    let weight = if total > 0.0 {
+        input.initial_share * total / (1.0 - input.initial_share)
+    } else {
+        1.0
+    };
+    variants.push(candidate(weight));
+    Ok((variants, Some(endpoint.config_name.clone())))
+}
+
+/// A challenger joins an InService endpoint, under a new name, within the variant limit.
+fn check_room_for_challenger(input: &DeployInput, endpoint: &EndpointDescription) -> Result<(), TaskError> {
+    if endpoint.status != EndpointStatus::InService {
+        return Err(TaskError::EndpointNotReady(format!(
+            "endpoint {} is {:?}; a challenger can be added once it is InService",
+            endpoint.name, endpoint.status
+        )));
+    }
+    if endpoint.variants.iter().any(|v| v.name == input.variant_name) {
+        return Err(TaskError::InvalidInput(format!(
+            "endpoint {} already has a variant {:?}; choose a new variantName",
+            endpoint.name, input.variant_name
+        )));
+    }
+    if endpoint.variants.len() >= MAX_VARIANTS {
+        return Err(TaskError::InvalidInput(format!(
+            "endpoint {} has {} variants, the most SageMaker allows; promote or roll back first",
+            endpoint.name,
+            endpoint.variants.len()
+        )));
+    }
+    Ok(())
+}
+
+/// CreateModel (a retry that finds its own model succeeds).
+async fn create_model(
+    sagemaker: &dyn SageMaker,
+    input: &DeployInput,
+    model_name: &str,
+    image: String,
+) -> Result<(), TaskError> {
+    let model = ModelRequest {
+        name: model_name.to_string(),
+        image,
+        model_data_url: Some(input.model_data_url.clone()),
+        role_arn: input.role_arn.clone(),
+        multi_model: input.multi_model,
+        environment: input.environment.clone(),
+    };
+    tolerate_existing(
+        sagemaker.create_model(&model).await,
+        &format!("CreateModel {model_name}"),
+    )
+}
+
+/// CreateEndpoint for a new endpoint, UpdateEndpoint (with the deployment config) for a
+/// live one; answers `created` or `updated`.
+async fn create_or_update(
+    sagemaker: &dyn SageMaker,
+    input: &DeployInput,
+    new_config: &str,
+    new_endpoint: bool,
+) -> Result<&'static str, TaskError> {
+    if new_endpoint {
+        sagemaker
+            .create_endpoint(&input.endpoint_name, new_config)
+            .await
+            .map_err(port(format!("CreateEndpoint {}", input.endpoint_name)))?;
+        return Ok("created");
+    }
+    sagemaker
+        .update_endpoint(&input.endpoint_name, new_config, input.deployment_config.as_ref())
+        .await
+        .map_err(port(format!("UpdateEndpoint {}", input.endpoint_name)))?;
+    Ok("updated")
 }
