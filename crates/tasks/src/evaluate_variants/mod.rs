@@ -1,0 +1,497 @@
+//! **evaluate-variants**: the scheduled A/B evaluator.
+//!
+//! DescribeEndpoint (must be InService) → the labelled test objects under a prefix that
+//! this experiment has not scored yet → every variant scores the same rows
+//! (`TargetVariant`, bounded concurrency, requests under the 6 MB payload limit) → the
+//! per-variant metrics and the paired evidence against the champion accumulate in the
+//! experiment record (conditional put) → CloudWatch metrics → the core policy decides →
+//! UpdateEndpointWeightsAndCapacities unless `dryRun`. Multi-model endpoints compare
+//! `TargetModel`s the same way (report only: their traffic is routed by the caller).
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use weighbridge_core::codec::{decode_predictions, encode_rows, Format, LabelledRow, LabelledRowReader};
+use weighbridge_core::compare::{delong, loss_metric, PairedLossMoments};
+use weighbridge_core::metrics::ClassificationAccumulator;
+use weighbridge_core::policy::{
+    decide, default_champion, Action, ChallengerEvidence, Decision, MetricEvidence, PolicyConfig,
+};
+use weighbridge_core::sequential::PooledEstimate;
+
+use crate::error::port;
+use crate::experiment::{Evidence, ExperimentRecord, LookRecord, VariantRecord};
+use crate::ports::{
+    EndpointDescription, EndpointStatus, InvokeRequest, MetricDatum, MetricSink, ObjectStore, ObjectSummary,
+    PortError, PutCondition, Runtime, SageMaker, MAX_DATUMS_PER_PUT,
+};
+use crate::{validation, TaskError};
+
+mod evidence;
+mod plan;
+mod publish;
+mod scoring;
+
+use evidence::{accumulate, challenger_evidence, variant_reports};
+use plan::{needs_classes, validate, Plan};
+use publish::publish;
+use scoring::{read_test_rows, score};
+
+/// InvokeEndpoint's request payload limit.
+pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// The most rows per InvokeEndpoint request (the 6 MB limit bounds it further).
+pub const MAX_BATCH_ROWS: usize = 100_000;
+/// The most requests in flight at once.
+pub const MAX_CONCURRENCY: usize = 256;
+
+/// The metrics the evaluator can compare: their loss form and whether they need 0/1 labels.
+const COMPARABLE: [&str; 4] = ["rmse", "mae", "log_loss", "auc"];
+
+/// The task's input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EvaluateVariantsInput {
+    /// The endpoint whose variants are compared (must be InService).
+    pub endpoint_name: String,
+    /// Bucket of the labelled test data: label-first CSV (no header), or JSON Lines
+    /// `{"label": …, "features": […]}`.
+    pub test_bucket: String,
+    /// Prefix of the test objects; each object is new evidence once.
+    pub test_prefix: String,
+    /// Where the experiment record lives. Default
+    /// `<testPrefix>_experiment/<endpoint>-<hash of the compared arms>.json`: one experiment
+    /// per set of arms, so after a promotion or rollback the next challenger starts a new
+    /// experiment by itself (and every test object is new evidence for it).
+    #[serde(default)]
+    pub experiment_key: Option<String>,
+    /// Only these variants (default: every variant of the endpoint).
+    #[serde(default)]
+    pub variants: Option<Vec<String>>,
+    /// For a multi-model endpoint: compare these `TargetModel`s instead of variants.
+    #[serde(default)]
+    pub target_models: Option<Vec<String>>,
+    /// Request format: `text/csv` or `application/jsonlines`.
+    #[serde(default = "csv")]
+    pub content_type: String,
+    /// Rows per InvokeEndpoint request (also kept under 6 MB).
+    #[serde(default = "batch_rows")]
+    pub batch_rows: usize,
+    /// Requests in flight at once.
+    #[serde(default = "concurrency")]
+    pub max_concurrency: usize,
+    /// CloudWatch namespace.
+    #[serde(default = "namespace")]
+    pub namespace: String,
+    /// The decision policy (primary metric, alpha, guardrails, step, floor, …).
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    /// Decide and report, but change nothing on the endpoint.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+fn csv() -> String {
+    "text/csv".into()
+}
+fn batch_rows() -> usize {
+    500
+}
+fn concurrency() -> usize {
+    4
+}
+fn namespace() -> String {
+    "Weighbridge".into()
+}
+
+/// One variant's line in the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantReport {
+    /// The variant (or target model).
+    pub variant: String,
+    /// Rows scored in the experiment so far.
+    pub rows: u64,
+    /// Its metrics over those rows.
+    pub metrics: BTreeMap<String, f64>,
+    /// Pointwise (1 − alpha) intervals `[low, high]` of the compared metrics (primary and
+    /// guardrails), for reading; the decision uses the always-valid intervals in
+    /// `decision.verdicts`, which stay valid across looks.
+    pub intervals: BTreeMap<String, (f64, f64)>,
+}
+
+/// The task's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluateVariantsOutput {
+    /// The endpoint.
+    pub endpoint_name: String,
+    /// The look's number in the experiment.
+    pub look: u32,
+    /// Rows scored in this look (per variant).
+    pub new_rows: u64,
+    /// Rows scored in the experiment so far (per variant).
+    pub total_rows: u64,
+    /// The test objects this look scored.
+    pub new_objects: Vec<String>,
+    /// Every compared arm's line.
+    pub variants: Vec<VariantReport>,
+    /// The policy's decision, with its evidence and reasons.
+    pub decision: Decision,
+    /// `hold`, `shift`, `promote` or `rollback` (for the ASL Choice state).
+    pub action: Action,
+    /// Whether the weights were changed (not on `dryRun`, hold, or a multi-model endpoint).
+    pub applied: bool,
+    /// The experiment record's key in the test bucket.
+    pub experiment_key: String,
+}
+
+/// Which arms are compared: endpoint variants, or models of a multi-model endpoint.
+#[derive(Debug, Clone, PartialEq)]
+enum Arms {
+    Variants(Vec<String>),
+    Models(Vec<String>),
+}
+
+impl Arms {
+    fn names(&self) -> &[String] {
+        match self {
+            Arms::Variants(v) | Arms::Models(v) => v,
+        }
+    }
+}
+
+/// Runs one look of the A/B evaluation, as a list of named steps: check the input, plan
+/// the look from the endpoint, load the experiment, read the new rows, score them on
+/// every arm, decide, commit the look (conditional put: a lost race changes nothing),
+/// publish, and only then apply the weights.
+pub async fn evaluate_variants(
+    sagemaker: &dyn SageMaker,
+    runtime: &dyn Runtime,
+    store: &dyn ObjectStore,
+    metrics_sink: &dyn MetricSink,
+    input: &EvaluateVariantsInput,
+) -> Result<EvaluateVariantsOutput, TaskError> {
+    let format = validate(input)?;
+    let endpoint = describe_in_service(sagemaker, &input.endpoint_name).await?;
+    let plan = Plan::resolve(input, &endpoint)?;
+    let (mut record, etag) = load_record(store, input, &plan).await?;
+    let new_objects = new_test_objects(store, input, &plan, &record).await?;
+    let rows = read_new_rows(store, input, &plan, &new_objects).await?;
+    let look_rows = score_look(runtime, input, &plan, &rows, format, &mut record).await?;
+    let decision = decide_look(input, &plan, &record, look_rows)?;
+    let apply = !input.dry_run && decision.action != Action::Hold && matches!(plan.arms, Arms::Variants(_));
+    let look = Look {
+        rows: look_rows,
+        objects: &new_objects,
+        decision: &decision,
+        applied: apply,
+    };
+    commit_look(store, input, &plan, &mut record, etag, &look).await?;
+    let reports = variant_reports(&record, plan.arms.names(), &plan.metrics, input.policy.alpha);
+    publish(metrics_sink, input, &plan.arms, &reports).await?;
+    if apply {
+        apply_weights(sagemaker, input, &plan, &decision).await?;
+    }
+    tracing::info!(endpoint = %input.endpoint_name, look = record.looks, action = decision.action.as_str(), applied = apply, "evaluated");
+    Ok(EvaluateVariantsOutput {
+        endpoint_name: input.endpoint_name.clone(),
+        look: record.looks,
+        new_rows: look_rows,
+        total_rows: record.rows,
+        new_objects: new_objects.iter().map(|o| o.key.clone()).collect(),
+        variants: reports,
+        action: decision.action,
+        decision,
+        applied: apply,
+        experiment_key: plan.experiment_key,
+    })
+}
+
+/// This look's outcome, as the record keeps it.
+struct Look<'a> {
+    rows: u64,
+    objects: &'a [ObjectSummary],
+    decision: &'a Decision,
+    applied: bool,
+}
+
+/// DescribeEndpoint, which must be InService.
+async fn describe_in_service(
+    sagemaker: &dyn SageMaker,
+    name: &str,
+) -> Result<EndpointDescription, TaskError> {
+    let endpoint = sagemaker
+        .describe_endpoint(name)
+        .await
+        .map_err(port(format!("DescribeEndpoint {name}")))?;
+    if endpoint.status != EndpointStatus::InService {
+        return Err(TaskError::EndpointNotReady(format!(
+            "endpoint {} is {:?}; evaluate once it is InService",
+            endpoint.name, endpoint.status
+        )));
+    }
+    Ok(endpoint)
+}
+
+/// The experiment record so far (or a new one, its champion chosen), with its ETag for
+/// the conditional put.
+async fn load_record(
+    store: &dyn ObjectStore,
+    input: &EvaluateVariantsInput,
+    plan: &Plan,
+) -> Result<(ExperimentRecord, Option<String>), TaskError> {
+    let key = &plan.experiment_key;
+    let (record, etag) = match store.get_object(&input.test_bucket, key).await {
+        Ok(o) => {
+            let r: ExperimentRecord = serde_json::from_slice(&o.body).map_err(|e| {
+                TaskError::InvalidInput(format!(
+                    "experiment record s3://{}/{key} is corrupt: {e}",
+                    input.test_bucket
+                ))
+            })?;
+            (r, Some(o.etag))
+        }
+        Err(PortError::NotFound(_)) => {
+            let champion = match (&input.policy.champion, &plan.arms) {
+                (Some(c), _) => Some(c.clone()),
+                (None, Arms::Models(m)) => m.first().cloned(),
+                (None, Arms::Variants(_)) => default_champion(&plan.arm_weights()),
+            };
+            let champion = champion
+                .ok_or_else(|| TaskError::InsufficientData("no variants to choose a champion from".into()))?;
+            (ExperimentRecord::new(&input.endpoint_name, &champion), None)
+        }
+        Err(e) => return Err(port(format!("GetObject s3://{}/{key}", input.test_bucket))(e)),
+    };
+    if !plan.arms.names().contains(&record.champion) {
+        return Err(TaskError::InvalidInput(format!(
+            "the experiment's champion {:?} is not among the compared arms {:?}; start a new experiment key",
+            record.champion,
+            plan.arms.names()
+        )));
+    }
+    Ok((record, etag))
+}
+
+/// The test objects under the prefix that this experiment has not scored (by ETag).
+async fn new_test_objects(
+    store: &dyn ObjectStore,
+    input: &EvaluateVariantsInput,
+    plan: &Plan,
+    record: &ExperimentRecord,
+) -> Result<Vec<ObjectSummary>, TaskError> {
+    let listed = store
+        .list_objects(&input.test_bucket, &input.test_prefix)
+        .await
+        .map_err(port(format!(
+            "ListObjectsV2 s3://{}/{}",
+            input.test_bucket, input.test_prefix
+        )))?;
+    let listed: Vec<_> = listed
+        .into_iter()
+        .filter(|o| o.key != plan.experiment_key && !o.key.contains("_experiment/") && !o.key.ends_with('/'))
+        .collect();
+    if listed.is_empty() {
+        return Err(TaskError::InsufficientData(format!(
+            "no test objects under s3://{}/{}; upload labelled rows (label-first CSV) there",
+            input.test_bucket, input.test_prefix
+        )));
+    }
+    Ok(listed
+        .into_iter()
+        .filter(|o| record.seen.get(&o.key) != Some(&o.etag))
+        .collect())
+}
+
+/// Every labelled row of the new objects; 0/1 labels where a metric needs classes.
+async fn read_new_rows(
+    store: &dyn ObjectStore,
+    input: &EvaluateVariantsInput,
+    plan: &Plan,
+    objects: &[ObjectSummary],
+) -> Result<Vec<LabelledRow>, TaskError> {
+    let mut rows: Vec<LabelledRow> = Vec::new();
+    for o in objects {
+        rows.extend(read_test_rows(store, &input.test_bucket, &o.key).await?);
+    }
+    if needs_classes(&plan.metrics) {
+        if let Some((bad, row)) = rows
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.label != 0.0 && r.label != 1.0)
+        {
+            return Err(TaskError::InvalidInput(format!(
+                "{} needs 0/1 labels, but new test row {} has label {}",
+                input.policy.primary_metric,
+                bad + 1,
+                row.label
+            )));
+        }
+    }
+    Ok(rows)
+}
+
+/// Scores the rows on every arm (at most `maxConcurrency` requests in flight) and adds
+/// them to the record; returns how many rows this look added.
+async fn score_look(
+    runtime: &dyn Runtime,
+    input: &EvaluateVariantsInput,
+    plan: &Plan,
+    rows: &[LabelledRow],
+    format: Format,
+    record: &mut ExperimentRecord,
+) -> Result<u64, TaskError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let predictions = score(runtime, input, &plan.arms, rows, format).await?;
+    let labels: Vec<f64> = rows.iter().map(|r| r.label).collect();
+    accumulate(record, &plan.metrics, &labels, &predictions, input.policy.alpha)?;
+    record.looks += 1;
+    record.rows += labels.len() as u64;
+    Ok(labels.len() as u64)
+}
+
+/// The policy's decision on everything seen so far (hold when this look had no rows).
+fn decide_look(
+    input: &EvaluateVariantsInput,
+    plan: &Plan,
+    record: &ExperimentRecord,
+    look_rows: u64,
+) -> Result<Decision, TaskError> {
+    let mut policy = input.policy.clone();
+    policy.champion = Some(record.champion.clone());
+    let evidence = challenger_evidence(record, &plan.arms, &plan.metrics);
+    let mut decision = decide(&plan.arm_weights(), &evidence, &policy)?;
+    if look_rows == 0 {
+        decision.action = Action::Hold;
+        decision.weights = decision.previous_weights.clone();
+        decision.reason = "hold: no new labelled test data since the last look".into();
+    }
+    Ok(decision)
+}
+
+/// Writes the record with this look (its objects marked seen) by a conditional put: if
+/// another evaluation committed first, this look is `Weighbridge.Conflict` and changes
+/// nothing.
+async fn commit_look(
+    store: &dyn ObjectStore,
+    input: &EvaluateVariantsInput,
+    plan: &Plan,
+    record: &mut ExperimentRecord,
+    etag: Option<String>,
+    look: &Look<'_>,
+) -> Result<(), TaskError> {
+    for o in look.objects {
+        record.seen.insert(o.key.clone(), o.etag.clone());
+    }
+    if look.rows > 0 {
+        record.history.push(LookRecord {
+            look: record.looks,
+            rows: look.rows,
+            action: look.decision.action,
+            weights: look.decision.weights.clone(),
+            applied: look.applied,
+        });
+    }
+    let key = &plan.experiment_key;
+    let body = serde_json::to_vec_pretty(&record).map_err(crate::error::unserialisable)?;
+    let condition = etag.map_or(PutCondition::IfAbsent, PutCondition::IfMatch);
+    store
+        .put_object(&input.test_bucket, key, body, condition)
+        .await
+        .map(|_| ())
+        .map_err(|e| match e {
+            PortError::PreconditionFailed(_) => TaskError::Conflict(format!(
+                "another evaluation updated s3://{}/{key} first; this look was not committed, retry",
+                input.test_bucket
+            )),
+            other => port(format!("PutObject s3://{}/{key}", input.test_bucket))(other),
+        })
+}
+
+/// UpdateEndpointWeightsAndCapacities with the decided weights (variants not compared
+/// keep no traffic).
+async fn apply_weights(
+    sagemaker: &dyn SageMaker,
+    input: &EvaluateVariantsInput,
+    plan: &Plan,
+    decision: &Decision,
+) -> Result<(), TaskError> {
+    let full: BTreeMap<String, f64> = plan
+        .weights
+        .keys()
+        .map(|k| (k.clone(), decision.weights.get(k).copied().unwrap_or(0.0)))
+        .collect();
+    sagemaker
+        .update_endpoint_weights(&input.endpoint_name, &full)
+        .await
+        .map_err(port(format!(
+            "UpdateEndpointWeightsAndCapacities {}",
+            input.endpoint_name
+        )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(variants: &[(&str, f64)]) -> EndpointDescription {
+        EndpointDescription {
+            name: "e".into(),
+            config_name: "c".into(),
+            status: EndpointStatus::InService,
+            failure_reason: None,
+            variants: variants
+                .iter()
+                .map(|(n, w)| crate::ports::VariantState {
+                    name: n.to_string(),
+                    current_weight: *w,
+                    current_instance_count: 1,
+                })
+                .collect(),
+        }
+    }
+
+    fn input(extra: serde_json::Value) -> EvaluateVariantsInput {
+        let mut v = serde_json::json!({"endpointName": "e", "testBucket": "bkt", "testPrefix": "t/"});
+        if let (Some(map), serde_json::Value::Object(more)) = (v.as_object_mut(), extra) {
+            map.extend(more);
+        }
+        crate::parse_input(v).unwrap()
+    }
+
+    #[test]
+    fn a_plan_is_resolved_from_the_input_and_the_endpoint_alone() {
+        let e = endpoint(&[("champion", 0.9), ("challenger", 0.1), ("other", 0.0)]);
+        let all = Plan::resolve(&input(serde_json::json!({})), &e).unwrap();
+        assert_eq!(all.arms.names().len(), 3);
+        assert!(
+            all.experiment_key.starts_with("t/_experiment/e-"),
+            "{}",
+            all.experiment_key
+        );
+        assert_eq!(all.metrics, vec!["rmse".to_string()]);
+        let two = Plan::resolve(
+            &input(serde_json::json!({"variants": ["champion", "challenger"]})),
+            &e,
+        )
+        .unwrap();
+        assert_eq!(two.arm_weights().len(), 2);
+        assert_ne!(
+            two.experiment_key, all.experiment_key,
+            "another set of arms, another experiment"
+        );
+        let unknown = Plan::resolve(
+            &input(serde_json::json!({"variants": ["champion", "nobody"]})),
+            &e,
+        );
+        assert!(unknown.unwrap_err().to_string().contains("is not on endpoint e"));
+        let alone = Plan::resolve(&input(serde_json::json!({})), &endpoint(&[("only", 1.0)]));
+        assert_eq!(alone.unwrap_err().name(), "Weighbridge.InsufficientData");
+    }
+}

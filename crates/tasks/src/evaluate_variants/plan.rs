@@ -1,0 +1,171 @@
+//! The look's plan: the input checked by AWS's rules, then the arms, the weights, the
+//! experiment key and the tracked metrics resolved from the input and the endpoint.
+
+use super::*;
+
+pub(super) fn validate(input: &EvaluateVariantsInput) -> Result<Format, TaskError> {
+    let invalid = |m: String| Err(TaskError::InvalidInput(m));
+    input.policy.validate()?;
+    let format = weighbridge_core::codec::Format::from_content_type(&input.content_type)?;
+    if format == Format::Json {
+        return invalid("contentType must be text/csv or application/jsonlines".into());
+    }
+    validation::sagemaker_name("endpointName", &input.endpoint_name)?;
+    validation::bucket_name("testBucket", &input.test_bucket)?;
+    validation::key_prefix("testPrefix", &input.test_prefix)?;
+    if let Some(key) = &input.experiment_key {
+        validation::object_key("experimentKey", key)?;
+    }
+    if let Some(variants) = &input.variants {
+        validation::variant_list("variants", variants)?;
+    }
+    if let Some(models) = &input.target_models {
+        check_target_models(models)?;
+    }
+    if input.batch_rows == 0 || input.max_concurrency == 0 {
+        return invalid("batchRows and maxConcurrency must be ≥ 1".into());
+    }
+    validation::bounded("batchRows", input.batch_rows, 1..=MAX_BATCH_ROWS)?;
+    validation::bounded("maxConcurrency", input.max_concurrency, 1..=MAX_CONCURRENCY)?;
+    check_namespace(&input.namespace)?;
+    for metric in
+        std::iter::once(&input.policy.primary_metric).chain(input.policy.guardrails.iter().map(|g| &g.metric))
+    {
+        if !COMPARABLE.contains(&metric.as_str()) {
+            return invalid(format!(
+                "metric {metric:?} cannot be compared; use one of {}",
+                COMPARABLE.join(", ")
+            ));
+        }
+    }
+    Ok(format)
+}
+
+/// TargetModel values: unique, 1 to 1024 characters (InvokeEndpoint's limit).
+pub(super) fn check_target_models(models: &[String]) -> Result<(), TaskError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for m in models {
+        if m.is_empty() || m.len() > 1024 || !seen.insert(m) {
+            return Err(TaskError::InvalidInput(format!(
+                "targetModels: {} must be 1 to 1024 characters and named once",
+                validation::shown(m)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A CloudWatch namespace: 1 to 255 printable ASCII characters, not starting with `:`
+/// and not in the `AWS/` namespaces AWS reserves.
+pub(super) fn check_namespace(namespace: &str) -> Result<(), TaskError> {
+    let ok = (1..=255).contains(&namespace.len())
+        && namespace.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+        && !namespace.starts_with(':')
+        && !namespace.starts_with("AWS/");
+    if ok {
+        Ok(())
+    } else {
+        Err(TaskError::InvalidInput(format!(
+            "namespace {} is not a CloudWatch namespace (1 to 255 printable ASCII characters, not AWS/…)",
+            validation::shown(namespace)
+        )))
+    }
+}
+
+/// `<testPrefix>_experiment/<endpoint>-<hash of the sorted arm names>.json`.
+pub(super) fn default_experiment_key(input: &EvaluateVariantsInput, arms: &[String]) -> String {
+    let mut sorted: Vec<&str> = arms.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    format!(
+        "{}_experiment/{}-{:016x}.json",
+        input.test_prefix,
+        input.endpoint_name,
+        crate::names::fingerprint(&sorted)
+    )
+}
+
+pub(super) fn tracked_metrics(policy: &PolicyConfig) -> Vec<String> {
+    let mut metrics = vec![policy.primary_metric.clone()];
+    for g in &policy.guardrails {
+        if !metrics.contains(&g.metric) {
+            metrics.push(g.metric.clone());
+        }
+    }
+    metrics
+}
+
+pub(super) fn needs_classes(metrics: &[String]) -> bool {
+    metrics.iter().any(|m| m == "auc" || m == "log_loss")
+}
+
+/// What one look works on, resolved from the input and the endpoint before any data is
+/// read: the compared arms, the endpoint's weights, the experiment record's key and the
+/// tracked metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Plan {
+    pub(super) arms: Arms,
+    /// Every variant of the endpoint with its current weight.
+    pub(super) weights: BTreeMap<String, f64>,
+    pub(super) experiment_key: String,
+    pub(super) metrics: Vec<String>,
+}
+
+impl Plan {
+    /// Pure: the same input and endpoint give the same plan.
+    pub(super) fn resolve(
+        input: &EvaluateVariantsInput,
+        endpoint: &EndpointDescription,
+    ) -> Result<Self, TaskError> {
+        let weights: BTreeMap<String, f64> = endpoint
+            .variants
+            .iter()
+            .map(|v| (v.name.clone(), v.current_weight))
+            .collect();
+        let arms = match (&input.target_models, &input.variants) {
+            (Some(models), _) if models.len() >= 2 => Arms::Models(models.clone()),
+            (Some(_), _) => {
+                return Err(TaskError::InvalidInput(
+                    "targetModels needs at least two models".into(),
+                ))
+            }
+            (None, Some(names)) => {
+                if let Some(n) = names.iter().find(|n| !weights.contains_key(*n)) {
+                    return Err(TaskError::InvalidInput(format!(
+                        "variant {n:?} is not on endpoint {} (variants: {})",
+                        endpoint.name,
+                        weights.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )));
+                }
+                Arms::Variants(names.clone())
+            }
+            (None, None) => Arms::Variants(weights.keys().cloned().collect()),
+        };
+        if arms.names().len() < 2 {
+            return Err(TaskError::InsufficientData(format!(
+                "endpoint {} has one variant; an A/B evaluation needs a challenger",
+                endpoint.name
+            )));
+        }
+        let experiment_key = input
+            .experiment_key
+            .clone()
+            .unwrap_or_else(|| default_experiment_key(input, arms.names()));
+        Ok(Self {
+            arms,
+            weights,
+            experiment_key,
+            metrics: tracked_metrics(&input.policy),
+        })
+    }
+
+    /// The weights of the compared arms (models of a multi-model endpoint weigh 1 each).
+    pub(super) fn arm_weights(&self) -> BTreeMap<String, f64> {
+        match &self.arms {
+            Arms::Variants(names) => names
+                .iter()
+                .map(|n| (n.clone(), self.weights.get(n).copied().unwrap_or(0.0)))
+                .collect(),
+            Arms::Models(models) => models.iter().map(|m| (m.clone(), 1.0)).collect(),
+        }
+    }
+}
