@@ -46,107 +46,115 @@ impl Runtime for MemoryBackend {
         if let Some(latency) = self.with(|s| s.latency.get("InvokeEndpoint").copied()) {
             tokio::time::sleep(latency).await;
         }
-        let (predict, style, variant) = self.with(|s| {
-            let e = s.world.endpoints.get(&r.endpoint).ok_or_else(|| {
-                PortError::Validation(format!(
-                    "Endpoint {} of account 000000000000 not found.",
-                    r.endpoint
-                ))
-            })?;
-            if e.status != EndpointStatus::InService && e.status != EndpointStatus::Updating {
-                return Err(PortError::Validation(format!(
-                    "Endpoint {} is not in service.",
-                    r.endpoint
-                )));
-            }
-            let variant = match &r.target_variant {
-                Some(v) if e.variants.iter().any(|x| &x.name == v) => v.clone(),
-                Some(v) => {
-                    return Err(PortError::Validation(format!(
-                        "Variant {v} not found for endpoint {}.",
-                        r.endpoint
-                    )))
-                }
-                None => {
-                    // Routed by the current weights (seeded); without a seed, the heaviest.
-                    let total: f64 = e.variants.iter().map(|v| v.current_weight).sum();
-                    match s.rng.as_mut() {
-                        Some(rng) if total > 0.0 => {
-                            let mut pick = rng.random::<f64>() * total;
-                            e.variants
-                                .iter()
-                                .find(|v| {
-                                    pick -= v.current_weight;
-                                    pick < 0.0
-                                })
-                                .or_else(|| e.variants.last())
-                                .map(|v| v.name.clone())
-                        }
-                        _ => e
-                            .variants
-                            .iter()
-                            .max_by(|a, b| a.current_weight.total_cmp(&b.current_weight))
-                            .map(|v| v.name.clone()),
-                    }
-                    .ok_or_else(|| {
-                        PortError::Validation(format!("Endpoint {} has no variants.", r.endpoint))
-                    })?
-                }
-            };
-            let variant_model = s
-                .world
-                .configs
-                .get(&e.config_name)
-                .and_then(|c| c.variants.iter().find(|v| v.name == variant))
-                .map(|v| v.model_name.clone())
-                .ok_or_else(|| {
-                    PortError::Validation(format!(
-                        "Variant {variant} of endpoint {} has no model in config {}.",
-                        r.endpoint, e.config_name
-                    ))
-                })?;
-            let model = r.target_model.clone().unwrap_or_else(|| variant_model.clone());
-            let served = s.predictors.get(&model).cloned().or_else(|| {
-                let hosted = hosted_model(s, s.world.models.get(&variant_model)?, r.target_model.as_deref())?;
-                s.predictors.insert(model.clone(), hosted.clone());
-                Some(hosted)
-            });
-            let (p, style) = served
-                .ok_or_else(|| PortError::Validation(format!("model {model} has no predictor served")))?;
-            Ok((p, style, variant))
-        })?;
-        let text = String::from_utf8_lossy(&r.body);
-        let rows: Vec<Vec<f64>> = text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                if l.trim_start().starts_with('{') {
-                    let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
-                    v["features"]
-                        .as_array()
-                        .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
-                        .unwrap_or_default()
-                } else {
-                    l.split(',').filter_map(|f| f.trim().parse().ok()).collect()
-                }
-            })
-            .collect();
-        let scores: Vec<f64> = rows.iter().map(|row| predict(row)).collect();
-        let (body, content_type) = match style {
-            ResponseStyle::Csv => (
-                scores.iter().map(|v| format!("{v}\n")).collect::<String>(),
-                "text/csv",
-            ),
-            ResponseStyle::LinearLearner => (
-                serde_json::json!({ "predictions": scores.iter().map(|s| serde_json::json!({"score": s})).collect::<Vec<_>>() }).to_string(),
-                "application/json",
-            ),
-            ResponseStyle::Garbage => ("<html>502 Bad Gateway</html>".to_string(), "text/csv"),
-        };
+        let (predict, style, variant) = self.with(|s| route(s, r))?;
+        let scores: Vec<f64> = request_rows(&r.body).iter().map(|row| predict(row)).collect();
+        let (body, content_type) = answer(style, &scores);
         Ok(InvokeResponse {
             body: body.into_bytes(),
             content_type: Some(content_type.into()),
             invoked_variant: Some(variant),
         })
+    }
+}
+
+/// Which variant answers (`TargetVariant`, else the weights) and its model's predictor.
+fn route(s: &mut State, r: &InvokeRequest) -> PortResult<(Predictor, ResponseStyle, String)> {
+    let e = s.world.endpoints.get(&r.endpoint).ok_or_else(|| {
+        PortError::Validation(format!(
+            "Endpoint {} of account 000000000000 not found.",
+            r.endpoint
+        ))
+    })?;
+    if e.status != EndpointStatus::InService && e.status != EndpointStatus::Updating {
+        return Err(PortError::Validation(format!(
+            "Endpoint {} is not in service.",
+            r.endpoint
+        )));
+    }
+    let variant = match &r.target_variant {
+        Some(v) if e.variants.iter().any(|x| &x.name == v) => v.clone(),
+        Some(v) => {
+            return Err(PortError::Validation(format!(
+                "Variant {v} not found for endpoint {}.",
+                r.endpoint
+            )))
+        }
+        None => routed_by_weight(s.rng.as_mut(), e)
+            .ok_or_else(|| PortError::Validation(format!("Endpoint {} has no variants.", r.endpoint)))?,
+    };
+    let variant_model = s
+        .world
+        .configs
+        .get(&e.config_name)
+        .and_then(|c| c.variants.iter().find(|v| v.name == variant))
+        .map(|v| v.model_name.clone())
+        .ok_or_else(|| {
+            PortError::Validation(format!(
+                "Variant {variant} of endpoint {} has no model in config {}.",
+                r.endpoint, e.config_name
+            ))
+        })?;
+    let model = r.target_model.clone().unwrap_or_else(|| variant_model.clone());
+    let served = s.predictors.get(&model).cloned().or_else(|| {
+        let hosted = hosted_model(s, s.world.models.get(&variant_model)?, r.target_model.as_deref())?;
+        s.predictors.insert(model.clone(), hosted.clone());
+        Some(hosted)
+    });
+    let (p, style) =
+        served.ok_or_else(|| PortError::Validation(format!("model {model} has no predictor served")))?;
+    Ok((p, style, variant))
+}
+
+/// A variant by the current weights (seeded); without a seed, the heaviest.
+fn routed_by_weight(rng: Option<&mut rand::rngs::StdRng>, e: &EndpointDescription) -> Option<String> {
+    let total: f64 = e.variants.iter().map(|v| v.current_weight).sum();
+    match rng {
+        Some(rng) if total > 0.0 => {
+            let mut pick = rng.random::<f64>() * total;
+            e.variants
+                .iter()
+                .find(|v| {
+                    pick -= v.current_weight;
+                    pick < 0.0
+                })
+                .or_else(|| e.variants.last())
+                .map(|v| v.name.clone())
+        }
+        _ => e
+            .variants
+            .iter()
+            .max_by(|a, b| a.current_weight.total_cmp(&b.current_weight))
+            .map(|v| v.name.clone()),
+    }
+}
+
+/// The request's feature rows: CSV lines, or JSON Lines with `features`.
+fn request_rows(body: &[u8]) -> Vec<Vec<f64>> {
+    String::from_utf8_lossy(body)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            if l.trim_start().starts_with('{') {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+                v["features"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+                    .unwrap_or_default()
+            } else {
+                l.split(',').filter_map(|f| f.trim().parse().ok()).collect()
+            }
+        })
+        .collect()
+}
+
+/// The response body and content type as the container of `style` writes them.
+fn answer(style: ResponseStyle, scores: &[f64]) -> (String, &'static str) {
+    match style {
+        ResponseStyle::Csv => (scores.iter().map(|v| format!("{v}\n")).collect::<String>(), "text/csv"),
+        ResponseStyle::LinearLearner => (
+            serde_json::json!({ "predictions": scores.iter().map(|s| serde_json::json!({"score": s})).collect::<Vec<_>>() }).to_string(),
+            "application/json",
+        ),
+        ResponseStyle::Garbage => ("<html>502 Bad Gateway</html>".to_string(), "text/csv"),
     }
 }
