@@ -738,6 +738,26 @@ fn eight_writers_at_once_lose_no_update() {
                     .unwrap()
             })
             .collect();
+        // Two readers in the middle of the writers: they see a whole state or wait.
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_weighbridge"))
+                    .args(["status", "--state-dir", &s])
+                    .env("WEIGHBRIDGE_LOCK_WAIT_MS", "120000")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for reader in readers {
+            let out = reader.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: status during writes: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         for child in children {
             let out = child.wait_with_output().unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
