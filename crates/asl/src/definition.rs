@@ -12,12 +12,17 @@ use serde_json::Value;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct StateMachine {
+    /// Free text.
     #[serde(default)]
     pub comment: Option<String>,
+    /// The first state.
     pub start_at: String,
+    /// The states by name.
     pub states: BTreeMap<String, State>,
+    /// The execution's time limit.
     #[serde(default)]
     pub timeout_seconds: Option<u64>,
+    /// The ASL version.
     #[serde(default)]
     pub version: Option<String>,
     /// Only `JSONPath` is supported; `JSONata` is rejected by validation.
@@ -31,13 +36,21 @@ pub struct StateMachine {
 /// The state types of the specification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum StateKind {
+    /// Passes its input (or `Result`) on.
     Pass,
+    /// Calls a resource.
     Task,
+    /// Branches on rules.
     Choice,
+    /// Waits a time or until a timestamp.
     Wait,
+    /// Ends the execution (or branch) successfully.
     Succeed,
+    /// Ends it with an error.
     Fail,
+    /// Runs branches side by side.
     Parallel,
+    /// Runs a processor over each item.
     Map,
 }
 
@@ -67,85 +80,121 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct State {
+    /// `Type`.
     #[serde(rename = "Type")]
     pub kind: StateKind,
+    /// `Comment`.
     #[serde(default)]
     pub comment: Option<String>,
+    /// `Next`.
     #[serde(default)]
     pub next: Option<String>,
+    /// `End`.
     #[serde(default)]
     pub end: Option<bool>,
+    /// `InputPath` (a path, or null).
     #[serde(default, deserialize_with = "present")]
     pub input_path: Option<Value>,
+    /// `OutputPath` (a path, or null).
     #[serde(default, deserialize_with = "present")]
     pub output_path: Option<Value>,
+    /// `ResultPath` (a reference path, or null).
     #[serde(default, deserialize_with = "present")]
     pub result_path: Option<Value>,
+    /// `Parameters` (a payload template).
     #[serde(default)]
     pub parameters: Option<Value>,
+    /// `ResultSelector` (a payload template).
     #[serde(default)]
     pub result_selector: Option<Value>,
+    /// `Result` (Pass).
     #[serde(default)]
     pub result: Option<Value>,
     // Task
+    /// `Resource` (Task).
     #[serde(default)]
     pub resource: Option<String>,
+    /// `TimeoutSeconds` (Task).
     #[serde(default)]
     pub timeout_seconds: Option<u64>,
+    /// `TimeoutSecondsPath` (Task).
     #[serde(default)]
     pub timeout_seconds_path: Option<String>,
+    /// `HeartbeatSeconds` (Task).
     #[serde(default)]
     pub heartbeat_seconds: Option<u64>,
+    /// `HeartbeatSecondsPath` (Task).
     #[serde(default)]
     pub heartbeat_seconds_path: Option<String>,
+    /// `Credentials` (Task).
     #[serde(default)]
     pub credentials: Option<Value>,
+    /// `Retry`.
     #[serde(default)]
     pub retry: Option<Vec<Retrier>>,
+    /// `Catch`.
     #[serde(default)]
     pub catch: Option<Vec<Catcher>>,
     // Choice
+    /// `Choices` (Choice): rules, kept as JSON and checked by `choice`.
     #[serde(default)]
     pub choices: Option<Vec<Value>>,
+    /// `Default` (Choice).
     #[serde(default)]
     pub default: Option<String>,
     // Wait
+    /// `Seconds` (Wait).
     #[serde(default)]
     pub seconds: Option<Value>,
+    /// `SecondsPath` (Wait).
     #[serde(default)]
     pub seconds_path: Option<String>,
+    /// `Timestamp` (Wait).
     #[serde(default)]
     pub timestamp: Option<String>,
+    /// `TimestampPath` (Wait).
     #[serde(default)]
     pub timestamp_path: Option<String>,
     // Fail
+    /// `Error` (Fail).
     #[serde(default)]
     pub error: Option<String>,
+    /// `ErrorPath` (Fail).
     #[serde(default)]
     pub error_path: Option<String>,
+    /// `Cause` (Fail).
     #[serde(default)]
     pub cause: Option<String>,
+    /// `CausePath` (Fail).
     #[serde(default)]
     pub cause_path: Option<String>,
     // Parallel
+    /// `Branches` (Parallel).
     #[serde(default)]
     pub branches: Option<Vec<StateMachine>>,
     // Map
+    /// `ItemsPath` (Map).
     #[serde(default)]
     pub items_path: Option<String>,
+    /// `ItemSelector` (Map).
     #[serde(default)]
     pub item_selector: Option<Value>,
+    /// `ItemProcessor` (Map).
     #[serde(default)]
     pub item_processor: Option<Box<StateMachine>>,
     /// The older name of `ItemProcessor`.
     #[serde(default)]
     pub iterator: Option<Box<StateMachine>>,
+    /// `MaxConcurrency` (Map).
     #[serde(default)]
     pub max_concurrency: Option<u64>,
+    /// `ToleratedFailurePercentage` (Map).
     #[serde(default)]
     pub tolerated_failure_percentage: Option<f64>,
+    /// `ToleratedFailureCount` (Map).
     #[serde(default)]
     pub tolerated_failure_count: Option<u64>,
+    /// `QueryLanguage` (JSONPath only for now).
     #[serde(default)]
     pub query_language: Option<String>,
 }
@@ -166,17 +215,24 @@ impl State {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Retrier {
+    /// `ErrorEquals`: error names, or `States.ALL` last.
     pub error_equals: Vec<String>,
+    /// `Comment`.
     #[serde(default)]
     pub comment: Option<String>,
+    /// `IntervalSeconds` (default 1).
     #[serde(default = "one")]
     pub interval_seconds: f64,
+    /// `MaxAttempts` (default 3).
     #[serde(default = "three")]
     pub max_attempts: u64,
+    /// `BackoffRate` (default 2.0).
     #[serde(default = "two")]
     pub backoff_rate: f64,
+    /// `MaxDelaySeconds`.
     #[serde(default)]
     pub max_delay_seconds: Option<f64>,
+    /// `JitterStrategy` (`FULL` or `NONE`).
     #[serde(default)]
     pub jitter_strategy: Option<String>,
 }
@@ -195,10 +251,14 @@ fn two() -> f64 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Catcher {
+    /// `ErrorEquals`.
     pub error_equals: Vec<String>,
+    /// `Next`: the state the error goes to.
     pub next: String,
+    /// `Comment`.
     #[serde(default)]
     pub comment: Option<String>,
+    /// `ResultPath` for the error output.
     #[serde(default, deserialize_with = "present")]
     pub result_path: Option<Value>,
 }

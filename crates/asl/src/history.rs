@@ -14,6 +14,7 @@ use serde_json::Value;
 pub struct HistoryEvent {
     /// 1-based, in the order the events happened.
     pub id: u64,
+    /// When it happened (on the run's clock).
     pub timestamp: DateTime<Utc>,
     /// The service's event type name, e.g. `TaskStateEntered`.
     #[serde(rename = "type")]
@@ -31,6 +32,7 @@ pub struct History {
 }
 
 impl History {
+    /// Appends an event with the next id.
     pub fn push(&self, timestamp: DateTime<Utc>, kind: &str, state: Option<&str>, details: Value) {
         let mut events = self
             .events
@@ -46,6 +48,7 @@ impl History {
         });
     }
 
+    /// Every event so far, in order.
     pub fn events(&self) -> Vec<HistoryEvent> {
         self.events
             .lock()

@@ -20,21 +20,27 @@ use crate::{choice, paths, payload, Failure};
 /// to real work — a task function in process, a backend's SDK action.
 #[async_trait]
 pub trait Resources: Send + Sync {
+    /// Calls `resource` with the state's effective parameters; a `Failure` is the task's error.
     async fn call(&self, resource: &str, parameters: Value, task: &TaskContext) -> Result<Value, Failure>;
 }
 
 /// What a resource may want to know about the call.
 #[derive(Debug, Clone)]
 pub struct TaskContext {
+    /// `$$.Execution.Name`.
     pub execution_name: String,
+    /// The Task state's name.
     pub state_name: String,
+    /// How many times this state has been retried (0 on the first attempt).
     pub retry_count: u64,
 }
 
 /// Virtual time: Wait states and Retry intervals advance it instead of sleeping, so a
 /// day of polling costs no wall time. The caller's backend reads the same clock.
 pub trait Clock: Send + Sync {
+    /// The current time.
     fn now(&self) -> DateTime<Utc>;
+    /// Moves time on (a Wait, a Retry interval).
     fn advance(&self, by: Duration);
 }
 
@@ -45,6 +51,7 @@ pub struct VirtualClock {
 }
 
 impl VirtualClock {
+    /// A clock that starts at `start` and moves only when advanced.
     pub fn starting_at(start: DateTime<Utc>) -> Self {
         Self {
             now: Mutex::new(start),
@@ -80,34 +87,48 @@ impl Clock for WallClock {
 /// How an execution ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Status {
+    /// Reached a Succeed state or an End.
     Succeeded,
+    /// Failed with an error (a Fail state or an uncaught failure).
     Failed,
+    /// Ran past the machine's `TimeoutSeconds`.
     TimedOut,
 }
 
 /// The result of [`run`].
 #[derive(Debug, Clone)]
 pub struct ExecutionResult {
+    /// How it ended.
     pub status: Status,
+    /// The output, when it succeeded.
     pub output: Option<Value>,
+    /// The error, when it did not.
     pub error: Option<Failure>,
+    /// Every event, with the service's names.
     pub history: Vec<HistoryEvent>,
+    /// When it started.
     pub started: DateTime<Utc>,
+    /// When it stopped.
     pub stopped: DateTime<Utc>,
 }
 
 /// Identity of an execution, for the context object.
 #[derive(Debug, Clone)]
 pub struct ExecutionSpec {
+    /// `$$.StateMachine.Name`.
     pub state_machine_name: String,
+    /// `$$.StateMachine.Id`.
     pub state_machine_arn: String,
+    /// `$$.Execution.Name`.
     pub name: String,
+    /// `$$.Execution.RoleArn`.
     pub role_arn: String,
     /// Seeds the retry jitter, so a run is repeatable.
     pub seed: u64,
 }
 
 impl ExecutionSpec {
+    /// `$$.Execution.Id`: the state machine's ARN with `execution` and the name.
     pub fn arn(&self) -> String {
         self.state_machine_arn
             .replacen(":stateMachine:", ":execution:", 1)

@@ -2,6 +2,7 @@
 //! ([`paths`], [`payload`], [`intrinsics`]), Choice rules ([`choice`]), validation
 //! ([`validate`]), the [`interpreter`] and its [`history`]. No AWS types: Task resources
 //! are resolved by the caller.
+#![warn(missing_docs)]
 
 pub mod choice;
 pub mod definition;
@@ -25,11 +26,14 @@ pub fn substitute(text: &str, substitutions: &std::collections::BTreeMap<String,
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{error}: {cause}")]
 pub struct Failure {
+    /// The error name (`States.Timeout`, `Weighbridge.InvalidInput`, …).
     pub error: String,
+    /// The cause, in words.
     pub cause: String,
 }
 
 impl Failure {
+    /// A failure with this error name and cause.
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
         Self {
             error: error.into(),
@@ -47,8 +51,10 @@ impl Failure {
 /// Errors before any execution: the text does not parse, or the definition is invalid.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AslError {
+    /// The text is not an ASL definition (JSON or a field's type).
     #[error("the state machine does not parse: {0}")]
     Parse(String),
+    /// The definition parses but breaks these rules.
     #[error("the state machine is invalid:\n  - {}", .0.join("\n  - "))]
     Invalid(Vec<String>),
 }

@@ -183,7 +183,9 @@ fn score_of(v: &Value) -> std::result::Result<f64, String> {
 /// One labelled row of a test set: the label and the features the model sees.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelledRow {
+    /// The label.
     pub label: f64,
+    /// The features, in order.
     pub features: Vec<f64>,
 }
 

@@ -18,7 +18,12 @@ pub enum CoreError {
     InsufficientData(String),
     /// A prediction or request payload could not be decoded; `line` is 1-based.
     #[error("malformed payload at line {line}: {problem}")]
-    Payload { line: usize, problem: String },
+    Payload {
+        /// The line (1-based).
+        line: usize,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 impl CoreError {

@@ -9,6 +9,7 @@
 //! - [`simulation`]: seeded A/B experiments that measure the policy's decision quality.
 //! - [`codec`]: the payloads SageMaker containers accept and return.
 //! - [`error`]: typed errors with stable names that ASL `Retry`/`Catch` can match.
+#![warn(missing_docs)]
 
 pub mod codec;
 pub mod compare;

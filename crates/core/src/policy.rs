@@ -34,7 +34,9 @@ use crate::sequential::always_valid_bounds;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
+    /// Larger is better (AUC, accuracy, R²).
     HigherIsBetter,
+    /// Smaller is better (RMSE, MAE, log-loss).
     LowerIsBetter,
 }
 
@@ -64,8 +66,11 @@ impl Direction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Guardrail {
+    /// The guarded metric.
     pub metric: String,
+    /// Which way is better.
     pub direction: Direction,
+    /// How much worse the challenger may be, in the metric's units.
     pub margin: f64,
 }
 
@@ -86,6 +91,7 @@ pub enum Promotion {
 pub struct PolicyConfig {
     /// Primary metric name, e.g. `rmse` or `auc`.
     pub primary_metric: String,
+    /// Which way the primary metric is better.
     pub direction: Direction,
     /// Bound on the false-promotion rate across all looks.
     pub alpha: f64,
@@ -93,12 +99,14 @@ pub struct PolicyConfig {
     pub min_rows: u64,
     /// Smallest improvement (metric units) worth promoting; the point estimate must reach it.
     pub min_improvement: f64,
+    /// Metrics that must stay non-inferior.
     pub guardrails: Vec<Guardrail>,
     /// Largest share of traffic moved per evaluation (0..1].
     pub max_step: f64,
     /// Smallest share a live champion keeps during a stepwise shift; at or below it the
     /// challenger is promoted instead.
     pub floor: f64,
+    /// How a winner takes over.
     pub promotion: Promotion,
     /// The effect size the sequential test is tuned to detect soonest, as a fraction of
     /// the champion's metric value (0.05 = 5%); see [`crate::sequential`].
@@ -179,6 +187,7 @@ impl PolicyConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MetricEvidence {
+    /// The metric.
     pub metric: String,
     /// The champion's value of the metric.
     pub champion_value: f64,
@@ -194,8 +203,11 @@ pub struct MetricEvidence {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChallengerEvidence {
+    /// The challenger's variant.
     pub variant: String,
+    /// Evidence on the primary metric.
     pub primary: MetricEvidence,
+    /// Evidence on each guardrail.
     #[serde(default)]
     pub guardrails: Vec<MetricEvidence>,
 }
@@ -204,9 +216,13 @@ pub struct ChallengerEvidence {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// Keep the weights.
     Hold,
+    /// Move traffic toward the better challenger, by at most a step.
     Shift,
+    /// The challenger takes all the traffic.
     Promote,
+    /// A worse challenger loses its traffic.
     Rollback,
 }
 
@@ -226,10 +242,15 @@ impl Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
+    /// Too few rows to judge.
     InsufficientData,
+    /// Significantly better, guardrails held.
     Better,
+    /// Significantly worse.
     Worse,
+    /// A guardrail metric got worse beyond its margin.
     GuardrailBreached,
+    /// Neither better nor worse yet.
     Inconclusive,
 }
 
@@ -237,13 +258,17 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChallengerVerdict {
+    /// The challenger's variant.
     pub variant: String,
+    /// The verdict.
     pub verdict: Verdict,
     /// Improvement over the champion on the primary metric (positive = better).
     pub improvement: f64,
     /// Always-valid bounds of the improvement, each one-sided at alpha.
     pub interval: (f64, f64),
+    /// Rows behind it.
     pub rows: u64,
+    /// Why, in words.
     pub reason: String,
 }
 
@@ -251,7 +276,9 @@ pub struct ChallengerVerdict {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {
+    /// What to do.
     pub action: Action,
+    /// The champion the challengers were measured against.
     pub champion: String,
     /// The promoted challenger, when the action is `promote`.
     pub winner: Option<String>,
@@ -262,7 +289,9 @@ pub struct Decision {
     pub previous_weights: BTreeMap<String, f64>,
     /// Weights to apply, summing to 1.
     pub weights: BTreeMap<String, f64>,
+    /// Every challenger's verdict.
     pub verdicts: Vec<ChallengerVerdict>,
+    /// Why, in words.
     pub reason: String,
 }
 

@@ -34,10 +34,20 @@ use crate::sequential::PooledEstimate;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scenario {
     /// Champion RMSE `sqrt(1.25)`; challenger RMSE = champion × `ratio`.
-    Rmse { ratio: f64 },
+    Rmse {
+        /// Challenger RMSE over champion RMSE.
+        ratio: f64,
+    },
     /// Champion AUC `base`; challenger AUC `base + gap`; `shared` is ρ, the share of
     /// score noise the two variants have in common.
-    Auc { base: f64, gap: f64, shared: f64 },
+    Auc {
+        /// The champion's AUC.
+        base: f64,
+        /// The challenger's AUC minus the champion's.
+        gap: f64,
+        /// ρ: the share of score noise the variants have in common.
+        shared: f64,
+    },
 }
 
 /// How each run of a simulation ended.
@@ -57,11 +67,17 @@ pub struct RunOutcome {
 /// Settings of a simulation.
 #[derive(Debug, Clone)]
 pub struct Simulation {
+    /// Which metric and how far apart the variants are.
     pub scenario: Scenario,
+    /// Simulated experiments.
     pub runs: usize,
+    /// Looks per experiment at most.
     pub looks: u32,
+    /// Fresh labelled rows per look.
     pub rows_per_look: usize,
+    /// Seeds the runs (run i uses seed + i).
     pub seed: u64,
+    /// The policy under test.
     pub policy: PolicyConfig,
 }
 
@@ -203,11 +219,13 @@ pub fn rate(outcomes: &[RunOutcome], within: u32, at: impl Fn(&RunOutcome) -> Op
 pub struct Figure {
     /// `D1`, `D2`, `D3`, or `info`.
     pub id: &'static str,
+    /// The metric that decides (`rmse`, `auc`).
     pub metric: &'static str,
     /// The measured share of runs.
     pub value: f64,
     /// `Some(true)`: value must be ≤ target; `Some(false)`: ≥ target; `None`: informational.
     pub at_most: Option<bool>,
+    /// The target the value is held to.
     pub target: f64,
     /// For D1: the rate at which the naive repeated test (uncorrected z at alpha, every
     /// look) finds the challenger better in the same runs.

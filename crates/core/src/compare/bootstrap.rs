@@ -57,6 +57,7 @@ impl LossStatistic {
 pub struct BootstrapConfig {
     /// Number of replicates B.
     pub replicates: usize,
+    /// Seeds every replicate (replicate i uses seed + i).
     pub seed: u64,
     /// The interval is the (alpha/2, 1 − alpha/2) percentile interval.
     pub alpha: f64,
@@ -82,6 +83,7 @@ pub struct BootstrapResult {
     pub estimate: f64,
     /// Percentile confidence interval.
     pub ci_low: f64,
+    /// Upper end of the interval.
     pub ci_high: f64,
     /// Standard deviation of the replicates.
     pub se: f64,
@@ -90,6 +92,7 @@ pub struct BootstrapResult {
     pub p_value: f64,
     /// Replicates used (a replicate whose weights are all zero is dropped).
     pub replicates: usize,
+    /// Rows behind the comparison.
     pub rows: usize,
 }
 

@@ -10,7 +10,9 @@ use crate::normal;
 /// DeLong's test of `auc_b − auc_a` for two variants scored on the same rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeLongResult {
+    /// AUC of variant a.
     pub auc_a: f64,
+    /// AUC of variant b.
     pub auc_b: f64,
     /// `auc_b − auc_a`.
     pub difference: f64,
@@ -19,14 +21,19 @@ pub struct DeLongResult {
     /// Standard errors of each AUC on its own (DeLong's variance of one variant), for
     /// per-variant intervals.
     pub se_a: f64,
+    /// Standard error of b's AUC.
     pub se_b: f64,
+    /// `difference / se`.
     pub z: f64,
     /// Two-sided p-value.
     pub p_value: f64,
     /// Two-sided (1 − alpha) confidence interval of the difference.
     pub ci_low: f64,
+    /// Upper end of the interval.
     pub ci_high: f64,
+    /// Rows labelled 1.
     pub positives: usize,
+    /// Rows labelled 0.
     pub negatives: usize,
 }
 

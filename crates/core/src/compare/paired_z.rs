@@ -141,11 +141,15 @@ fn gradient(mean: f64) -> f64 {
 /// A paired difference `challenger − baseline` with a normal-approximation test.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairedDifference {
+    /// `challenger − baseline`.
     pub estimate: f64,
+    /// Its standard error.
     pub se: f64,
+    /// `estimate / se`.
     pub z: f64,
     /// Two-sided p-value.
     pub p_value: f64,
+    /// Pairs behind it.
     pub rows: u64,
 }
 

@@ -17,6 +17,7 @@ pub struct CompareOptions {
     pub threshold: f64,
     /// Significance level of intervals and tests.
     pub alpha: f64,
+    /// Settings of the paired bootstrap (RMSE, MAE, log-loss).
     pub bootstrap: BootstrapConfig,
 }
 
@@ -35,41 +36,60 @@ impl Default for CompareOptions {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum VariantMetrics {
+    /// Regression metrics.
     Regression(RegressionMetrics),
+    /// Classification metrics.
     Classification(ClassificationMetrics),
 }
 
 /// A named variant and its metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VariantReport {
+    /// The variant's name.
     pub name: String,
+    /// Its metrics.
     pub metrics: VariantMetrics,
 }
 
 /// One paired test of `challenger − baseline` on one metric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricComparison {
+    /// The variant compared against (the first).
     pub baseline: String,
+    /// The variant compared.
     pub challenger: String,
+    /// The metric.
     pub metric: String,
     /// `delong` or `paired_bootstrap`.
     pub method: String,
+    /// The baseline's value.
     pub baseline_value: f64,
+    /// The challenger's value.
     pub challenger_value: f64,
+    /// `challenger − baseline`.
     pub difference: f64,
+    /// Standard error of the difference.
     pub se: f64,
+    /// Lower end of the (1 − alpha) interval.
     pub ci_low: f64,
+    /// Upper end of the interval.
     pub ci_high: f64,
+    /// Two-sided p-value for no difference.
     pub p_value: f64,
 }
 
 /// Everything `weighbridge compare` reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComparisonReport {
+    /// Regression or classification.
     pub task: Task,
+    /// Rows compared.
     pub rows: usize,
+    /// The significance level used.
     pub alpha: f64,
+    /// Every variant's metrics.
     pub variants: Vec<VariantReport>,
+    /// Every variant after the first against the first, per metric.
     pub comparisons: Vec<MetricComparison>,
 }
 

@@ -96,14 +96,21 @@ impl ClassificationAccumulator {
 /// Binary classification metrics of one variant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassificationMetrics {
+    /// Rows.
     pub rows: u64,
+    /// Rows labelled 1.
     pub positives: u64,
     /// ROC AUC from scores; `None` when the rows hold a single class.
     pub auc: Option<f64>,
+    /// Mean log-loss (scores clipped away from 0 and 1).
     pub log_loss: f64,
+    /// Share of rows classified right at the threshold.
     pub accuracy: f64,
+    /// True positives over predicted positives.
     pub precision: f64,
+    /// True positives over actual positives.
     pub recall: f64,
+    /// Harmonic mean of precision and recall.
     pub f1: f64,
     /// Scores `>= threshold` count as positive for accuracy/precision/recall/F1.
     pub threshold: f64,

@@ -16,7 +16,9 @@ pub use regression::{RegressionAccumulator, RegressionMetrics};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Task {
+    /// Real-valued labels.
     Regression,
+    /// 0/1 labels and scores.
     BinaryClassification,
 }
 

@@ -98,9 +98,13 @@ impl RegressionAccumulator {
 /// Regression metrics of one variant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegressionMetrics {
+    /// Rows.
     pub rows: u64,
+    /// Mean squared error.
     pub mse: f64,
+    /// Root mean squared error.
     pub rmse: f64,
+    /// Mean absolute error.
     pub mae: f64,
     /// Coefficient of determination; 1.0 / 0.0 for constant labels as in scikit-learn.
     pub r2: f64,
