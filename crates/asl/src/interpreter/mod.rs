@@ -3,6 +3,9 @@
 //! task → ResultSelector → ResultPath → OutputPath), Retry with backoff and jitter,
 //! Catch, timeouts, Parallel and inline Map, and a history with the service's events.
 
+mod recovery;
+mod work;
+
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -336,57 +339,15 @@ impl Run<'_> {
                 self.exit(name, s.kind, &output);
                 Ok(Step::End(output))
             }
-            StateKind::Fail => {
-                let text = |literal: &Option<String>, path: &Option<String>| -> Result<String, Failure> {
-                    match (literal, path) {
-                        (Some(l), _) => Ok(l.clone()),
-                        (None, Some(p)) => match payload::dynamic(p, &effective, &ctx)? {
-                            Value::String(s) => Ok(s),
-                            other => Err(Failure::runtime(format!("{p} must give a string, got {other}"))),
-                        },
-                        (None, None) => Ok(String::new()),
-                    }
-                };
-                let error = text(&s.error, &s.error_path)?;
-                let cause = text(&s.cause, &s.cause_path)?;
-                Err(Failure::new(error, cause))
-            }
+            StateKind::Fail => Err(fail_state_error(s, &effective, &ctx)?),
             StateKind::Choice => {
-                let mut chosen = s.default.clone();
-                for rule in s.choices.iter().flatten() {
-                    if choice::matches(rule, &effective, &ctx)? {
-                        chosen = rule["Next"].as_str().map(String::from);
-                        break;
-                    }
-                }
-                let next = chosen.ok_or_else(|| {
-                    Failure::new(
-                        "States.NoChoiceMatched",
-                        format!("no Choice rule of {name:?} matched and it has no Default"),
-                    )
-                })?;
+                let next = chosen_next(name, s, &effective, &ctx)?;
                 let output = apply_path(&s.output_path, &effective, &ctx)?;
                 self.exit(name, s.kind, &output);
                 Ok(Step::Next(next, output))
             }
             StateKind::Wait => {
-                let until = match (&s.seconds, &s.seconds_path, &s.timestamp, &s.timestamp_path) {
-                    (Some(secs), ..) => entered + Duration::seconds(secs.as_i64().unwrap_or(0)),
-                    (_, Some(p), ..) => {
-                        let secs = paths::read(p, &effective, &ctx)?;
-                        let secs = secs.as_i64().filter(|s| *s >= 0).ok_or_else(|| {
-                            Failure::runtime(format!(
-                                "SecondsPath {p} gave {secs}, not a non-negative integer"
-                            ))
-                        })?;
-                        entered + Duration::seconds(secs)
-                    }
-                    (_, _, Some(t), _) => parse_time(t)?,
-                    (_, _, _, Some(p)) => {
-                        parse_time(paths::read(p, &effective, &ctx)?.as_str().unwrap_or(""))?
-                    }
-                    _ => entered,
-                };
+                let until = wait_until(s, entered, &effective, &ctx)?;
                 let wait = until - self.clock.now();
                 if wait > Duration::zero() {
                     self.clock.advance(wait);
@@ -422,279 +383,73 @@ impl Run<'_> {
         };
         apply_path(&s.output_path, &merged, ctx)
     }
-
-    /// Failures neither Retry nor Catch may handle: `States.Runtime`, and the execution's
-    /// own timeout.
-    fn uncatchable(&self, failure: &Failure) -> bool {
-        failure.error == "States.Runtime" || (failure.error == "States.Timeout" && self.past_deadline())
-    }
-
-    fn catch(&self, name: &str, s: &State, raw: Value, failure: Failure) -> Result<Step, Failure> {
-        if self.uncatchable(&failure) {
-            return Err(failure);
-        }
-        let Some(catcher) = s
-            .catch
-            .iter()
-            .flatten()
-            .find(|c: &&Catcher| matches_error(&c.error_equals, &failure.error))
-        else {
-            return Err(failure);
-        };
-        let error = json!({"Error": failure.error, "Cause": failure.cause});
-        let output = match &catcher.result_path {
-            None => error,
-            Some(Value::Null) => raw,
-            Some(Value::String(p)) => paths::write(raw, p, error)?,
-            Some(other) => {
-                return Err(Failure::runtime(format!(
-                    "Catch ResultPath {other} is not a path"
-                )))
-            }
-        };
-        self.exit(name, s.kind, &output);
-        Ok(Step::Next(catcher.next.clone(), output))
-    }
-
-    /// Runs the state's work (task call, branches, iterations), retrying per `Retry`.
-    async fn with_retries(
-        &self,
-        name: &str,
-        s: &State,
-        effective: &Value,
-        entered: DateTime<Utc>,
-        item: Option<(usize, &Value)>,
-    ) -> Result<Value, Failure> {
-        let retriers: &[Retrier] = s.retry.as_deref().unwrap_or(&[]);
-        let mut attempts = vec![0u64; retriers.len()];
-        let mut retry_count = 0u64;
-        loop {
-            let ctx = self.context(name, entered, retry_count, item);
-            let result = match s.kind {
-                StateKind::Task => self.task(name, s, effective, &ctx, retry_count).await,
-                StateKind::Parallel => self.parallel(name, s, effective, &ctx).await,
-                StateKind::Map => self.map(name, s, effective, &ctx).await,
-                _ => unreachable!("only Task, Parallel and Map do work"),
-            };
-            let failure = match result {
-                Ok(v) => return Ok(v),
-                Err(f) => f,
-            };
-            if self.uncatchable(&failure) {
-                return Err(failure);
-            }
-            let Some(index) = retriers
-                .iter()
-                .position(|r| matches_error(&r.error_equals, &failure.error))
-            else {
-                return Err(failure);
-            };
-            let r = &retriers[index];
-            if attempts[index] >= r.max_attempts {
-                return Err(failure);
-            }
-            let mut delay = r.interval_seconds * r.backoff_rate.powi(attempts[index] as i32);
-            if let Some(max) = r.max_delay_seconds {
-                delay = delay.min(max);
-            }
-            if r.jitter_strategy.as_deref() == Some("FULL") {
-                delay *= self
-                    .rng
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .random::<f64>();
-            }
-            attempts[index] += 1;
-            retry_count += 1;
-            self.clock
-                .advance(Duration::milliseconds((delay * 1000.0) as i64));
-        }
-    }
-
-    async fn task(
-        &self,
-        name: &str,
-        s: &State,
-        effective: &Value,
-        ctx: &Value,
-        retry_count: u64,
-    ) -> Result<Value, Failure> {
-        let resource = s.resource.as_deref().unwrap_or_default();
-        let parameters = match &s.parameters {
-            Some(p) => payload::evaluate(p, effective, ctx)?,
-            None => effective.clone(),
-        };
-        let started = self.clock.now();
-        self.history.push(
-            started,
-            "TaskScheduled",
-            Some(name),
-            json!({"resource": resource, "parameters": parameters}),
-        );
-        self.history
-            .push(started, "TaskStarted", Some(name), json!({"resource": resource}));
-        let task = TaskContext {
-            execution_name: self.spec.name.clone(),
-            state_name: name.to_string(),
-            retry_count,
-        };
-        let result = self.resources.call(resource, parameters, &task).await;
-        let took = self.clock.now() - started;
-        let result = match (result, s.timeout_seconds) {
-            (Ok(_), Some(limit)) if took > Duration::seconds(limit as i64) => Err(Failure::new(
-                "States.Timeout",
-                format!(
-                    "the task took {}s, over its TimeoutSeconds {limit}",
-                    took.num_seconds()
-                ),
-            )),
-            (r, _) => r,
-        };
-        match &result {
-            Ok(output) => self.history.push(
-                self.clock.now(),
-                "TaskSucceeded",
-                Some(name),
-                json!({"output": output}),
-            ),
-            Err(f) if f.error == "States.Timeout" => {
-                self.history
-                    .push(self.clock.now(), "TaskTimedOut", Some(name), error_details(f))
-            }
-            Err(f) => self
-                .history
-                .push(self.clock.now(), "TaskFailed", Some(name), error_details(f)),
-        }
-        result
-    }
-
-    async fn parallel(
-        &self,
-        name: &str,
-        s: &State,
-        effective: &Value,
-        ctx: &Value,
-    ) -> Result<Value, Failure> {
-        let input = match &s.parameters {
-            Some(p) => payload::evaluate(p, effective, ctx)?,
-            None => effective.clone(),
-        };
-        self.history
-            .push(self.clock.now(), "ParallelStateStarted", Some(name), json!({}));
-        let branches = s.branches.as_deref().unwrap_or(&[]);
-        let results =
-            futures::future::join_all(branches.iter().map(|b| self.scope(b, input.clone(), None))).await;
-        let outputs: Result<Vec<Value>, Failure> = results.into_iter().collect();
-        match outputs {
-            Ok(o) => {
-                self.history
-                    .push(self.clock.now(), "ParallelStateSucceeded", Some(name), json!({}));
-                Ok(Value::Array(o))
-            }
-            Err(f) => {
-                self.history.push(
-                    self.clock.now(),
-                    "ParallelStateFailed",
-                    Some(name),
-                    error_details(&f),
-                );
-                Err(f)
-            }
-        }
-    }
-
-    async fn map(&self, name: &str, s: &State, effective: &Value, ctx: &Value) -> Result<Value, Failure> {
-        let items = match &s.items_path {
-            Some(p) => paths::read(p, effective, ctx)?,
-            None => effective.clone(),
-        };
-        let items = items.as_array().cloned().ok_or_else(|| {
-            Failure::runtime(format!("ItemsPath of {name:?} must select an array, got {items}"))
-        })?;
-        let processor = s
-            .processor()
-            .ok_or_else(|| Failure::runtime(format!("{name:?} has no ItemProcessor")))?;
-        let selector = s.item_selector.as_ref().or(s.parameters.as_ref());
-        self.history.push(
-            self.clock.now(),
-            "MapStateStarted",
-            Some(name),
-            json!({"length": items.len()}),
-        );
-        let concurrency = match s.max_concurrency {
-            Some(0) | None => items.len().max(1),
-            Some(n) => n as usize,
-        };
-        let failures = Arc::new(Mutex::new(0usize));
-        let outputs: Vec<Result<Value, Failure>> = stream::iter(items.into_iter().enumerate())
-            .map(|(index, value)| {
-                let failures = failures.clone();
-                async move {
-                    let mut item_ctx = ctx.clone();
-                    item_ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
-                    let input = match selector {
-                        Some(sel) => payload::evaluate(sel, effective, &item_ctx)?,
-                        None => value.clone(),
-                    };
-                    self.history.push(
-                        self.clock.now(),
-                        "MapIterationStarted",
-                        Some(name),
-                        json!({"index": index}),
-                    );
-                    let result = self.scope(processor, input, Some((index, value))).await;
-                    let kind = if result.is_ok() {
-                        "MapIterationSucceeded"
-                    } else {
-                        "MapIterationFailed"
-                    };
-                    self.history
-                        .push(self.clock.now(), kind, Some(name), json!({"index": index}));
-                    if result.is_err() {
-                        *failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
-                    }
-                    result
-                }
-            })
-            .buffered(concurrency)
-            .collect()
-            .await;
-        let total = outputs.len();
-        let failed = *failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let tolerated = s.tolerated_failure_count.map(|c| c as usize).unwrap_or(0).max(
-            s.tolerated_failure_percentage
-                .map(|p| ((p / 100.0) * total as f64).floor() as usize)
-                .unwrap_or(0),
-        );
-        if failed > tolerated {
-            let first = outputs
-                .into_iter()
-                .find_map(Result::err)
-                .unwrap_or_else(|| Failure::runtime("an iteration failed"));
-            let f = if s.tolerated_failure_count.is_some() || s.tolerated_failure_percentage.is_some() {
-                Failure::new(
-                    "States.ExceedToleratedFailureThreshold",
-                    format!("{failed} of {total} iterations failed, more than the {tolerated} tolerated; first: {first}"),
-                )
-            } else {
-                first
-            };
-            self.history
-                .push(self.clock.now(), "MapStateFailed", Some(name), error_details(&f));
-            return Err(f);
-        }
-        self.history
-            .push(self.clock.now(), "MapStateSucceeded", Some(name), json!({}));
-        Ok(Value::Array(
-            outputs
-                .into_iter()
-                .map(|r| r.unwrap_or_else(|f| json!({"Error": f.error, "Cause": f.cause})))
-                .collect(),
-        ))
-    }
 }
 
 /// A failure as history events carry it.
+/// A Fail state's error: `Error`/`Cause`, or what `ErrorPath`/`CausePath` give.
+fn fail_state_error(s: &State, effective: &Value, ctx: &Value) -> Result<Failure, Failure> {
+    let text = |literal: &Option<String>, path: &Option<String>| -> Result<String, Failure> {
+        match (literal, path) {
+            (Some(l), _) => Ok(l.clone()),
+            (None, Some(p)) => match payload::dynamic(p, effective, ctx)? {
+                Value::String(s) => Ok(s),
+                other => Err(Failure::runtime(format!("{p} must give a string, got {other}"))),
+            },
+            (None, None) => Ok(String::new()),
+        }
+    };
+    Ok(Failure::new(
+        text(&s.error, &s.error_path)?,
+        text(&s.cause, &s.cause_path)?,
+    ))
+}
+
+/// A Choice state's next state: the first rule that matches, else `Default`, else
+/// `States.NoChoiceMatched`.
+fn chosen_next(name: &str, s: &State, effective: &Value, ctx: &Value) -> Result<String, Failure> {
+    for rule in s.choices.iter().flatten() {
+        if choice::matches(rule, effective, ctx)? {
+            return rule["Next"].as_str().map(String::from).ok_or_else(|| {
+                Failure::new(
+                    "States.NoChoiceMatched",
+                    format!("a Choice rule of {name:?} has no Next"),
+                )
+            });
+        }
+    }
+    s.default.clone().ok_or_else(|| {
+        Failure::new(
+            "States.NoChoiceMatched",
+            format!("no Choice rule of {name:?} matched and it has no Default"),
+        )
+    })
+}
+
+/// When a Wait state entered at `entered` ends (`Seconds`, `SecondsPath`, `Timestamp`
+/// or `TimestampPath`).
+fn wait_until(
+    s: &State,
+    entered: DateTime<Utc>,
+    effective: &Value,
+    ctx: &Value,
+) -> Result<DateTime<Utc>, Failure> {
+    Ok(
+        match (&s.seconds, &s.seconds_path, &s.timestamp, &s.timestamp_path) {
+            (Some(secs), ..) => entered + Duration::seconds(secs.as_i64().unwrap_or(0)),
+            (_, Some(p), ..) => {
+                let secs = paths::read(p, effective, ctx)?;
+                let secs = secs.as_i64().filter(|s| *s >= 0).ok_or_else(|| {
+                    Failure::runtime(format!("SecondsPath {p} gave {secs}, not a non-negative integer"))
+                })?;
+                entered + Duration::seconds(secs)
+            }
+            (_, _, Some(t), _) => parse_time(t)?,
+            (_, _, _, Some(p)) => parse_time(paths::read(p, effective, ctx)?.as_str().unwrap_or(""))?,
+            _ => entered,
+        },
+    )
+}
+
 fn error_details(f: &Failure) -> Value {
     json!({"error": f.error, "cause": f.cause})
 }

@@ -1,0 +1,94 @@
+//! Retry and Catch around a state's work: which errors a retrier or catcher handles,
+//! backoff with MaxDelaySeconds and jitter, and the error output a catcher passes on.
+
+use super::*;
+
+impl Run<'_> {
+    /// Failures neither Retry nor Catch may handle: `States.Runtime`, and the execution's
+    /// own timeout.
+    pub(super) fn uncatchable(&self, failure: &Failure) -> bool {
+        failure.error == "States.Runtime" || (failure.error == "States.Timeout" && self.past_deadline())
+    }
+
+    pub(super) fn catch(&self, name: &str, s: &State, raw: Value, failure: Failure) -> Result<Step, Failure> {
+        if self.uncatchable(&failure) {
+            return Err(failure);
+        }
+        let Some(catcher) = s
+            .catch
+            .iter()
+            .flatten()
+            .find(|c: &&Catcher| matches_error(&c.error_equals, &failure.error))
+        else {
+            return Err(failure);
+        };
+        let error = json!({"Error": failure.error, "Cause": failure.cause});
+        let output = match &catcher.result_path {
+            None => error,
+            Some(Value::Null) => raw,
+            Some(Value::String(p)) => paths::write(raw, p, error)?,
+            Some(other) => {
+                return Err(Failure::runtime(format!(
+                    "Catch ResultPath {other} is not a path"
+                )))
+            }
+        };
+        self.exit(name, s.kind, &output);
+        Ok(Step::Next(catcher.next.clone(), output))
+    }
+
+    /// Runs the state's work (task call, branches, iterations), retrying per `Retry`.
+    pub(super) async fn with_retries(
+        &self,
+        name: &str,
+        s: &State,
+        effective: &Value,
+        entered: DateTime<Utc>,
+        item: Option<(usize, &Value)>,
+    ) -> Result<Value, Failure> {
+        let retriers: &[Retrier] = s.retry.as_deref().unwrap_or(&[]);
+        let mut attempts = vec![0u64; retriers.len()];
+        let mut retry_count = 0u64;
+        loop {
+            let ctx = self.context(name, entered, retry_count, item);
+            let result = match s.kind {
+                StateKind::Task => self.task(name, s, effective, &ctx, retry_count).await,
+                StateKind::Parallel => self.parallel(name, s, effective, &ctx).await,
+                StateKind::Map => self.map(name, s, effective, &ctx).await,
+                _ => unreachable!("only Task, Parallel and Map do work"),
+            };
+            let failure = match result {
+                Ok(v) => return Ok(v),
+                Err(f) => f,
+            };
+            if self.uncatchable(&failure) {
+                return Err(failure);
+            }
+            let Some(index) = retriers
+                .iter()
+                .position(|r| matches_error(&r.error_equals, &failure.error))
+            else {
+                return Err(failure);
+            };
+            let r = &retriers[index];
+            if attempts[index] >= r.max_attempts {
+                return Err(failure);
+            }
+            let mut delay = r.interval_seconds * r.backoff_rate.powi(attempts[index] as i32);
+            if let Some(max) = r.max_delay_seconds {
+                delay = delay.min(max);
+            }
+            if r.jitter_strategy.as_deref() == Some("FULL") {
+                delay *= self
+                    .rng
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .random::<f64>();
+            }
+            attempts[index] += 1;
+            retry_count += 1;
+            self.clock
+                .advance(Duration::milliseconds((delay * 1000.0) as i64));
+        }
+    }
+}
