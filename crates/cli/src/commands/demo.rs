@@ -177,7 +177,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     let runtime = super::local_state::runtime()?;
     let summary = runtime
         .block_on(run_demo(&backend, &config, &mut progress))
-        .map_err(|e| CliError::Usage(format!("the demo failed: {e}")))?;
+        .map_err(|e| CliError::Execution(format!("the demo failed: {e}")))?;
     progress.finish();
 
     println!(
