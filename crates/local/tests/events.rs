@@ -113,3 +113,32 @@ fn the_execution_samples_feed_every_task_state() {
     let ab: EvaluateVariantsInput = parse_input(event("ab-evaluation-execution.json")).unwrap();
     ab.policy.validate().unwrap();
 }
+
+/// Each Lambda's `main.rs` runs the entrypoint layer under its own folder's name, and the
+/// layer knows that name (a typo would fail every invocation with "no function").
+#[test]
+fn every_lambda_runs_its_own_function() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../functions");
+    let mut seen = Vec::new();
+    for f in std::fs::read_dir(dir).unwrap() {
+        let f = f.unwrap();
+        let name = f.file_name().into_string().unwrap();
+        let main = std::fs::read_to_string(f.path().join("src/main.rs")).unwrap();
+        assert!(
+            main.contains(&format!("weighbridge_lambda::run(\"{name}\")")),
+            "{name}: {main}"
+        );
+        assert!(
+            weighbridge_tasks::functions::FUNCTIONS.contains(&name.as_str()),
+            "{name}"
+        );
+        seen.push(name);
+    }
+    seen.sort();
+    let mut all = weighbridge_tasks::functions::FUNCTIONS.map(String::from).to_vec();
+    all.sort();
+    assert_eq!(
+        seen, all,
+        "a function without a Lambda, or a Lambda without a function"
+    );
+}
