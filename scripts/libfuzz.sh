@@ -3,6 +3,16 @@
 # for 30 s each, from fuzz/corpus/<target> (seed it from events/, statemachines/, ...);
 # prints executions, coverage and crashes per target.
 cd "$(dirname "$0")/../fuzz"
+# Seed each corpus once from the repository's samples.
+seed() { mkdir -p "corpus/$1"; [ -n "$(ls -A "corpus/$1")" ] || cp "${@:2}" "corpus/$1/" 2>/dev/null || true; }
+seed codecs ../examples/compare/*
+seed labelled_rows ../examples/compare/*
+seed task_inputs ../events/*.json
+seed asl ../statemachines/*.json ../crates/asl/tests/conformance/*.json
+for t in intrinsics jsonpath state_dir; do mkdir -p "corpus/$t"; done
+[ -n "$(ls -A corpus/intrinsics)" ] || printf "States.Format('{} x', \$.a)" > corpus/intrinsics/seed
+[ -n "$(ls -A corpus/jsonpath)" ] || printf '$.a.b[1].c' > corpus/jsonpath/seed
+[ -n "$(ls -A corpus/state_dir)" ] || printf '{"format":2,"now":"2026-01-01T00:00:00Z","timing_seconds":null,"world":{},"objects":{}}' > corpus/state_dir/seed
 echo "| target | seconds | executions | exec/s | coverage (cov) | features (ft) | crashes |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 for t in codecs labelled_rows task_inputs asl intrinsics jsonpath state_dir; do
