@@ -632,6 +632,14 @@ fn catalogue(s: &str) -> Vec<Row> {
         ),
         c(&["validate", "--root", "/nonexistent"], 1, "", "/nonexistent"),
         c(&["nonsense"], 2, "", "unrecognized subcommand"),
+        c(&["demo", "--seed", "many"], 2, "", "--seed"),
+        c(&["demo", "--max-looks", "-1"], 2, "", "unexpected argument '-1'"),
+        c(
+            &["demo", "--state-dir", "/dev/null/state"],
+            1,
+            "Weighbridge.StateIo",
+            "/dev/null/state",
+        ),
         c(&["status", "--state-dir"], 2, "", "--state-dir"),
     ]);
     rows
