@@ -944,3 +944,56 @@ fn invoke_sample(s: &str) -> Output {
         s.into(),
     ])
 }
+
+#[test]
+fn a_second_writer_waits_a_bounded_time_then_names_the_holder() {
+    use weighbridge_local::store::{Access, StateDir};
+    let dir = scratch("busy");
+    let state = dir.join("state");
+    let held = StateDir::new(&state)
+        .lock(
+            Access::Write,
+            "the test's own writer",
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_weighbridge"))
+        .args([
+            "invoke",
+            "train",
+            "--event",
+            "{}",
+            "--state-dir",
+            state.to_str().unwrap(),
+        ])
+        .env("WEIGHBRIDGE_LOCK_WAIT_MS", "300")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("Weighbridge.StateBusy"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("pid {}", std::process::id())) && stderr.contains("the test's own writer"),
+        "the message names the holder: {stderr}"
+    );
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(300),
+        "it waited"
+    );
+    // A reader waits too, then fails the same way; once the holder is gone, both work.
+    let out = Command::new(env!("CARGO_BIN_EXE_weighbridge"))
+        .args(["status", "--state-dir", state.to_str().unwrap()])
+        .env("WEIGHBRIDGE_LOCK_WAIT_MS", "100")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    drop(held);
+    let out = weighbridge(&[
+        "status".into(),
+        "--state-dir".into(),
+        state.to_str().unwrap().into(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
