@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::deploy::deploy;
 use crate::evaluate_model::evaluate_model;
 use crate::evaluate_variants::evaluate_variants;
-use crate::input::{check_event, parse_input};
+use crate::input::parse_input;
 use crate::ports::{MetricSink, ObjectStore, Runtime, SageMaker, Workflows};
 use crate::shift_weights::shift_weights;
 use crate::start_retraining::{start_retraining, StartRetrainingConfig};
@@ -83,14 +83,14 @@ impl FunctionEnv {
     }
 }
 
-/// Runs function `name` with `event` on `ports` and returns its output as JSON.
+/// Runs function `name` with `event` on `ports` and returns its output as JSON. Every
+/// function checks its event (a JSON object within the payload quota) as it parses it.
 pub async fn invoke(
     ports: Ports<'_>,
     env: &FunctionEnv,
     name: &str,
     event: Value,
 ) -> Result<Value, TaskError> {
-    check_event(&event)?;
     match name {
         "start-retraining" => {
             if env.start_retraining.state_machine_arn.is_empty() {

@@ -168,7 +168,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         ..DemoConfig::default()
     };
     let store = StateDir::new(&args.state_dir);
-    let lock = store.lock(Access::Write, "demo", std::time::Duration::from_secs(30))?;
+    let lock = store.lock(Access::Write, "demo", super::local_state::lock_wait())?;
     let backend = demo_backend(args.seed);
     let mut progress = Progress {
         spinner: None,

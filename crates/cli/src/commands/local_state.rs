@@ -15,7 +15,7 @@ pub const SEED: u64 = 42;
 
 /// How long a command waits for another one holding the state directory
 /// (`WEIGHBRIDGE_LOCK_WAIT_MS` overrides it).
-fn lock_wait() -> Duration {
+pub fn lock_wait() -> Duration {
     let ms = std::env::var("WEIGHBRIDGE_LOCK_WAIT_MS")
         .ok()
         .and_then(|v| v.parse().ok())
