@@ -187,6 +187,23 @@ fn run_training(s: &mut State, r: &TrainingJobRequest) -> Result<(BTreeMap<Strin
     Ok((metrics, uri))
 }
 
+/// An endpoint that an update may change: it exists and is InService, as SageMaker
+/// requires of UpdateEndpoint and UpdateEndpointWeightsAndCapacities.
+fn updatable<'a>(
+    endpoints: &'a mut BTreeMap<String, EndpointDescription>,
+    name: &str,
+) -> PortResult<&'a mut EndpointDescription> {
+    let e = endpoints
+        .get_mut(name)
+        .ok_or_else(|| not_found("endpoint", name))?;
+    if e.status != EndpointStatus::InService {
+        return Err(PortError::Validation(format!(
+            "Cannot update in-progress endpoint \"{name}\"."
+        )));
+    }
+    Ok(e)
+}
+
 fn variants_of(config: &EndpointConfig) -> Vec<VariantState> {
     config
         .variants
@@ -339,16 +356,7 @@ impl SageMaker for MemoryBackend {
                     "Could not find endpoint configuration \"{config_name}\"."
                 ))
             })?;
-            let e = s
-                .world
-                .endpoints
-                .get_mut(name)
-                .ok_or_else(|| not_found("endpoint", name))?;
-            if e.status != EndpointStatus::InService {
-                return Err(PortError::Validation(format!(
-                    "Cannot update in-progress endpoint \"{name}\"."
-                )));
-            }
+            let e = updatable(&mut s.world.endpoints, name)?;
             let previous = (e.config_name.clone(), e.variants.clone());
             e.config_name = config_name.into();
             e.variants = variants_of(&config);
@@ -370,16 +378,7 @@ impl SageMaker for MemoryBackend {
     async fn update_endpoint_weights(&self, name: &str, weights: &BTreeMap<String, f64>) -> PortResult<()> {
         self.call("UpdateEndpointWeightsAndCapacities")?;
         self.with(|s| {
-            let e = s
-                .world
-                .endpoints
-                .get_mut(name)
-                .ok_or_else(|| not_found("endpoint", name))?;
-            if e.status != EndpointStatus::InService {
-                return Err(PortError::Validation(format!(
-                    "Cannot update in-progress endpoint \"{name}\"."
-                )));
-            }
+            let e = updatable(&mut s.world.endpoints, name)?;
             for (variant, w) in weights {
                 if !e.variants.iter().any(|v| &v.name == variant) {
                     return Err(PortError::Validation(format!(
