@@ -165,6 +165,70 @@ def case_regression(name, y, a, b, rng):
     }
 
 
+def single_auc(s, y):
+    """One variant's AUC and DeLong standard error from the structural components,
+    checked against the midrank formulation (two independent computations)."""
+    pos, neg = y == 1, y == 0
+    m, n = int(pos.sum()), int(neg.sum())
+    x, z = s[pos][:, None], s[neg][None, :]
+    psi = (x > z) + 0.5 * (x == z)
+    auc, v10, v01 = psi.mean(), psi.mean(axis=1), psi.mean(axis=0)
+    fast_auc, f10, f01 = delong_midrank(s, s, y)[0]
+    assert abs(fast_auc - auc) < 1e-12 and np.allclose(f10, v10) and np.allclose(f01, v01)
+    return float(auc), float(np.sqrt(v10.var(ddof=1) / m + v01.var(ddof=1) / n))
+
+
+def welch(la, lb, root):
+    """Welch's two-sample difference of mean losses (scipy's ttest_ind, unequal
+    variances) or, for a root mean, the delta method written out in numpy."""
+    if not root:
+        t = stats.ttest_ind(lb, la, equal_var=False)
+        est = float(lb.mean() - la.mean())
+        return {"estimate": est, "se": est / float(t.statistic), "z": float(t.statistic), "df": float(t.df)}
+    va = (la.var(ddof=1) / len(la)) / (4 * la.mean())
+    vb = (lb.var(ddof=1) / len(lb)) / (4 * lb.mean())
+    est = float(np.sqrt(lb.mean()) - np.sqrt(la.mean()))
+    se = float(np.sqrt(va + vb))
+    return {"estimate": est, "se": se, "z": est / se,
+            "df": float((va + vb) ** 2 / (va ** 2 / (len(la) - 1) + vb ** 2 / (len(lb) - 1)))}
+
+
+def case_two_sample(name, rng, n_a, n_b, shift):
+    """Live A/B rows: each request reached one variant, so the samples are independent."""
+    ya, yb = (rng.random(n_a) < 0.35).astype(float), (rng.random(n_b) < 0.35).astype(float)
+    pa = sigmoid(1.4 * (ya - 0.5) + rng.normal(size=n_a))
+    pb = sigmoid((1.4 + shift) * (yb - 0.5) + rng.normal(size=n_b))
+    sq_a, sq_b = (pa - ya) ** 2, (pb - yb) ** 2
+    eps = np.finfo(float).eps
+    ll = lambda p, y: -(y * np.log(np.clip(p, eps, 1 - eps)) + (1 - y) * np.log(np.clip(1 - p, eps, 1 - eps)))
+    auc_a, se_a = single_auc(pa, ya)
+    auc_b, se_b = single_auc(pb, yb)
+    return {
+        "name": name,
+        "task": "two_sample",
+        "labels_a": ya.tolist(), "a": pa.tolist(),
+        "labels_b": yb.tolist(), "b": pb.tolist(),
+        "expected": {
+            "rmse": welch(sq_a, sq_b, True),
+            "mae": welch(np.abs(pa - ya), np.abs(pb - yb), False),
+            "log_loss": welch(ll(pa, ya), ll(pb, yb), False),
+            "auc": {"auc_a": auc_a, "se_a": se_a, "auc_b": auc_b, "se_b": se_b,
+                    "difference": auc_b - auc_a, "se": float(np.hypot(se_a, se_b))},
+        },
+    }
+
+
+def case_srm(name, counts, weights, concentration):
+    """The Dirichlet-multinomial e-value: scipy's Dirichlet-multinomial pmf over its
+    multinomial pmf, both from scipy.stats (not from the closed form the Rust uses)."""
+    p = np.asarray(weights, float) / np.sum(weights)
+    x = np.asarray(counts)
+    dm = stats.dirichlet_multinomial.logpmf(x, concentration * p, int(x.sum()))
+    mult = stats.multinomial.logpmf(x, int(x.sum()), p)
+    return {"name": name, "task": "srm", "counts": counts, "weights": weights,
+            "concentration": concentration, "expected": {"log_e": float(dm - mult)}}
+
+
 def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
@@ -219,6 +283,14 @@ def main():
 
     y = np.array([1.0, 2.0])
     cases.append(case_regression("regression_tiny", y, np.array([1.5, 1.5]), np.array([0.0, 2.5]), rng))
+
+    # Live-traffic cases with their own generator, so the cases above stay as committed.
+    live = np.random.default_rng(20261202)
+    cases.append(case_two_sample("two_sample_unequal_sizes", live, 1800, 200, 0.4))
+    cases.append(case_two_sample("two_sample_balanced", live, 700, 650, 0.0))
+    cases.append(case_srm("srm_at_the_weights", [9000, 1000], [0.9, 0.1], 1000.0))
+    cases.append(case_srm("srm_mismatch", [18400, 1600], [90, 10], 1000.0))
+    cases.append(case_srm("srm_three_variants", [500, 260, 240], [0.5, 0.25, 0.25], 50.0))
 
     if "--check" in sys.argv:
         return check(cases)

@@ -3,9 +3,11 @@
 //!
 //! - [`metrics`]: streaming regression and classification metrics, tie-aware ROC AUC.
 //! - [`compare`]: paired comparisons of two variants scored on the same rows
-//!   (DeLong for AUC, Poisson paired bootstrap and paired z for mean-of-loss metrics).
+//!   (DeLong for AUC, Poisson paired bootstrap and paired z for mean-of-loss metrics)
+//!   and two-sample ones for live traffic (Welch / delta method, independent DeLong).
 //! - [`sequential`]: evidence pooled across scheduled looks with always-valid intervals.
 //! - [`policy`]: turns evidence into `hold` / `shift` / `promote` / `rollback` and weights.
+//! - [`srm`]: the always-valid sample-ratio-mismatch test across look windows.
 //! - [`simulation`]: seeded A/B experiments that measure the policy's decision quality.
 //! - [`codec`]: the payloads SageMaker containers accept and return.
 //! - [`error`]: typed errors with stable names that ASL `Retry`/`Catch` can match.
@@ -19,5 +21,6 @@ pub mod normal;
 pub mod policy;
 pub mod sequential;
 pub mod simulation;
+pub mod srm;
 
 pub use error::{CoreError, Result};

@@ -7,9 +7,11 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use weighbridge_core::compare::{
-    delong, paired_bootstrap, paired_mean_difference, BootstrapConfig, LossStatistic,
+    auc_estimate, delong, loss_metric, paired_bootstrap, paired_mean_difference, unpaired_auc_difference,
+    welch_difference, BootstrapConfig, LossMoments, LossStatistic,
 };
 use weighbridge_core::metrics::{ClassificationMetrics, RegressionMetrics};
+use weighbridge_core::srm::window_log_e;
 use weighbridge_core::CoreError;
 
 fn cases() -> Vec<Value> {
@@ -189,7 +191,8 @@ fn check_bootstrap(name: &str, la: &[f64], lb: &[f64], stat: LossStatistic, want
 #[test]
 fn bootstrap_contains_the_reference_and_reproduces() {
     let mut checked = 0;
-    for case in cases() {
+    let paired = |c: &Value| c["task"] == "regression" || c["task"] == "binary_classification";
+    for case in cases().into_iter().filter(paired) {
         let name = case["name"].as_str().unwrap();
         let y = column(&case["labels"]);
         let (a, b) = (column(&case["a"]), column(&case["b"]));
@@ -237,4 +240,72 @@ fn bootstrap_contains_the_reference_and_reproduces() {
         }
     }
     assert!(checked >= 8);
+}
+
+fn moments_of(losses: impl Iterator<Item = f64>) -> LossMoments {
+    let mut m = LossMoments::default();
+    losses.for_each(|l| m.push(l));
+    m
+}
+
+#[test]
+fn two_sample_differences_match_scipy_and_the_structural_delong() {
+    let cases: Vec<Value> = cases()
+        .into_iter()
+        .filter(|c| c["task"] == "two_sample")
+        .collect();
+    assert_eq!(cases.len(), 2, "the two-sample cases of scripts/golden.py");
+    for case in &cases {
+        let name = case["name"].as_str().unwrap();
+        let (ya, pa) = (column(&case["labels_a"]), column(&case["a"]));
+        let (yb, pb) = (column(&case["labels_b"]), column(&case["b"]));
+        for metric in ["rmse", "mae", "log_loss"] {
+            let (loss, stat) = loss_metric(metric).unwrap();
+            let a = moments_of(pa.iter().zip(&ya).map(|(&p, &y)| loss(p, y)));
+            let b = moments_of(pb.iter().zip(&yb).map(|(&p, &y)| loss(p, y)));
+            let d = welch_difference(&a, &b, stat).unwrap();
+            let want = &case["expected"][metric];
+            close(name, &format!("{metric} estimate"), d.estimate, &want["estimate"]);
+            close(name, &format!("{metric} se"), d.se, &want["se"]);
+            close(name, &format!("{metric} z"), d.z, &want["z"]);
+            close(name, &format!("{metric} df"), d.df, &want["df"]);
+            assert_eq!((d.rows_a, d.rows_b), (ya.len() as u64, yb.len() as u64));
+        }
+        let a = auc_estimate(&pa, &ya).unwrap();
+        let b = auc_estimate(&pb, &yb).unwrap();
+        let want = &case["expected"]["auc"];
+        close(name, "auc_a", a.auc, &want["auc_a"]);
+        close(name, "se_a", a.se, &want["se_a"]);
+        close(name, "auc_b", b.auc, &want["auc_b"]);
+        close(name, "se_b", b.se, &want["se_b"]);
+        let d = unpaired_auc_difference(&a, &b);
+        close(name, "auc difference", d.estimate, &want["difference"]);
+        close(name, "auc difference se", d.se, &want["se"]);
+    }
+}
+
+#[test]
+fn srm_e_values_match_scipys_dirichlet_multinomial() {
+    let cases: Vec<Value> = cases().into_iter().filter(|c| c["task"] == "srm").collect();
+    assert_eq!(cases.len(), 3, "the SRM cases of scripts/golden.py");
+    for case in &cases {
+        let counts: Vec<u64> = case["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        let log_e = window_log_e(
+            &counts,
+            &column(&case["weights"]),
+            case["concentration"].as_f64().unwrap(),
+        )
+        .unwrap();
+        close(
+            case["name"].as_str().unwrap(),
+            "log e",
+            log_e,
+            &case["expected"]["log_e"],
+        );
+    }
 }

@@ -105,6 +105,29 @@ pub fn delong(scores_a: &[f64], scores_b: &[f64], labels: &[f64], alpha: f64) ->
     })
 }
 
+/// One variant's AUC with DeLong's variance of it alone (`S10/m + S01/n`), for a
+/// two-sample comparison where each variant scored its own rows. Needs at least two rows
+/// of each class.
+pub fn auc_estimate(scores: &[f64], labels: &[f64]) -> Result<super::AucEstimate> {
+    check_paired("AUC", scores, labels)?;
+    check_binary_labels(labels)?;
+    let positive: Vec<bool> = labels.iter().map(|&y| y == 1.0).collect();
+    let sorted = SortedScores::new(scores, &positive)?;
+    let (m, n) = (sorted.positives, sorted.negatives);
+    if m < 2 || n < 2 {
+        return Err(CoreError::insufficient(format!(
+            "an AUC's DeLong variance needs at least 2 positives and 2 negatives; got {m} and {n}"
+        )));
+    }
+    let pos = covariance(&sorted, &sorted, &positive, true);
+    let neg = covariance(&sorted, &sorted, &positive, false);
+    Ok(super::AucEstimate {
+        auc: sorted.auc,
+        se: (pos.aa / m as f64 + neg.aa / n as f64).max(0.0).sqrt(),
+        rows: labels.len() as u64,
+    })
+}
+
 /// `estimate / se`, with 0 for no difference and ±∞ for a difference with no noise.
 pub(crate) fn z_score(estimate: f64, se: f64) -> f64 {
     if se > 0.0 {
