@@ -32,6 +32,7 @@ impl Runtime for SageMakerRuntime {
             .set_accept(r.accept.clone())
             .set_target_variant(r.target_variant.clone())
             .set_target_model(r.target_model.clone())
+            .set_inference_id(r.inference_id.clone())
             .send()
             .await
             .map_err(classify)?;

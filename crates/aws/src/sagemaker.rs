@@ -5,17 +5,18 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_sagemaker::types::{
     Alarm, AlgorithmSpecification, AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType,
-    CheckpointConfig, ContainerDefinition, ContainerMode, DataSource, DeploymentConfig,
-    DesiredWeightAndCapacity, EndpointStatus as SdkEndpointStatus, OutputDataConfig, ProductionVariant,
-    ProductionVariantInstanceType, ResourceConfig, S3DataDistribution, S3DataSource, S3DataType,
-    StoppingCondition, Tag, TrafficRoutingConfig, TrafficRoutingConfigType, TrainingInputMode,
-    TrainingInstanceType, TrainingJobStatus,
+    CaptureContentTypeHeader, CaptureMode, CaptureOption, CheckpointConfig, ContainerDefinition,
+    ContainerMode, DataCaptureConfig, DataSource, DeploymentConfig, DesiredWeightAndCapacity,
+    EndpointStatus as SdkEndpointStatus, OutputDataConfig, ProductionVariant, ProductionVariantInstanceType,
+    ResourceConfig, S3DataDistribution, S3DataSource, S3DataType, StoppingCondition, Tag,
+    TrafficRoutingConfig, TrafficRoutingConfigType, TrainingInputMode, TrainingInstanceType,
+    TrainingJobStatus,
 };
 use aws_sdk_sagemaker::Client;
 use serde_json::Value;
 use weighbridge_tasks::ports::{
-    EndpointConfig, EndpointDescription, EndpointStatus, ModelRequest, PortError, PortResult, SageMaker,
-    TrainingJobDescription, TrainingJobRequest, TrainingStatus, VariantSpec, VariantState,
+    DataCapture, EndpointConfig, EndpointDescription, EndpointStatus, ModelRequest, PortError, PortResult,
+    SageMaker, TrainingJobDescription, TrainingJobRequest, TrainingStatus, VariantSpec, VariantState,
 };
 
 use crate::errors::classify;
@@ -291,6 +292,9 @@ impl SageMaker for SageMakerControl {
                 .build();
             call = call.production_variants(variant);
         }
+        if let Some(capture) = &c.data_capture {
+            call = call.data_capture_config(capture_to_sdk(capture));
+        }
         let out = call.send().await.map_err(classify)?;
         Ok(out.endpoint_config_arn().unwrap_or_default().to_string())
     }
@@ -319,6 +323,7 @@ impl SageMaker for SageMakerControl {
                     initial_weight: f64::from(v.initial_variant_weight().unwrap_or(1.0)),
                 })
                 .collect(),
+            data_capture: d.data_capture_config().and_then(capture_from_sdk),
         })
     }
 
@@ -402,6 +407,56 @@ impl SageMaker for SageMakerControl {
         call.send().await.map_err(classify)?;
         Ok(())
     }
+}
+
+/// The port's Data Capture as the API's `DataCaptureConfig`: responses always, requests
+/// when asked, and the content types SageMaker should write as text rather than base64.
+fn capture_to_sdk(c: &DataCapture) -> DataCaptureConfig {
+    let mode = |m: CaptureMode| CaptureOption::builder().capture_mode(m).build();
+    let mut options = vec![mode(CaptureMode::Output)];
+    if c.capture_input {
+        options.insert(0, mode(CaptureMode::Input));
+    }
+    let header = (!c.csv_content_types.is_empty() || !c.json_content_types.is_empty()).then(|| {
+        CaptureContentTypeHeader::builder()
+            .set_csv_content_types((!c.csv_content_types.is_empty()).then(|| c.csv_content_types.clone()))
+            .set_json_content_types((!c.json_content_types.is_empty()).then(|| c.json_content_types.clone()))
+            .build()
+    });
+    DataCaptureConfig::builder()
+        .enable_capture(true)
+        .initial_sampling_percentage(i32::try_from(c.sampling_percentage).unwrap_or(100))
+        .destination_s3_uri(&c.destination_s3_uri)
+        .set_kms_key_id(c.kms_key_id.clone())
+        .set_capture_options(Some(options))
+        .set_capture_content_type_header(header)
+        .build()
+}
+
+/// DescribeEndpointConfig's `DataCaptureConfig` in the port's terms; `None` when capture
+/// is off (`EnableCapture: false`) or has no destination.
+fn capture_from_sdk(c: &DataCaptureConfig) -> Option<DataCapture> {
+    if c.enable_capture() == Some(false) {
+        return None;
+    }
+    let modes: Vec<&CaptureMode> = c
+        .capture_options()
+        .iter()
+        .filter_map(|o| o.capture_mode())
+        .collect();
+    let header = c.capture_content_type_header();
+    Some(DataCapture {
+        destination_s3_uri: c.destination_s3_uri()?.to_string(),
+        sampling_percentage: u32::try_from(c.initial_sampling_percentage().unwrap_or(0)).unwrap_or(0),
+        capture_input: modes
+            .iter()
+            .any(|m| matches!(m, CaptureMode::Input | CaptureMode::InputAndOutput)),
+        kms_key_id: c.kms_key_id().map(str::to_string),
+        csv_content_types: header.map(|h| h.csv_content_types().to_vec()).unwrap_or_default(),
+        json_content_types: header
+            .map(|h| h.json_content_types().to_vec())
+            .unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ use weighbridge_aws::AwsPorts;
 mod common;
 use common::{config, moto, state_machine, unique};
 use weighbridge_tasks::ports::{
-    EndpointConfig, EndpointStatus, InvokeRequest, MetricDatum, MetricSink, ModelRequest, ObjectStore,
-    PortError, PutCondition, Runtime, SageMaker, TrainingJobRequest, VariantSpec, Workflows,
+    DataCapture, EndpointConfig, EndpointStatus, InvokeRequest, MetricDatum, MetricSink, ModelRequest,
+    ObjectStore, PortError, PutCondition, Runtime, SageMaker, TrainingJobRequest, VariantSpec, Workflows,
 };
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/sagemaker";
@@ -260,9 +260,21 @@ async fn sagemaker_models_configs_endpoints_and_weights() {
                 initial_weight: if *v == "a" { 0.9 } else { 0.1 },
             })
             .collect(),
+        data_capture: Some(DataCapture {
+            destination_s3_uri: "s3://wire-data/capture".into(),
+            sampling_percentage: 25,
+            capture_input: false,
+            kms_key_id: Some("alias/wire-capture".into()),
+            csv_content_types: vec!["text/csv".into()],
+            json_content_types: vec!["application/json".into(), "application/jsonlines".into()],
+        }),
     };
     sm.create_endpoint_config(&config).await.unwrap();
     let back = sm.describe_endpoint_config(&config_name).await.unwrap();
+    assert_eq!(
+        back.data_capture, config.data_capture,
+        "DataCaptureConfig round trip"
+    );
     assert_eq!(back.variants.len(), 2);
     assert_eq!(back.variants[1].model_name, model_b);
     assert!((back.variants[0].initial_weight - 0.9).abs() < 1e-6);
@@ -313,6 +325,7 @@ async fn runtime_invoke_endpoint_returns_queued_bodies() {
             accept: Some("text/csv".into()),
             target_variant: Some("challenger".into()),
             target_model: None,
+            inference_id: Some("wire-inference-1".into()),
         })
         .await
         .unwrap();

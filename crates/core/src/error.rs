@@ -43,6 +43,22 @@ impl CoreError {
     pub(crate) fn insufficient(msg: impl Into<String>) -> Self {
         CoreError::InsufficientData(msg.into())
     }
+
+    /// A one-line record that does not decode (its reader names the object and line).
+    pub(crate) fn invalid_payload(msg: impl Into<String>) -> Self {
+        CoreError::Payload {
+            line: 1,
+            problem: msg.into(),
+        }
+    }
+
+    /// What is wrong, without the error's kind (for messages that add their own place).
+    pub fn problem(&self) -> &str {
+        match self {
+            CoreError::InvalidInput(m) | CoreError::InsufficientData(m) => m,
+            CoreError::Payload { problem, .. } => problem,
+        }
+    }
 }
 
 /// Checks that predictions and labels pair up row by row and are all finite.

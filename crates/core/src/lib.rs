@@ -9,10 +9,12 @@
 //! - [`policy`]: turns evidence into `hold` / `shift` / `promote` / `rollback` and weights.
 //! - [`srm`]: the always-valid sample-ratio-mismatch test across look windows.
 //! - [`simulation`]: seeded A/B experiments that measure the policy's decision quality.
+//! - [`capture`]: SageMaker Data Capture and ground-truth records (the live evidence).
 //! - [`codec`]: the payloads SageMaker containers accept and return.
 //! - [`error`]: typed errors with stable names that ASL `Retry`/`Catch` can match.
 #![warn(missing_docs)]
 
+pub mod capture;
 pub mod codec;
 pub mod compare;
 pub mod error;

@@ -68,6 +68,7 @@ async fn a_saved_backend_reopens_with_its_endpoint_objects_etags_and_clock() {
             accept: None,
             target_variant: Some(live.variants[0].name.clone()),
             target_model: None,
+            inference_id: None,
         })
         .await
         .unwrap();

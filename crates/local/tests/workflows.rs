@@ -89,6 +89,7 @@ async fn retrain_creates_the_endpoint_then_adds_a_challenger_and_ignores_a_dupli
             accept: None,
             target_variant: None,
             target_model: None,
+            inference_id: None,
         },
     )
     .await
@@ -452,6 +453,7 @@ async fn a_multi_model_endpoint_serves_trained_artifacts_by_target_model() {
             accept: None,
             target_variant: None,
             target_model: Some(format!("{job}/output/model.tar.gz")),
+            inference_id: None,
         },
     )
     .await

@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::endpoint::live_variants;
+use crate::endpoint::live_config;
 use crate::error::{port, tolerate_existing};
 use crate::image_uris::{builtin_image, ImageScope};
 use crate::names::readable_unique;
 use crate::ports::{
-    EndpointConfig, EndpointDescription, EndpointStatus, ModelRequest, PortError, SageMaker, VariantSpec,
+    DataCapture, EndpointConfig, EndpointDescription, EndpointStatus, ModelRequest, PortError, SageMaker,
+    VariantSpec,
 };
 use crate::{validation, TaskError};
 
@@ -77,6 +78,80 @@ pub struct DeployInput {
     /// DeploymentConfig for UpdateEndpoint, passed through as is.
     #[serde(default)]
     pub deployment_config: Option<Value>,
+    /// Data Capture for the new config (the live A/B evidence). Absent: a live endpoint
+    /// keeps the capture it has, a new one captures nothing.
+    #[serde(default)]
+    pub data_capture: Option<CaptureInput>,
+}
+
+/// Data Capture as the input asks for it (`DataCaptureConfig` with SageMaker's limits).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CaptureInput {
+    /// `s3://bucket/prefix` for the captures (at most 512 characters).
+    pub destination_s3_uri: String,
+    /// Percentage of requests captured, 0 to 100 (default 100: every request is
+    /// evidence; lower it on endpoints with heavy traffic to save storage).
+    #[serde(default = "all_requests")]
+    pub sampling_percentage: u32,
+    /// Capture request bodies as well as responses (default true; the evaluator reads
+    /// only responses, so false halves the storage).
+    #[serde(default = "yes")]
+    pub capture_input: bool,
+    /// KMS key for the captures at rest; empty or absent: S3's default encryption.
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+}
+
+fn all_requests() -> u32 {
+    100
+}
+fn yes() -> bool {
+    true
+}
+
+impl CaptureInput {
+    /// Checked against `DataCaptureConfig`'s limits.
+    fn validate(&self) -> Result<(), TaskError> {
+        validation::s3_uri("dataCapture.destinationS3Uri", &self.destination_s3_uri)?;
+        if self.destination_s3_uri.len() > 512 {
+            return Err(TaskError::InvalidInput(
+                "dataCapture.destinationS3Uri is longer than DataCaptureConfig's 512 characters".into(),
+            ));
+        }
+        validation::bounded(
+            "dataCapture.samplingPercentage",
+            self.sampling_percentage as usize,
+            0..=100,
+        )?;
+        if let Some(key) = self
+            .kms_key()
+            .filter(|k| k.len() > 2048 || !k.chars().all(|c| c.is_ascii_alphanumeric() || ":/_-".contains(c)))
+        {
+            return Err(TaskError::InvalidInput(format!(
+                "dataCapture.kmsKeyId {} is not a KMS key ID, ARN or alias",
+                validation::shown(key)
+            )));
+        }
+        Ok(())
+    }
+
+    fn kms_key(&self) -> Option<&str> {
+        self.kms_key_id.as_deref().filter(|k| !k.is_empty())
+    }
+
+    /// The port's Data Capture: CSV and JSON bodies captured as text, so the evaluator
+    /// (and a person) can read them without decoding base64.
+    fn to_port(&self) -> DataCapture {
+        DataCapture {
+            destination_s3_uri: self.destination_s3_uri.trim_end_matches('/').to_string(),
+            sampling_percentage: self.sampling_percentage,
+            capture_input: self.capture_input,
+            kms_key_id: self.kms_key().map(str::to_string),
+            csv_content_types: vec!["text/csv".into()],
+            json_content_types: vec!["application/json".into(), "application/jsonlines".into()],
+        }
+    }
 }
 
 fn instance_type() -> String {
@@ -137,6 +212,9 @@ fn validate(input: &DeployInput) -> Result<(), TaskError> {
     if input.initial_instance_count < 1 {
         return Err(TaskError::InvalidInput("initialInstanceCount must be ≥ 1".into()));
     }
+    if let Some(capture) = &input.data_capture {
+        capture.validate()?;
+    }
     Ok(())
 }
 
@@ -156,7 +234,8 @@ pub async fn deploy(
     );
     // Read everything and validate against it before the first mutating call.
     let live = describe_if_any(sagemaker, &input.endpoint_name).await?;
-    let (variants, superseded) = plan_variants(sagemaker, input, &model_name, live.as_ref()).await?;
+    let (variants, superseded, live_capture) =
+        plan_variants(sagemaker, input, &model_name, live.as_ref()).await?;
     let config_fingerprint = serde_json::to_string(&variants).map_err(crate::error::unserialisable)?;
     let new_config = readable_unique(
         &input.endpoint_name,
@@ -168,6 +247,11 @@ pub async fn deploy(
     let config = EndpointConfig {
         name: new_config.clone(),
         variants: variants.clone(),
+        data_capture: input
+            .data_capture
+            .as_ref()
+            .map(CaptureInput::to_port)
+            .or(live_capture),
     };
     tolerate_existing(
         sagemaker.create_endpoint_config(&config).await,
@@ -212,13 +296,14 @@ async fn describe_if_any(
 }
 
 /// The new config's variants — the candidate alone for a new endpoint, or the live
-/// variants plus the candidate at `initialShare` — and the config it supersedes.
+/// variants plus the candidate at `initialShare` — the config it supersedes, and that
+/// config's Data Capture (kept unless the input sets another).
 async fn plan_variants(
     sagemaker: &dyn SageMaker,
     input: &DeployInput,
     model_name: &str,
     live: Option<&EndpointDescription>,
-) -> Result<(Vec<VariantSpec>, Option<String>), TaskError> {
+) -> Result<(Vec<VariantSpec>, Option<String>, Option<DataCapture>), TaskError> {
     let candidate = |weight: f64| VariantSpec {
         name: input.variant_name.clone(),
         model_name: model_name.to_string(),
@@ -227,10 +312,11 @@ async fn plan_variants(
         initial_weight: weight,
     };
     let Some(endpoint) = live else {
-        return Ok((vec![candidate(1.0)], None));
+        return Ok((vec![candidate(1.0)], None, None));
     };
     check_room_for_challenger(input, endpoint)?;
-    let mut variants = live_variants(sagemaker, endpoint).await?;
+    let live = live_config(sagemaker, endpoint).await?;
+    let mut variants = live.variants;
     let total: f64 = variants.iter().map(|v| v.initial_weight).sum();
     // Relative weights: the challenger gets `share` of the traffic.
     let weight = if total > 0.0 {
@@ -239,7 +325,7 @@ async fn plan_variants(
         1.0
     };
     variants.push(candidate(weight));
-    Ok((variants, Some(endpoint.config_name.clone())))
+    Ok((variants, Some(endpoint.config_name.clone()), live.data_capture))
 }
 
 /// A challenger joins an InService endpoint, under a new name, within the variant limit.

@@ -1,20 +1,21 @@
 //! Reading an endpoint's live state, shared by the tasks that rebuild its config.
 
 use crate::error::port;
-use crate::ports::{EndpointDescription, SageMaker, VariantSpec};
+use crate::ports::{EndpointConfig, EndpointDescription, SageMaker, VariantSpec};
 use crate::TaskError;
 
-/// The variants of the endpoint's current config, each carrying the weight it has live
-/// now (DescribeEndpoint's CurrentWeight), so a new config keeps today's traffic split.
-pub(crate) async fn live_variants(
+/// The endpoint's current config with each variant carrying the weight it has live now
+/// (DescribeEndpoint's CurrentWeight), so a new config keeps today's traffic split —
+/// and its Data Capture, so a new config keeps capturing.
+pub(crate) async fn live_config(
     sagemaker: &dyn SageMaker,
     endpoint: &EndpointDescription,
-) -> Result<Vec<VariantSpec>, TaskError> {
+) -> Result<EndpointConfig, TaskError> {
     let config = sagemaker
         .describe_endpoint_config(&endpoint.config_name)
         .await
         .map_err(port(format!("DescribeEndpointConfig {}", endpoint.config_name)))?;
-    Ok(config
+    let variants = config
         .variants
         .into_iter()
         .map(|v| {
@@ -28,5 +29,6 @@ pub(crate) async fn live_variants(
                 ..v
             }
         })
-        .collect())
+        .collect();
+    Ok(EndpointConfig { variants, ..config })
 }

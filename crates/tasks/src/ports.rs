@@ -171,6 +171,30 @@ pub struct EndpointConfig {
     pub name: String,
     /// Its production variants.
     pub variants: Vec<VariantSpec>,
+    /// Data Capture, if on: the live evidence of an A/B evaluation.
+    #[serde(default)]
+    pub data_capture: Option<DataCapture>,
+}
+
+/// An endpoint config's `DataCaptureConfig`: SageMaker writes each sampled request and
+/// response as a JSON line under
+/// `<destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DataCapture {
+    /// `s3://bucket/prefix` the captures go under.
+    pub destination_s3_uri: String,
+    /// Percentage of requests captured (0 to 100; `InitialSamplingPercentage`).
+    pub sampling_percentage: u32,
+    /// Capture the request bodies too (`Input`), not only the responses (`Output`).
+    /// Off halves the storage; the evaluator needs only the responses.
+    pub capture_input: bool,
+    /// KMS key (ID, ARN or alias) that encrypts the captures at rest.
+    pub kms_key_id: Option<String>,
+    /// Content types captured as CSV text instead of base64 (`CsvContentTypes`).
+    pub csv_content_types: Vec<String>,
+    /// Content types captured as JSON text instead of base64 (`JsonContentTypes`).
+    pub json_content_types: Vec<String>,
 }
 
 /// Endpoint status, as SageMaker names it.
@@ -277,6 +301,9 @@ pub struct InvokeRequest {
     pub target_variant: Option<String>,
     /// The model of a multi-model endpoint to invoke.
     pub target_model: Option<String>,
+    /// The caller's ID for the request (`InferenceId`): Data Capture records it, and
+    /// ground truth joins on it.
+    pub inference_id: Option<String>,
 }
 
 /// What the model answered.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use weighbridge_core::policy::normalise;
 
-use crate::endpoint::live_variants;
+use crate::endpoint::live_config;
 use crate::error::{port, tolerate_existing, tolerate_missing};
 use crate::names::readable_unique;
 use crate::ports::{EndpointConfig, EndpointDescription, EndpointStatus, SageMaker};
@@ -396,8 +396,8 @@ async fn replace_config(
             "executionName is empty; promote and rollback-with-remove name a new config after it".into(),
         ));
     }
-    let variants = live_variants(sagemaker, endpoint).await?;
-    let (kept, retired): (Vec<_>, Vec<_>) = variants.into_iter().partition(|v| keep(&v.name));
+    let live = live_config(sagemaker, endpoint).await?;
+    let (kept, retired): (Vec<_>, Vec<_>) = live.variants.into_iter().partition(|v| keep(&v.name));
     let mut kept = kept;
     let total: f64 = kept.iter().map(|v| v.initial_weight).sum();
     let count = kept.len() as f64;
@@ -413,6 +413,7 @@ async fn replace_config(
     let new = EndpointConfig {
         name: name.clone(),
         variants: kept.clone(),
+        data_capture: live.data_capture,
     };
     tolerate_existing(
         sagemaker.create_endpoint_config(&new).await,

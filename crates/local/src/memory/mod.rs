@@ -3,6 +3,7 @@
 //! [`sfn`], [`transform`]), with what they share here: the state (the persisted
 //! [`World`] and what only lives in a process), injected faults, and the virtual clock.
 
+mod capture;
 mod cloudwatch;
 mod runtime;
 mod s3;
@@ -80,6 +81,12 @@ pub struct World {
     started: Vec<String>,
     taken: usize,
     finished: BTreeMap<String, String>,
+    /// Requests seen by capturing endpoints (event IDs and sampling derive from it).
+    #[serde(default)]
+    capture_events: u64,
+    /// The capture file each `endpoint/variant` appends to, with its hour.
+    #[serde(default)]
+    capture_files: BTreeMap<String, (String, String)>,
 }
 
 /// A backend's persisted state: the world, the objects, the clock and the timing.

@@ -49,6 +49,16 @@ impl Runtime for MemoryBackend {
         let (predict, style, variant) = self.with(|s| route(s, r))?;
         let scores: Vec<f64> = request_rows(&r.body).iter().map(|row| predict(row)).collect();
         let (body, content_type) = answer(style, &scores);
+        let now = self.clock.now();
+        self.with(|s| {
+            let exchange = capture::Exchange {
+                request: r,
+                variant: &variant,
+                response: body.as_bytes(),
+                response_type: content_type,
+            };
+            capture::record(s, now, &exchange)
+        });
         Ok(InvokeResponse {
             body: body.into_bytes(),
             content_type: Some(content_type.into()),

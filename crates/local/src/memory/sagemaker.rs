@@ -288,6 +288,9 @@ impl SageMaker for MemoryBackend {
 
     async fn create_endpoint_config(&self, c: &EndpointConfig) -> PortResult<String> {
         self.call("CreateEndpointConfig")?;
+        if let Some(capture) = &c.data_capture {
+            check_data_capture(capture)?;
+        }
         self.with(|s| {
             for v in &c.variants {
                 if !s.world.models.contains_key(&v.model_name) {
@@ -397,4 +400,28 @@ impl SageMaker for MemoryBackend {
             Ok(())
         })
     }
+}
+
+/// `DataCaptureConfig` as SageMaker validates it: a destination of at most 512
+/// characters matching `(https|s3)://([^/])/?(.*)`, a sampling percentage of 0 to 100.
+fn check_data_capture(c: &weighbridge_tasks::ports::DataCapture) -> PortResult<()> {
+    let destination_ok = c.destination_s3_uri.len() <= 512
+        && ["s3://", "https://"].iter().any(|scheme| {
+            c.destination_s3_uri
+                .strip_prefix(scheme)
+                .is_some_and(|rest| rest.chars().next().is_some_and(|ch| ch != '/'))
+        });
+    if !destination_ok {
+        return Err(PortError::Validation(format!(
+            "1 validation error detected: Value '{}' at 'dataCaptureConfig.destinationS3Uri' failed to satisfy constraint: Member must satisfy regular expression pattern: (https|s3)://([^/])/?(.*)",
+            c.destination_s3_uri
+        )));
+    }
+    if c.sampling_percentage > 100 {
+        return Err(PortError::Validation(format!(
+            "1 validation error detected: Value '{}' at 'dataCaptureConfig.initialSamplingPercentage' failed to satisfy constraint: Member must have value less than or equal to 100",
+            c.sampling_percentage
+        )));
+    }
+    Ok(())
 }

@@ -102,6 +102,7 @@ pub(super) async fn score(
                     accept: Some(format.content_type().into()),
                     target_variant,
                     target_model,
+                    inference_id: None,
                 };
                 let response = runtime
                     .invoke_endpoint(&request)

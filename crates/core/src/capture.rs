@@ -1,0 +1,292 @@
+//! SageMaker Data Capture and ground-truth records: the live evidence of an A/B test.
+//!
+//! A capture line (one per sampled request, JSON Lines under
+//! `<destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/`):
+//! `{"captureData": {"endpointInput": {...}, "endpointOutput": {"observedContentType":
+//! "text/csv", "mode": "OUTPUT", "data": "0.73", "encoding": "CSV"}}, "eventMetadata":
+//! {"eventId": "…", "inferenceId": "…", "inferenceTime": "…"}, "eventVersion": "0"}`.
+//! `encoding` is `CSV` or `JSON` (the body as text) or `BASE64` (content types the
+//! config did not name).
+//!
+//! A ground-truth line, in Model Monitor's merge format: `{"groundTruthData": {"data":
+//! "1", "encoding": "CSV"}, "eventMetadata": {"eventId": "…"}, "eventVersion": "0"}`,
+//! where `eventId` holds the capture's `inferenceId` when the caller set one, else its
+//! `eventId` — the join key, as Model Monitor joins.
+//!
+//! **Requests with several rows.** A request may carry k CSV (or JSON Lines) rows and
+//! its response k predictions. Its ground truth must then carry k labels in the same
+//! order (`"data": "1,0,1"`, or a JSON array); row i's prediction pairs with label i. A
+//! count that differs is a malformed pair, counted and named, never guessed at.
+
+use base64::Engine;
+use serde::Deserialize;
+
+use crate::codec::{decode_predictions, Format};
+use crate::error::{CoreError, Result};
+
+/// One captured response: its join key and the predictions it returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapturedResponse {
+    /// `inferenceId` when the caller set one, else `eventId`.
+    pub key: String,
+    /// The predictions, one per request row.
+    pub predictions: Vec<f64>,
+}
+
+/// One ground-truth record: the join key and the labels, one per request row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroundTruth {
+    /// The capture's `inferenceId` (or `eventId`).
+    pub key: String,
+    /// The labels, in the request's row order.
+    pub labels: Vec<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CaptureLine {
+    capture_data: CaptureData,
+    event_metadata: EventMetadata,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CaptureData {
+    endpoint_output: Option<Payload>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Payload {
+    #[serde(default)]
+    observed_content_type: Option<String>,
+    data: serde_json::Value,
+    encoding: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventMetadata {
+    event_id: Option<String>,
+    #[serde(default)]
+    inference_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroundTruthLine {
+    ground_truth_data: Payload,
+    event_metadata: EventMetadata,
+}
+
+/// Reads one capture line. Errors say what is wrong with the line (the caller names
+/// the object and line number).
+pub fn parse_capture_line(line: &str) -> Result<CapturedResponse> {
+    let record: CaptureLine = serde_json::from_str(line)
+        .map_err(|e| CoreError::invalid_payload(format!("not a Data Capture record: {e}")))?;
+    let key = join_key(&record.event_metadata)?;
+    let output = record
+        .capture_data
+        .endpoint_output
+        .ok_or_else(|| CoreError::invalid_payload("no endpointOutput: capture the Output mode"))?;
+    let text = payload_text(&output)?;
+    let format = output
+        .observed_content_type
+        .as_deref()
+        .and_then(|c| Format::from_content_type(c).ok())
+        .unwrap_or_else(|| Format::sniff(&text));
+    let predictions = decode_predictions(&text, format)?;
+    if predictions.is_empty() {
+        return Err(CoreError::invalid_payload("endpointOutput holds no prediction"));
+    }
+    Ok(CapturedResponse { key, predictions })
+}
+
+/// Reads one ground-truth line: `data` as CSV values (commas or new lines), a JSON
+/// number, string or array of numbers.
+pub fn parse_ground_truth_line(line: &str) -> Result<GroundTruth> {
+    let record: GroundTruthLine = serde_json::from_str(line)
+        .map_err(|e| CoreError::invalid_payload(format!("not a ground-truth record: {e}")))?;
+    let key = join_key(&record.event_metadata)?;
+    let labels = match &record.ground_truth_data.data {
+        serde_json::Value::Number(n) => vec![n.as_f64().unwrap_or(f64::NAN)],
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|v| {
+                v.as_f64()
+                    .ok_or_else(|| CoreError::invalid_payload(format!("label {v} is not a number")))
+            })
+            .collect::<Result<_>>()?,
+        _ => csv_numbers(&payload_text(&record.ground_truth_data)?)?,
+    };
+    if labels.is_empty() || labels.iter().any(|l| !l.is_finite()) {
+        return Err(CoreError::invalid_payload(format!(
+            "labels {labels:?} must be finite numbers"
+        )));
+    }
+    Ok(GroundTruth { key, labels })
+}
+
+/// `inferenceId` when set (non-empty), else `eventId`.
+fn join_key(meta: &EventMetadata) -> Result<String> {
+    meta.inference_id
+        .as_deref()
+        .filter(|id| !id.is_empty())
+        .or(meta.event_id.as_deref().filter(|id| !id.is_empty()))
+        .map(str::to_string)
+        .ok_or_else(|| CoreError::invalid_payload("eventMetadata has neither inferenceId nor eventId"))
+}
+
+/// The payload's body as text: CSV and JSON as written, BASE64 decoded (must be UTF-8).
+fn payload_text(p: &Payload) -> Result<String> {
+    let data = match &p.data {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match p.encoding.to_ascii_uppercase().as_str() {
+        "CSV" | "JSON" => Ok(data),
+        "BASE64" => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data.trim())
+                .map_err(|e| CoreError::invalid_payload(format!("BASE64 data does not decode: {e}")))?;
+            String::from_utf8(bytes).map_err(|_| CoreError::invalid_payload("BASE64 data is not UTF-8 text"))
+        }
+        other => Err(CoreError::invalid_payload(format!(
+            "encoding {other:?} is not CSV, JSON or BASE64"
+        ))),
+    }
+}
+
+/// Numbers separated by commas or new lines.
+fn csv_numbers(text: &str) -> Result<Vec<f64>> {
+    text.split([',', '\n'])
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(|f| {
+            f.trim_matches('"')
+                .parse::<f64>()
+                .map_err(|_| CoreError::invalid_payload(format!("label {f:?} is not a number")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capture(output: &str, meta: &str) -> String {
+        format!(
+            r#"{{"captureData":{{"endpointInput":{{"observedContentType":"text/csv","mode":"INPUT","data":"1,2","encoding":"CSV"}},"endpointOutput":{output}}},"eventMetadata":{meta},"eventVersion":"0"}}"#
+        )
+    }
+
+    #[test]
+    fn csv_json_and_base64_outputs_decode_alike() {
+        let meta = r#"{"eventId":"e-1","inferenceId":"order-7","inferenceTime":"2026-12-01T10:00:00Z"}"#;
+        let csv = capture(
+            r#"{"observedContentType":"text/csv; charset=utf-8","mode":"OUTPUT","data":"0.25\n0.75","encoding":"CSV"}"#,
+            meta,
+        );
+        let json = capture(
+            r#"{"observedContentType":"application/json","mode":"OUTPUT","data":"{\"predictions\":[{\"score\":0.25},{\"score\":0.75}]}","encoding":"JSON"}"#,
+            meta,
+        );
+        let b64 = base64::engine::general_purpose::STANDARD.encode("0.25\n0.75\n");
+        let base64 = capture(
+            &format!(
+                r#"{{"observedContentType":"text/csv","mode":"OUTPUT","data":"{b64}","encoding":"BASE64"}}"#
+            ),
+            meta,
+        );
+        for line in [csv, json, base64] {
+            let c = parse_capture_line(&line).unwrap();
+            assert_eq!(c.key, "order-7", "inferenceId wins over eventId");
+            assert_eq!(c.predictions, vec![0.25, 0.75]);
+        }
+    }
+
+    #[test]
+    fn the_event_id_joins_when_there_is_no_inference_id() {
+        let line = capture(
+            r#"{"observedContentType":"text/csv","mode":"OUTPUT","data":"3","encoding":"CSV"}"#,
+            r#"{"eventId":"e-9","inferenceTime":"2026-12-01T10:00:00Z"}"#,
+        );
+        assert_eq!(parse_capture_line(&line).unwrap().key, "e-9");
+    }
+
+    #[test]
+    fn malformed_records_say_what_is_wrong() {
+        let cases = [
+            ("{", "not a Data Capture record"),
+            (
+                r#"{"captureData":{},"eventMetadata":{"eventId":"e"}}"#,
+                "no endpointOutput",
+            ),
+            (
+                &capture(r#"{"mode":"OUTPUT","data":"1","encoding":"CSV"}"#, "{}"),
+                "neither inferenceId nor eventId",
+            ),
+            (
+                &capture(
+                    r#"{"mode":"OUTPUT","data":"%%","encoding":"BASE64"}"#,
+                    r#"{"eventId":"e"}"#,
+                ),
+                "does not decode",
+            ),
+            (
+                &capture(
+                    r#"{"mode":"OUTPUT","data":"1","encoding":"XML"}"#,
+                    r#"{"eventId":"e"}"#,
+                ),
+                "not CSV, JSON or BASE64",
+            ),
+        ];
+        for (line, says) in cases {
+            let e = parse_capture_line(line).unwrap_err().to_string();
+            assert!(e.contains(says), "{line}: {e}");
+        }
+    }
+
+    #[test]
+    fn ground_truth_in_every_shape() {
+        let line = |data: &str, enc: &str| {
+            format!(
+                r#"{{"groundTruthData":{{"data":{data},"encoding":"{enc}"}},"eventMetadata":{{"eventId":"order-7"}},"eventVersion":"0"}}"#
+            )
+        };
+        assert_eq!(
+            parse_ground_truth_line(&line("\"1\"", "CSV")).unwrap().labels,
+            vec![1.0]
+        );
+        assert_eq!(
+            parse_ground_truth_line(&line("\"1,0,1\"", "CSV")).unwrap().labels,
+            vec![1.0, 0.0, 1.0]
+        );
+        assert_eq!(
+            parse_ground_truth_line(&line("[2.5, 3]", "JSON")).unwrap().labels,
+            vec![2.5, 3.0]
+        );
+        assert_eq!(
+            parse_ground_truth_line(&line("0.5", "JSON")).unwrap().labels,
+            vec![0.5]
+        );
+        assert_eq!(
+            parse_ground_truth_line(&line("\"MQ==\"", "BASE64"))
+                .unwrap()
+                .labels,
+            vec![1.0]
+        );
+        assert_eq!(
+            parse_ground_truth_line(&line("\"1\"", "CSV")).unwrap().key,
+            "order-7"
+        );
+        for bad in [
+            line("\"yes\"", "CSV"),
+            line("\"\"", "CSV"),
+            line("\"NaN\"", "CSV"),
+            "[]".into(),
+        ] {
+            assert!(parse_ground_truth_line(&bad).is_err(), "{bad}");
+        }
+    }
+}
