@@ -284,9 +284,49 @@ fn catalogue(s: &str) -> Vec<Row> {
     // evaluate-variants.
     for (path, value, says) in [
         ("endpointName", json!("bad name"), "is not a valid SageMaker name"),
-        ("testBucket", json!(""), "is not a valid bucket name"),
+        (
+            "testBucket",
+            json!(""),
+            "testBucket is required for source testSet",
+        ),
         ("testBucket", json!("UPPER"), "is not a valid bucket name"),
         ("testBucket", json!("s3://x"), "is not a valid bucket name"),
+        ("source", json!({"type": "live"}), "unknown variant `live`"),
+        (
+            "source",
+            json!({"type": "capture"}),
+            "missing field `groundTruthUri`",
+        ),
+        (
+            "source",
+            json!({"type": "capture", "groundTruthUri": "s3://"}),
+            "has no bucket",
+        ),
+        (
+            "source",
+            json!({"type": "capture", "groundTruthUri": "s3://bkt/gt", "captureUri": "b/c"}),
+            "is not an s3:// URI",
+        ),
+        (
+            "source",
+            json!({"type": "capture", "groundTruthUri": "s3://bkt/gt", "asOf": "2026-13-01T00:00:00Z"}),
+            "RFC 3339",
+        ),
+        (
+            "source",
+            json!({"type": "capture", "groundTruthUri": "s3://bkt/gt", "maxLabelDelayHours": 4_000_000_000u64}),
+            "maxLabelDelayHours",
+        ),
+        (
+            "source",
+            json!({"type": "capture", "groundTruthUri": "s3://b/gt", "maxLabelDelayHours": -1}),
+            "invalid value",
+        ),
+        (
+            "source",
+            json!({"type": "capture", "groundTruthUri": "s3://bkt/gt", "maxCoverageGap": f64::MAX}),
+            "maxCoverageGap",
+        ),
         ("testBucket", json!("192.168.0.1"), "not an IP address"),
         (
             "testPrefix",

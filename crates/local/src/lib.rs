@@ -10,6 +10,7 @@ pub mod demo;
 pub mod functions;
 pub mod memory;
 pub mod store;
+pub mod traffic;
 pub mod training;
 pub mod workflows;
 

@@ -9,6 +9,7 @@ use weighbridge_core::compare::{LossStatistic, PairedLossMoments};
 use weighbridge_core::metrics::{ClassificationAccumulator, RegressionAccumulator};
 use weighbridge_core::policy::Action;
 use weighbridge_core::sequential::PooledEstimate;
+use weighbridge_core::srm::{SrmMonitor, SrmVerdict};
 
 /// Evidence for one metric of one challenger against the champion.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +55,79 @@ pub struct LookRecord {
     pub weights: BTreeMap<String, f64>,
     /// Whether they were applied.
     pub applied: bool,
+    /// Live looks: when, rows per variant, label coverage and the SRM verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveLook>,
+}
+
+/// What a live look adds to its history line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveLook {
+    /// The look's time (`asOf`), RFC 3339.
+    pub as_of: String,
+    /// Labelled rows this look added, per variant (unequal: each request reached one).
+    pub rows: BTreeMap<String, u64>,
+    /// Captured requests counted for SRM this look, per variant.
+    pub requests: BTreeMap<String, u64>,
+    /// Share of matured captures with a label, per variant, so far.
+    pub coverage: BTreeMap<String, f64>,
+    /// The SRM monitor after this look.
+    pub srm: SrmVerdict,
+}
+
+/// A span of hours with one set of weights (a look window): evidence is compared within
+/// a window and SRM counts are tested against its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WeightWindow {
+    /// Its first hour (hours since the Unix epoch). The hour a change was applied in is
+    /// ambiguous (both weights served in it) and left out of the SRM counts.
+    pub from_hour: i64,
+    /// The weights in force, by variant.
+    pub weights: BTreeMap<String, f64>,
+}
+
+/// The live source's progress and checks, kept in the record between looks.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveState {
+    /// The first hour of the experiment (the first full hour every variant captured in).
+    pub started_hour: i64,
+    /// The next hour whose captures count toward the SRM test.
+    pub srm_hour: i64,
+    /// The next hour whose captures (matured: their label delay has passed) are evidence.
+    pub evidence_hour: i64,
+    /// Weight windows, oldest first.
+    pub windows: Vec<WeightWindow>,
+    /// The always-valid SRM monitor.
+    pub srm: SrmMonitor,
+    /// Captured requests counted for SRM so far, per variant.
+    pub requests: BTreeMap<String, u64>,
+    /// Matured captured rows so far, per variant (the coverage denominator).
+    pub captured: BTreeMap<String, u64>,
+    /// Of those, rows joined with a label, per variant.
+    pub labelled: BTreeMap<String, u64>,
+    /// Malformed capture and ground-truth lines skipped so far.
+    pub malformed: u64,
+}
+
+impl LiveState {
+    /// The window an hour belongs to (the last that starts at or before it).
+    pub fn window_of(&self, hour: i64) -> Option<usize> {
+        self.windows.iter().rposition(|w| w.from_hour <= hour)
+    }
+
+    /// Label coverage per variant: labelled / captured rows (0 before any capture).
+    pub fn coverage(&self) -> BTreeMap<String, f64> {
+        self.captured
+            .iter()
+            .map(|(arm, &n)| {
+                let labelled = self.labelled.get(arm).copied().unwrap_or(0);
+                (arm.clone(), if n == 0 { 0.0 } else { labelled as f64 / n as f64 })
+            })
+            .collect()
+    }
 }
 
 /// The whole record.
@@ -76,6 +150,9 @@ pub struct ExperimentRecord {
     pub comparisons: BTreeMap<String, BTreeMap<String, Evidence>>,
     /// One line per look.
     pub history: Vec<LookRecord>,
+    /// The live source's cursors, windows and SRM monitor (`source: capture`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveState>,
 }
 
 impl ExperimentRecord {
@@ -90,6 +167,7 @@ impl ExperimentRecord {
             variants: BTreeMap::new(),
             comparisons: BTreeMap::new(),
             history: Vec::new(),
+            live: None,
         }
     }
 

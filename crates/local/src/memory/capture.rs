@@ -11,6 +11,9 @@ use weighbridge_tasks::ports::DataCapture;
 
 use super::*;
 
+/// SageMaker starts a new capture file every few minutes; here every this many lines.
+const LINES_PER_FILE: u32 = 200;
+
 /// One answered request, as the capture records it.
 pub(super) struct Exchange<'a> {
     pub(super) request: &'a InvokeRequest,
@@ -44,8 +47,11 @@ pub(super) fn record(s: &mut State, now: DateTime<Utc>, exchange: &Exchange<'_>)
     let line = capture_line(&capture, exchange, &event_id, now);
     let hour = now.format("%Y/%m/%d/%H").to_string();
     let file_of = format!("{endpoint}/{}", exchange.variant);
-    let key = match s.world.capture_files.get(&file_of) {
-        Some((open_hour, key)) if *open_hour == hour => key.clone(),
+    let key = match s.world.capture_files.get_mut(&file_of) {
+        Some((open_hour, key, lines)) if *open_hour == hour && *lines < LINES_PER_FILE => {
+            *lines += 1;
+            key.clone()
+        }
         _ => {
             let key = format!(
                 "{}{endpoint}/{}/{hour}/{}-{}.jsonl",
@@ -58,7 +64,7 @@ pub(super) fn record(s: &mut State, now: DateTime<Utc>, exchange: &Exchange<'_>)
                 now.format("%M-%S-%3f"),
                 &event_id[..8]
             );
-            s.world.capture_files.insert(file_of, (hour, key.clone()));
+            s.world.capture_files.insert(file_of, (hour, key.clone(), 1));
             key
         }
     };

@@ -84,9 +84,9 @@ pub struct World {
     /// Requests seen by capturing endpoints (event IDs and sampling derive from it).
     #[serde(default)]
     capture_events: u64,
-    /// The capture file each `endpoint/variant` appends to, with its hour.
+    /// The capture file each `endpoint/variant` appends to: its hour, key and lines.
     #[serde(default)]
-    capture_files: BTreeMap<String, (String, String)>,
+    capture_files: BTreeMap<String, (String, String, u32)>,
 }
 
 /// A backend's persisted state: the world, the objects, the clock and the timing.
@@ -122,6 +122,9 @@ struct State {
     fail_endpoint: Vec<String>,
     /// Weighted routing of requests without TargetVariant (seeded).
     rng: Option<rand::rngs::StdRng>,
+    /// A routing fault: a variant's weight multiplied when routing, unseen by
+    /// DescribeEndpoint (what a sample ratio mismatch looks like from outside).
+    routing_skew: BTreeMap<String, f64>,
 }
 
 /// An endpoint change in progress: since when, and the config and variants to roll back to.
@@ -172,6 +175,18 @@ impl MemoryBackend {
     /// A backend with manual transitions (`settle`, `complete_training_job`), no routing seed.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Routes requests without `TargetVariant` by the weights, seeded (without a seed
+    /// the heaviest variant answers every request).
+    pub fn seed_routing(&self, seed: u64) {
+        self.with(|s| s.rng = Some(rand::rngs::StdRng::seed_from_u64(seed)));
+    }
+
+    /// Injects a routing fault: `variant` receives `factor` times the traffic its weight
+    /// promises (the others share the rest), while DescribeEndpoint shows the weights.
+    pub fn skew_routing(&self, variant: &str, factor: f64) {
+        self.with(|s| s.routing_skew.insert(variant.to_string(), factor));
     }
 
     /// A backend where training really runs and statuses change on the virtual clock:

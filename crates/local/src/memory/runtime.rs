@@ -89,7 +89,7 @@ fn route(s: &mut State, r: &InvokeRequest) -> PortResult<(Predictor, ResponseSty
                 r.endpoint
             )))
         }
-        None => routed_by_weight(s.rng.as_mut(), e)
+        None => routed_by_weight(s.rng.as_mut(), e, &s.routing_skew)
             .ok_or_else(|| PortError::Validation(format!("Endpoint {} has no variants.", r.endpoint)))?,
     };
     let variant_model = s
@@ -116,15 +116,20 @@ fn route(s: &mut State, r: &InvokeRequest) -> PortResult<(Predictor, ResponseSty
 }
 
 /// A variant by the current weights (seeded); without a seed, the heaviest.
-fn routed_by_weight(rng: Option<&mut rand::rngs::StdRng>, e: &EndpointDescription) -> Option<String> {
-    let total: f64 = e.variants.iter().map(|v| v.current_weight).sum();
+fn routed_by_weight(
+    rng: Option<&mut rand::rngs::StdRng>,
+    e: &EndpointDescription,
+    skew: &BTreeMap<String, f64>,
+) -> Option<String> {
+    let weight = |v: &VariantState| v.current_weight * skew.get(&v.name).copied().unwrap_or(1.0);
+    let total: f64 = e.variants.iter().map(weight).sum();
     match rng {
         Some(rng) if total > 0.0 => {
             let mut pick = rng.random::<f64>() * total;
             e.variants
                 .iter()
                 .find(|v| {
-                    pick -= v.current_weight;
+                    pick -= weight(v);
                     pick < 0.0
                 })
                 .or_else(|| e.variants.last())

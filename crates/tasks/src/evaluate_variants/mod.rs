@@ -1,5 +1,11 @@
-//! **evaluate-variants**: the scheduled A/B evaluator.
+//! **evaluate-variants**: the scheduled A/B evaluator, over one of two sources.
 //!
+//! `source: {type: "capture"}` (live traffic, the main path; see `live.rs`): the
+//! requests each variant really served, from Data Capture, joined with ground truth
+//! that arrives later → SRM and label-coverage checks → two-sample evidence per weight
+//! window → the policy → the weights.
+//!
+//! `source: {type: "testSet"}` (the offline fallback, the default):
 //! DescribeEndpoint (must be InService) → the labelled test objects under a prefix that
 //! this experiment has not scored yet → every variant scores the same rows
 //! (`TargetVariant`, bounded concurrency, requests under the 6 MB payload limit) → the
@@ -23,21 +29,25 @@ use weighbridge_core::policy::{
 use weighbridge_core::sequential::PooledEstimate;
 
 use crate::error::port;
-use crate::experiment::{Evidence, ExperimentRecord, LookRecord, VariantRecord};
+use crate::experiment::{Evidence, ExperimentRecord, LiveLook, LookRecord, VariantRecord, WeightWindow};
 use crate::ports::{
     EndpointDescription, EndpointStatus, InvokeRequest, MetricDatum, MetricSink, ObjectStore, ObjectSummary,
     PortError, PutCondition, Runtime, SageMaker, MAX_DATUMS_PER_PUT,
 };
 use crate::{validation, TaskError};
+use weighbridge_core::srm::SrmVerdict;
 
 mod evidence;
+mod hours;
+mod live;
+mod live_checks;
 mod plan;
 mod publish;
 mod scoring;
 
 use evidence::{accumulate, challenger_evidence, variant_reports};
 use plan::{needs_classes, validate, Plan};
-use publish::publish;
+use publish::{publish, publish_live};
 use scoring::{read_test_rows, score};
 
 /// InvokeEndpoint's request payload limit.
@@ -57,15 +67,23 @@ const COMPARABLE: [&str; 4] = ["rmse", "mae", "log_loss", "auc"];
 pub struct EvaluateVariantsInput {
     /// The endpoint whose variants are compared (must be InService).
     pub endpoint_name: String,
-    /// Bucket of the labelled test data: label-first CSV (no header), or JSON Lines
-    /// `{"label": …, "features": […]}`.
+    /// Where the evidence comes from: `{"type": "testSet"}` (default: the labelled test
+    /// objects below, re-scored on every variant) or `{"type": "capture", …}` (the
+    /// endpoint's live traffic from Data Capture, joined with ground truth).
+    #[serde(default)]
+    pub source: Source,
+    /// `testSet`: bucket of the labelled test data: label-first CSV (no header), or JSON
+    /// Lines `{"label": …, "features": […]}`.
+    #[serde(default)]
     pub test_bucket: String,
-    /// Prefix of the test objects; each object is new evidence once.
+    /// `testSet`: prefix of the test objects; each object is new evidence once.
+    #[serde(default)]
     pub test_prefix: String,
-    /// Where the experiment record lives. Default
-    /// `<testPrefix>_experiment/<endpoint>-<hash of the compared arms>.json`: one experiment
-    /// per set of arms, so after a promotion or rollback the next challenger starts a new
-    /// experiment by itself (and every test object is new evidence for it).
+    /// Where the experiment record lives (in the test bucket, or the capture bucket for
+    /// `capture`). Default `<testPrefix>_experiment/<endpoint>-<hash of the compared
+    /// arms>.json` (`<capture prefix>/_experiment/…` for `capture`): one experiment per
+    /// set of arms, so after a promotion or rollback the next challenger starts a new
+    /// experiment by itself.
     #[serde(default)]
     pub experiment_key: Option<String>,
     /// Only these variants (default: every variant of the endpoint).
@@ -92,6 +110,116 @@ pub struct EvaluateVariantsInput {
     /// Decide and report, but change nothing on the endpoint.
     #[serde(default)]
     pub dry_run: bool,
+}
+
+/// Where a look's evidence comes from.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Source {
+    /// The labelled test objects under `testBucket`/`testPrefix`, re-scored on every
+    /// variant (`TargetVariant`): paired, offline.
+    #[default]
+    TestSet,
+    /// The endpoint's live traffic: Data Capture joined with ground truth.
+    Capture(CaptureSource),
+}
+
+/// The live source's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CaptureSource {
+    /// `s3://bucket/prefix` Data Capture writes to (`DestinationS3Uri`); default: the
+    /// endpoint config's. Captures are read from `<prefix>/<endpoint>/<variant>/yyyy/mm/dd/hh/`.
+    #[serde(default)]
+    pub capture_uri: Option<String>,
+    /// `s3://bucket/prefix` of the ground truth: JSON Lines in Model Monitor's merge
+    /// format, under `<prefix>/yyyy/mm/dd/hh/` by the hour they are written.
+    pub ground_truth_uri: String,
+    /// Hours a capture waits for its label (default 24). A capture is evaluated once,
+    /// this long after its hour; a label later than that does not count.
+    #[serde(default = "day")]
+    pub max_label_delay_hours: u32,
+    /// The look's time, RFC 3339 (the state machine passes `$$.State.EnteredTime`);
+    /// default: the clock.
+    #[serde(default)]
+    pub as_of: Option<String>,
+    /// The experiment's first hour, RFC 3339; default: the first full hour after every
+    /// compared variant has captured, searched back `lookbackHours`.
+    #[serde(default)]
+    pub start_at: Option<String>,
+    /// How far back a new experiment looks for its first hour (default 168: a week).
+    #[serde(default = "week")]
+    pub lookback_hours: u32,
+    /// Minutes after an hour ends before its partition is read (capture files land a
+    /// few minutes late; default 10).
+    #[serde(default = "settle")]
+    pub settle_minutes: u32,
+    /// Share of malformed capture or ground-truth lines tolerated (skipped, counted and
+    /// named); above it the look fails `Weighbridge.InvalidPayload` (default 0.01).
+    #[serde(default = "one_percent")]
+    pub max_malformed_share: f64,
+    /// Largest difference in label coverage between the variants before the experiment
+    /// holds: a variant whose labels arrive less often biases the comparison (default 0.1).
+    #[serde(default = "tenth")]
+    pub max_coverage_gap: f64,
+    /// The SRM test's false-alarm level over the whole experiment (default 0.01).
+    #[serde(default = "srm_alpha")]
+    pub srm_alpha: f64,
+    /// Clears a flagged SRM once its cause is fixed: the test starts over at this look.
+    #[serde(default)]
+    pub acknowledge_srm: bool,
+}
+
+fn day() -> u32 {
+    24
+}
+fn week() -> u32 {
+    168
+}
+fn settle() -> u32 {
+    10
+}
+fn one_percent() -> f64 {
+    0.01
+}
+fn tenth() -> f64 {
+    0.1
+}
+fn srm_alpha() -> f64 {
+    weighbridge_core::srm::DEFAULT_ALPHA
+}
+
+impl CaptureSource {
+    /// The look's time: `asOf`, else the clock.
+    fn as_of(&self) -> Result<chrono::DateTime<chrono::Utc>, TaskError> {
+        Ok(self
+            .start_or_as_of("source.asOf", self.as_of.as_deref())?
+            .unwrap_or_else(chrono::Utc::now))
+    }
+
+    /// `startAt`, if set.
+    fn start_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, TaskError> {
+        self.start_or_as_of("source.startAt", self.start_at.as_deref())
+    }
+
+    fn start_or_as_of(
+        &self,
+        field: &str,
+        value: Option<&str>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, TaskError> {
+        value
+            .map(|v| {
+                chrono::DateTime::parse_from_rfc3339(v)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .map_err(|e| {
+                        TaskError::InvalidInput(format!(
+                            "{field} {} is not an RFC 3339 time such as 2026-12-01T10:00:00Z: {e}",
+                            validation::shown(v)
+                        ))
+                    })
+            })
+            .transpose()
+    }
 }
 
 fn csv() -> String {
@@ -145,8 +273,45 @@ pub struct EvaluateVariantsOutput {
     pub action: Action,
     /// Whether the weights were changed (not on `dryRun`, hold, or a multi-model endpoint).
     pub applied: bool,
-    /// The experiment record's key in the test bucket.
+    /// The experiment record's key (in the test bucket, or the capture bucket).
     pub experiment_key: String,
+    /// The live source's look: requests, label coverage, SRM, malformed lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveReport>,
+}
+
+/// What a live look saw, for the report and the state machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveReport {
+    /// The look's time (RFC 3339).
+    pub as_of: String,
+    /// The capture hours whose labels were joined this look, if any matured.
+    pub evidence_hours: Option<String>,
+    /// Every compared variant's line.
+    pub variants: Vec<LiveVariant>,
+    /// The SRM monitor's verdict (it never clears by itself).
+    pub srm: SrmVerdict,
+    /// Malformed capture or ground-truth lines skipped this look.
+    pub malformed: u64,
+    /// The first of them, by object and line.
+    pub problems: Vec<String>,
+}
+
+/// One variant's live line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveVariant {
+    /// The variant.
+    pub variant: String,
+    /// Requests captured in the hours counted this look.
+    pub captured_requests: u64,
+    /// The requests it received, corrected for the sampling percentage.
+    pub estimated_requests: f64,
+    /// Labelled rows this look.
+    pub labelled_rows: u64,
+    /// Share of its matured captures with a label, so far.
+    pub label_coverage: f64,
 }
 
 /// Which arms are compared: endpoint variants, or models of a multi-model endpoint.
@@ -164,10 +329,8 @@ impl Arms {
     }
 }
 
-/// Runs one look of the A/B evaluation, as a list of named steps: check the input, plan
-/// the look from the endpoint, load the experiment, read the new rows, score them on
-/// every arm, decide, commit the look (conditional put: a lost race changes nothing),
-/// publish, and only then apply the weights.
+/// Runs one look of the A/B evaluation: check the input, describe the endpoint, then the
+/// look of the chosen source.
 pub async fn evaluate_variants(
     sagemaker: &dyn SageMaker,
     runtime: &dyn Runtime,
@@ -177,46 +340,154 @@ pub async fn evaluate_variants(
 ) -> Result<EvaluateVariantsOutput, TaskError> {
     let format = validate(input)?;
     let endpoint = describe_in_service(sagemaker, &input.endpoint_name).await?;
-    let plan = Plan::resolve(input, &endpoint)?;
-    let (mut record, etag) = load_record(store, input, &plan).await?;
-    let new_objects = new_test_objects(store, input, &plan, &record).await?;
-    let rows = read_new_rows(store, input, &plan, &new_objects).await?;
+    let ports = LookPorts {
+        sagemaker,
+        store,
+        metrics_sink,
+    };
+    match &input.source {
+        Source::TestSet => test_set_look(&ports, runtime, input, &endpoint, format).await,
+        Source::Capture(source) => capture_look(&ports, input, source, &endpoint).await,
+    }
+}
+
+/// The ports every look uses.
+struct LookPorts<'a> {
+    sagemaker: &'a dyn SageMaker,
+    store: &'a dyn ObjectStore,
+    metrics_sink: &'a dyn MetricSink,
+}
+
+/// A test-set look, as a list of named steps: plan the look from the endpoint, load the
+/// experiment, read the new rows, score them on every arm, decide, commit the look
+/// (conditional put: a lost race changes nothing), publish, and only then apply the weights.
+async fn test_set_look(
+    ports: &LookPorts<'_>,
+    runtime: &dyn Runtime,
+    input: &EvaluateVariantsInput,
+    endpoint: &EndpointDescription,
+    format: Format,
+) -> Result<EvaluateVariantsOutput, TaskError> {
+    let plan = Plan::resolve(input, endpoint, &input.test_bucket, &|arms| {
+        plan::default_experiment_key(input, arms)
+    })?;
+    let (mut record, etag) = load_record(ports.store, input, &plan).await?;
+    let new_objects = new_test_objects(ports.store, input, &plan, &record).await?;
+    let rows = read_new_rows(ports.store, input, &plan, &new_objects).await?;
     let look_rows = score_look(runtime, input, &plan, &rows, format, &mut record).await?;
     let decision = decide_look(input, &plan, &record, look_rows)?;
-    let apply = !input.dry_run && decision.action != Action::Hold && matches!(plan.arms, Arms::Variants(_));
     let look = Look {
         rows: look_rows,
         objects: &new_objects,
+        applied: applies(input, &plan, &decision),
         decision: &decision,
-        applied: apply,
+        live: None,
     };
-    commit_look(store, input, &plan, &mut record, etag, &look).await?;
-    let reports = variant_reports(&record, plan.arms.names(), &plan.metrics, input.policy.alpha);
-    publish(metrics_sink, input, &plan.arms, &reports).await?;
-    if apply {
-        apply_weights(sagemaker, input, &plan, &decision).await?;
+    commit_look(ports.store, &plan, &mut record, etag, &look).await?;
+    finish_look(ports, input, &plan, &record, look).await
+}
+
+/// A live look: locate the capture, plan, load the experiment, read and join the
+/// matured captures (with the SRM and coverage checks), decide (holding while a check
+/// fails), commit, publish, apply.
+async fn capture_look(
+    ports: &LookPorts<'_>,
+    input: &EvaluateVariantsInput,
+    source: &CaptureSource,
+    endpoint: &EndpointDescription,
+) -> Result<EvaluateVariantsOutput, TaskError> {
+    let location = live::locate(ports.sagemaker, endpoint, source).await?;
+    let plan = Plan::resolve(input, endpoint, &location.capture_bucket, &|arms| {
+        live::default_experiment_key(&location, &input.endpoint_name, arms)
+    })?;
+    if matches!(plan.arms, Arms::Models(_)) {
+        return Err(TaskError::InvalidInput(
+            "targetModels cannot be compared on live traffic: a multi-model endpoint's captures are per variant, not per model; use source testSet".into(),
+        ));
     }
-    tracing::info!(endpoint = %input.endpoint_name, look = record.looks, action = decision.action.as_str(), applied = apply, "evaluated");
+    let (mut record, etag) = load_record(ports.store, input, &plan).await?;
+    let summary = live::live_look(ports.store, input, source, &plan, &location, &mut record).await?;
+    let look_rows: u64 = summary.rows.values().sum();
+    if look_rows > 0 {
+        record.looks += 1;
+        record.rows += look_rows;
+    }
+    let mut decision = decide_look(input, &plan, &record, look_rows)?;
+    live_checks::hold_while_failing(&mut decision, &record, source);
+    let applied = applies(input, &plan, &decision);
+    if applied {
+        start_window(&mut record, &decision, &location);
+    }
+    let live_look = live_checks::history_line(&record, &summary, &location);
+    let look = Look {
+        rows: look_rows,
+        objects: &[],
+        decision: &decision,
+        applied,
+        live: Some(live_look),
+    };
+    commit_look(ports.store, &plan, &mut record, etag, &look).await?;
+    let report = live_checks::report(&record, &summary, &location, plan.arms.names());
+    publish_live(ports.metrics_sink, input, &report).await?;
+    let mut out = finish_look(ports, input, &plan, &record, look).await?;
+    out.new_objects = summary.objects.iter().map(|o| o.key.clone()).collect();
+    out.live = Some(report);
+    Ok(out)
+}
+
+/// Whether the decided weights are applied: not on `dryRun`, a hold, or a multi-model endpoint.
+fn applies(input: &EvaluateVariantsInput, plan: &Plan, decision: &Decision) -> bool {
+    !input.dry_run && decision.action != Action::Hold && matches!(plan.arms, Arms::Variants(_))
+}
+
+/// A shift applied at this look starts a new weight window this hour.
+fn start_window(record: &mut ExperimentRecord, decision: &Decision, location: &live::Location) {
+    if let Some(state) = record.live.as_mut() {
+        state.windows.push(WeightWindow {
+            from_hour: hours::hour_of(location.as_of),
+            weights: live::shares(&decision.weights),
+        });
+    }
+}
+
+/// The steps after the commit, shared by both sources: the report's lines, CloudWatch,
+/// then the weights.
+async fn finish_look(
+    ports: &LookPorts<'_>,
+    input: &EvaluateVariantsInput,
+    plan: &Plan,
+    record: &ExperimentRecord,
+    look: Look<'_>,
+) -> Result<EvaluateVariantsOutput, TaskError> {
+    let reports = variant_reports(record, plan.arms.names(), &plan.metrics, input.policy.alpha);
+    publish(ports.metrics_sink, input, &plan.arms, &reports).await?;
+    if look.applied {
+        apply_weights(ports.sagemaker, input, plan, look.decision).await?;
+    }
+    tracing::info!(endpoint = %input.endpoint_name, look = record.looks, action = look.decision.action.as_str(), applied = look.applied, "evaluated");
     Ok(EvaluateVariantsOutput {
         endpoint_name: input.endpoint_name.clone(),
         look: record.looks,
-        new_rows: look_rows,
+        new_rows: look.rows,
         total_rows: record.rows,
-        new_objects: new_objects.iter().map(|o| o.key.clone()).collect(),
+        new_objects: look.objects.iter().map(|o| o.key.clone()).collect(),
         variants: reports,
-        action: decision.action,
-        decision,
-        applied: apply,
-        experiment_key: plan.experiment_key,
+        action: look.decision.action,
+        decision: look.decision.clone(),
+        applied: look.applied,
+        experiment_key: plan.experiment_key.clone(),
+        live: None,
     })
 }
 
 /// This look's outcome, as the record keeps it.
 struct Look<'a> {
     rows: u64,
+    /// Test objects to mark seen (a live look's cursors replace this).
     objects: &'a [ObjectSummary],
     decision: &'a Decision,
     applied: bool,
+    live: Option<LiveLook>,
 }
 
 /// DescribeEndpoint, which must be InService.
@@ -244,14 +515,11 @@ async fn load_record(
     input: &EvaluateVariantsInput,
     plan: &Plan,
 ) -> Result<(ExperimentRecord, Option<String>), TaskError> {
-    let key = &plan.experiment_key;
-    let (record, etag) = match store.get_object(&input.test_bucket, key).await {
+    let (bucket, key) = (&plan.record_bucket, &plan.experiment_key);
+    let (record, etag) = match store.get_object(bucket, key).await {
         Ok(o) => {
             let r: ExperimentRecord = serde_json::from_slice(&o.body).map_err(|e| {
-                TaskError::InvalidInput(format!(
-                    "experiment record s3://{}/{key} is corrupt: {e}",
-                    input.test_bucket
-                ))
+                TaskError::InvalidInput(format!("experiment record s3://{bucket}/{key} is corrupt: {e}"))
             })?;
             (r, Some(o.etag))
         }
@@ -265,7 +533,7 @@ async fn load_record(
                 .ok_or_else(|| TaskError::InsufficientData("no variants to choose a champion from".into()))?;
             (ExperimentRecord::new(&input.endpoint_name, &champion), None)
         }
-        Err(e) => return Err(port(format!("GetObject s3://{}/{key}", input.test_bucket))(e)),
+        Err(e) => return Err(port(format!("GetObject s3://{bucket}/{key}"))(e)),
     };
     if !plan.arms.names().contains(&record.champion) {
         return Err(TaskError::InvalidInput(format!(
@@ -370,7 +638,13 @@ fn decide_look(
     if look_rows == 0 {
         decision.action = Action::Hold;
         decision.weights = decision.previous_weights.clone();
-        decision.reason = "hold: no new labelled test data since the last look".into();
+        decision.reason = match input.source {
+            Source::TestSet => "hold: no new labelled test data since the last look".into(),
+            Source::Capture(_) => {
+                "hold: no new labelled captures since the last look (captures wait for their label delay)"
+                    .into()
+            }
+        };
     }
     Ok(decision)
 }
@@ -380,7 +654,6 @@ fn decide_look(
 /// nothing.
 async fn commit_look(
     store: &dyn ObjectStore,
-    input: &EvaluateVariantsInput,
     plan: &Plan,
     record: &mut ExperimentRecord,
     etag: Option<String>,
@@ -389,28 +662,28 @@ async fn commit_look(
     for o in look.objects {
         record.seen.insert(o.key.clone(), o.etag.clone());
     }
-    if look.rows > 0 {
+    if look.rows > 0 || look.live.is_some() {
         record.history.push(LookRecord {
             look: record.looks,
             rows: look.rows,
             action: look.decision.action,
             weights: look.decision.weights.clone(),
             applied: look.applied,
+            live: look.live.clone(),
         });
     }
-    let key = &plan.experiment_key;
+    let (bucket, key) = (&plan.record_bucket, &plan.experiment_key);
     let body = serde_json::to_vec_pretty(&record).map_err(crate::error::unserialisable)?;
     let condition = etag.map_or(PutCondition::IfAbsent, PutCondition::IfMatch);
     store
-        .put_object(&input.test_bucket, key, body, condition)
+        .put_object(bucket, key, body, condition)
         .await
         .map(|_| ())
         .map_err(|e| match e {
             PortError::PreconditionFailed(_) => TaskError::Conflict(format!(
-                "another evaluation updated s3://{}/{key} first; this look was not committed, retry",
-                input.test_bucket
+                "another evaluation updated s3://{bucket}/{key} first; this look was not committed, retry"
             )),
-            other => port(format!("PutObject s3://{}/{key}", input.test_bucket))(other),
+            other => port(format!("PutObject s3://{bucket}/{key}"))(other),
         })
 }
 
@@ -468,7 +741,10 @@ mod tests {
     #[test]
     fn a_plan_is_resolved_from_the_input_and_the_endpoint_alone() {
         let e = endpoint(&[("champion", 0.9), ("challenger", 0.1), ("other", 0.0)]);
-        let all = Plan::resolve(&input(serde_json::json!({})), &e).unwrap();
+        let resolve = |i: &EvaluateVariantsInput, e: &EndpointDescription| {
+            Plan::resolve(i, e, "bkt", &|arms| plan::default_experiment_key(i, arms))
+        };
+        let all = resolve(&input(serde_json::json!({})), &e).unwrap();
         assert_eq!(all.arms.names().len(), 3);
         assert!(
             all.experiment_key.starts_with("t/_experiment/e-"),
@@ -476,7 +752,7 @@ mod tests {
             all.experiment_key
         );
         assert_eq!(all.metrics, vec!["rmse".to_string()]);
-        let two = Plan::resolve(
+        let two = resolve(
             &input(serde_json::json!({"variants": ["champion", "challenger"]})),
             &e,
         )
@@ -486,12 +762,12 @@ mod tests {
             two.experiment_key, all.experiment_key,
             "another set of arms, another experiment"
         );
-        let unknown = Plan::resolve(
+        let unknown = resolve(
             &input(serde_json::json!({"variants": ["champion", "nobody"]})),
             &e,
         );
         assert!(unknown.unwrap_err().to_string().contains("is not on endpoint e"));
-        let alone = Plan::resolve(&input(serde_json::json!({})), &endpoint(&[("only", 1.0)]));
+        let alone = resolve(&input(serde_json::json!({})), &endpoint(&[("only", 1.0)]));
         assert_eq!(alone.unwrap_err().name(), "Weighbridge.InsufficientData");
     }
 }

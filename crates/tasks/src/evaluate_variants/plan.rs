@@ -11,8 +11,19 @@ pub(super) fn validate(input: &EvaluateVariantsInput) -> Result<Format, TaskErro
         return invalid("contentType must be text/csv or application/jsonlines".into());
     }
     validation::sagemaker_name("endpointName", &input.endpoint_name)?;
-    validation::bucket_name("testBucket", &input.test_bucket)?;
-    validation::key_prefix("testPrefix", &input.test_prefix)?;
+    match &input.source {
+        Source::TestSet => {
+            if input.test_bucket.is_empty() {
+                return invalid(
+                    "testBucket is required for source testSet (the bucket of the labelled test objects)"
+                        .into(),
+                );
+            }
+            validation::bucket_name("testBucket", &input.test_bucket)?;
+            validation::key_prefix("testPrefix", &input.test_prefix)?;
+        }
+        Source::Capture(source) => check_capture_source(source)?,
+    }
     if let Some(key) = &input.experiment_key {
         validation::object_key("experimentKey", key)?;
     }
@@ -39,6 +50,48 @@ pub(super) fn validate(input: &EvaluateVariantsInput) -> Result<Format, TaskErro
         }
     }
     Ok(format)
+}
+
+/// The live source's settings, by the rules of S3 and of the statistics.
+fn check_capture_source(source: &CaptureSource) -> Result<(), TaskError> {
+    if let Some(uri) = &source.capture_uri {
+        validation::s3_uri("source.captureUri", uri)?;
+    }
+    validation::s3_uri("source.groundTruthUri", &source.ground_truth_uri)?;
+    source.as_of()?;
+    source.start_at()?;
+    validation::bounded(
+        "source.maxLabelDelayHours",
+        source.max_label_delay_hours as usize,
+        0..=24 * 90,
+    )?;
+    validation::bounded(
+        "source.lookbackHours",
+        source.lookback_hours as usize,
+        1..=24 * 90,
+    )?;
+    validation::bounded(
+        "source.settleMinutes",
+        source.settle_minutes as usize,
+        0..=24 * 60,
+    )?;
+    for (field, value, range) in [
+        ("source.maxMalformedShare", source.max_malformed_share, 0.0..=1.0),
+        ("source.maxCoverageGap", source.max_coverage_gap, 0.0..=1.0),
+    ] {
+        if !range.contains(&value) {
+            return Err(TaskError::InvalidInput(format!(
+                "{field} is {value}; use a share from 0 to 1"
+            )));
+        }
+    }
+    if !(source.srm_alpha > 0.0 && source.srm_alpha < 0.5) {
+        return Err(TaskError::InvalidInput(format!(
+            "source.srmAlpha is {}; use a false-alarm level above 0 and below 0.5 (e.g. 0.01)",
+            source.srm_alpha
+        )));
+    }
+    Ok(())
 }
 
 /// TargetModel values: unique, 1 to 1024 characters (InvokeEndpoint's limit).
@@ -106,6 +159,8 @@ pub(super) struct Plan {
     pub(super) arms: Arms,
     /// Every variant of the endpoint with its current weight.
     pub(super) weights: BTreeMap<String, f64>,
+    /// Where the experiment record lives.
+    pub(super) record_bucket: String,
     pub(super) experiment_key: String,
     pub(super) metrics: Vec<String>,
 }
@@ -115,6 +170,8 @@ impl Plan {
     pub(super) fn resolve(
         input: &EvaluateVariantsInput,
         endpoint: &EndpointDescription,
+        record_bucket: &str,
+        default_key: &dyn Fn(&[String]) -> String,
     ) -> Result<Self, TaskError> {
         let weights: BTreeMap<String, f64> = endpoint
             .variants
@@ -149,10 +206,11 @@ impl Plan {
         let experiment_key = input
             .experiment_key
             .clone()
-            .unwrap_or_else(|| default_experiment_key(input, arms.names()));
+            .unwrap_or_else(|| default_key(arms.names()));
         Ok(Self {
             arms,
             weights,
+            record_bucket: record_bucket.to_string(),
             experiment_key,
             metrics: tracked_metrics(&input.policy),
         })

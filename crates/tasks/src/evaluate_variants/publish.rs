@@ -41,3 +41,48 @@ pub(super) async fn publish(
     }
     Ok(())
 }
+
+/// The live look's checks to CloudWatch: `SampleRatioMismatch` (1 while flagged) and
+/// `SrmEValue` per endpoint; `CapturedRequests` and `LabelCoverage` per variant. An
+/// alarm on `SampleRatioMismatch ≥ 1` tells someone the experiment is held.
+pub(super) async fn publish_live(
+    sink: &dyn MetricSink,
+    input: &EvaluateVariantsInput,
+    report: &LiveReport,
+) -> Result<(), TaskError> {
+    let endpoint = vec![("EndpointName".to_string(), input.endpoint_name.clone())];
+    let datum = |name: &str, value: f64, unit: &str, dimensions: Vec<(String, String)>| MetricDatum {
+        name: name.into(),
+        value,
+        unit: unit.into(),
+        dimensions,
+    };
+    let mut data = vec![
+        datum(
+            "SampleRatioMismatch",
+            f64::from(u8::from(report.srm.flagged)),
+            "Count",
+            endpoint.clone(),
+        ),
+        datum(
+            "SrmEValue",
+            report.srm.e_value.min(1e300),
+            "None",
+            endpoint.clone(),
+        ),
+    ];
+    for v in &report.variants {
+        let mut dimensions = endpoint.clone();
+        dimensions.push(("VariantName".to_string(), v.variant.clone()));
+        data.push(datum(
+            "CapturedRequests",
+            v.captured_requests as f64,
+            "Count",
+            dimensions.clone(),
+        ));
+        data.push(datum("LabelCoverage", v.label_coverage, "None", dimensions));
+    }
+    sink.put_metric_data(&input.namespace, &data)
+        .await
+        .map_err(port(format!("PutMetricData {}", input.namespace)))
+}

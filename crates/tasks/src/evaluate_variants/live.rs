@@ -1,0 +1,638 @@
+//! The live source (`source: {type: "capture"}`): the endpoint's own traffic as
+//! evidence. Each look, as named steps: resolve the capture location and the look's
+//! time → open the experiment's live state (its first hour, its weight windows) → count
+//! the requests each variant captured in the hours closed since the last look and test
+//! them against the weights (SRM) → join the captures whose label delay has passed with
+//! the ground truth → add each window's two-sample evidence to the record.
+//!
+//! **Why captures wait for their whole label delay.** A capture is evaluated once, at
+//! the first look after its hour plus `maxLabelDelayHours` has passed, joined with every
+//! label written until then; a label later than that does not count and the capture
+//! counts as unlabelled. So no capture is counted twice or held in the record while it
+//! waits, and the coverage (labelled / captured) of every evaluated hour is final.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use weighbridge_core::capture::{parse_capture_line, parse_ground_truth_line};
+use weighbridge_core::compare::{
+    auc_estimate, loss_metric, unpaired_auc_difference, welch_difference, LossMoments,
+};
+use weighbridge_core::metrics::RegressionAccumulator;
+use weighbridge_core::CoreError;
+
+use super::hours::{for_each_line, hour_of, list_hours, partition, start_of, Hour};
+use super::*;
+use crate::experiment::{LiveState, WeightWindow};
+use crate::ports::DataCapture;
+
+/// The most malformed lines a look names in its error or report.
+const NAMED_PROBLEMS: usize = 5;
+
+/// Where the live evidence is, resolved for one look.
+pub(super) struct Location {
+    /// The capture bucket and `<prefix>/<endpoint>/` (variants and hours below it).
+    pub(super) capture_bucket: String,
+    pub(super) endpoint_prefix: String,
+    /// The ground-truth bucket and prefix (hours below it).
+    pub(super) truth_bucket: String,
+    pub(super) truth_prefix: String,
+    /// The capture's sampling percentage (from the endpoint config, if it says).
+    pub(super) sampling_percentage: Option<u32>,
+    /// The look's time.
+    pub(super) as_of: DateTime<Utc>,
+}
+
+/// The capture location and the look's time: the input's, else the endpoint config's
+/// `DataCaptureConfig` and the clock.
+pub(super) async fn locate(
+    sagemaker: &dyn SageMaker,
+    endpoint: &EndpointDescription,
+    source: &CaptureSource,
+) -> Result<Location, TaskError> {
+    let config = sagemaker
+        .describe_endpoint_config(&endpoint.config_name)
+        .await
+        .map_err(port(format!("DescribeEndpointConfig {}", endpoint.config_name)))?;
+    let capture: Option<&DataCapture> = config.data_capture.as_ref();
+    let uri = match (&source.capture_uri, capture) {
+        (Some(uri), _) => uri.clone(),
+        (None, Some(c)) => c.destination_s3_uri.clone(),
+        (None, None) => {
+            return Err(TaskError::InvalidInput(format!(
+                "endpoint {} does not capture (its config {} has no DataCaptureConfig); deploy with dataCapture or set source.captureUri",
+                endpoint.name, endpoint.config_name
+            )))
+        }
+    };
+    let (capture_bucket, prefix) = validation::s3_uri("source.captureUri", &uri)?;
+    let (truth_bucket, truth_prefix) = validation::s3_uri("source.groundTruthUri", &source.ground_truth_uri)?;
+    Ok(Location {
+        capture_bucket,
+        endpoint_prefix: format!("{}{}/", slash(&prefix), endpoint.name),
+        truth_bucket,
+        truth_prefix: slash(&truth_prefix),
+        sampling_percentage: capture.map(|c| c.sampling_percentage),
+        as_of: source.as_of()?,
+    })
+}
+
+fn slash(prefix: &str) -> String {
+    if prefix.is_empty() || prefix.ends_with('/') {
+        prefix.to_string()
+    } else {
+        format!("{prefix}/")
+    }
+}
+
+/// The record's key by default: `<capture prefix>/_experiment/<endpoint>-<arms>.json`
+/// (`_` cannot begin an endpoint name, so it never mixes with captures).
+pub(super) fn default_experiment_key(location: &Location, endpoint: &str, arms: &[String]) -> String {
+    let mut sorted: Vec<&str> = arms.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    let base = location.endpoint_prefix.trim_end_matches(&format!("{endpoint}/"));
+    format!(
+        "{base}_experiment/{endpoint}-{:016x}.json",
+        crate::names::fingerprint(&sorted)
+    )
+}
+
+/// What one live look read and learned, for the record, the decision and the report.
+#[derive(Debug, Default)]
+pub(super) struct LiveLookSummary {
+    /// Labelled rows added per arm.
+    pub(super) rows: BTreeMap<String, u64>,
+    /// Requests counted for SRM per arm (captured, not corrected for sampling).
+    pub(super) requests: BTreeMap<String, u64>,
+    /// Objects read (captures and ground truth).
+    pub(super) objects: Vec<ObjectSummary>,
+    /// Malformed lines named (object, line, problem), at most [`NAMED_PROBLEMS`].
+    pub(super) problems: Vec<String>,
+    /// Malformed lines this look.
+    pub(super) malformed: u64,
+    /// The hours evaluated (`[from, to)`), if any.
+    pub(super) evidence_hours: Option<(Hour, Hour)>,
+}
+
+/// One live look over the record: SRM first (it needs no labels), then the matured
+/// evidence. Mutates the record only in memory; the caller commits it.
+pub(super) async fn live_look(
+    store: &dyn ObjectStore,
+    input: &EvaluateVariantsInput,
+    source: &CaptureSource,
+    plan: &Plan,
+    location: &Location,
+    record: &mut ExperimentRecord,
+) -> Result<LiveLookSummary, TaskError> {
+    let arms = plan.arms.names().to_vec();
+    let mut state = match record.live.take() {
+        Some(state) => state,
+        None => open_state(store, input, source, location, plan).await?,
+    };
+    follow_weights(&mut state, &plan.arm_weights(), hour_of(location.as_of));
+    if source.acknowledge_srm && state.srm.flagged_at_window.is_some() {
+        state.srm.reset();
+    }
+    let closed_end = hour_of(location.as_of - Duration::minutes(i64::from(source.settle_minutes)));
+    let mut summary = LiveLookSummary::default();
+    count_requests(
+        store,
+        input,
+        source,
+        location,
+        &arms,
+        &mut state,
+        closed_end,
+        &mut summary,
+    )
+    .await?;
+    let matured_end = closed_end.min(hour_of(
+        location.as_of - Duration::hours(i64::from(source.max_label_delay_hours)),
+    ));
+    if matured_end > state.evidence_hour {
+        let hours = state.evidence_hour..matured_end;
+        let labels = read_ground_truth(
+            store,
+            input,
+            location,
+            state.evidence_hour..closed_end,
+            &mut summary,
+        )
+        .await?;
+        let joined = join_captures(
+            store,
+            input,
+            location,
+            &arms,
+            hours.clone(),
+            &labels,
+            &state,
+            &plan.metrics,
+            &mut summary,
+        )
+        .await?;
+        check_malformed(source, &summary, joined.lines)?;
+        add_evidence(record, &mut state, &plan.metrics, joined, &mut summary)?;
+        summary.evidence_hours = Some((hours.start, hours.end));
+        state.evidence_hour = matured_end;
+    }
+    state.malformed += summary.malformed;
+    record.live = Some(state);
+    Ok(summary)
+}
+
+/// A new experiment's live state: its first hour (`startAt`, else the first full hour
+/// after every variant has captured, within `lookbackHours`) and its first window.
+async fn open_state(
+    store: &dyn ObjectStore,
+    input: &EvaluateVariantsInput,
+    source: &CaptureSource,
+    location: &Location,
+    plan: &Plan,
+) -> Result<LiveState, TaskError> {
+    let now = hour_of(location.as_of);
+    let start = match source.start_at()? {
+        Some(t) => hour_of(t),
+        None => first_shared_hour(
+            store,
+            input,
+            location,
+            plan.arms.names(),
+            now - i64::from(source.lookback_hours),
+            now,
+        )
+        .await?
+        .map_or(now, |h| h + 1),
+    };
+    Ok(LiveState {
+        started_hour: start,
+        srm_hour: start,
+        evidence_hour: start,
+        windows: vec![WeightWindow {
+            from_hour: start,
+            weights: shares(&plan.arm_weights()),
+        }],
+        ..LiveState::default()
+    })
+}
+
+/// The first hour in `[from, to)` in which every arm has a capture object.
+async fn first_shared_hour(
+    store: &dyn ObjectStore,
+    input: &EvaluateVariantsInput,
+    location: &Location,
+    arms: &[String],
+    from: Hour,
+    to: Hour,
+) -> Result<Option<Hour>, TaskError> {
+    let mut first: Option<Hour> = None;
+    for arm in arms {
+        let prefix = format!("{}{arm}/", location.endpoint_prefix);
+        let listed = list_hours(
+            store,
+            &location.capture_bucket,
+            &prefix,
+            from..to,
+            input.max_concurrency,
+        )
+        .await?;
+        let Some(&(hour, _)) = listed.first() else {
+            return Ok(None);
+        };
+        first = Some(first.map_or(hour, |f| f.max(hour)));
+    }
+    Ok(first)
+}
+
+/// When the endpoint's weights differ from the current window's (a shift this
+/// experiment applied, or a change made outside it), a new window starts this hour.
+fn follow_weights(state: &mut LiveState, weights: &BTreeMap<String, f64>, hour: Hour) {
+    let now = shares(weights);
+    let same = state.windows.last().is_some_and(|w| {
+        let was = shares(&w.weights);
+        was.len() == now.len()
+            && was
+                .iter()
+                .all(|(k, v)| now.get(k).is_some_and(|x| (x - v).abs() <= 1e-9))
+    });
+    if !same {
+        state.windows.push(WeightWindow {
+            from_hour: hour.max(state.windows.last().map_or(hour, |w| w.from_hour)),
+            weights: now,
+        });
+    }
+}
+
+/// Weights as shares of their sum (SageMaker's weights are relative).
+pub(super) fn shares(weights: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
+    let total: f64 = weights.values().sum();
+    weights
+        .iter()
+        .map(|(k, &v)| (k.clone(), if total > 0.0 { v / total } else { 0.0 }))
+        .collect()
+}
+
+/// Counts the requests each arm captured in the hours closed since the last look, per
+/// window, and tests each window against its weights. The hour a window starts in
+/// (other than the first) served both weights and is left out.
+#[allow(clippy::too_many_arguments)] // the look's parts, each read once
+async fn count_requests(
+    store: &dyn ObjectStore,
+    input: &EvaluateVariantsInput,
+    source: &CaptureSource,
+    location: &Location,
+    arms: &[String],
+    state: &mut LiveState,
+    closed_end: Hour,
+    summary: &mut LiveLookSummary,
+) -> Result<(), TaskError> {
+    if closed_end <= state.srm_hour {
+        return Ok(());
+    }
+    let mut per_window: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+    for (i, arm) in arms.iter().enumerate() {
+        let prefix = format!("{}{arm}/", location.endpoint_prefix);
+        let listed = list_hours(
+            store,
+            &location.capture_bucket,
+            &prefix,
+            state.srm_hour..closed_end,
+            input.max_concurrency,
+        )
+        .await?;
+        for (hour, object) in listed {
+            let Some(window) = state.window_of(hour) else {
+                continue;
+            };
+            if window > 0 && state.windows[window].from_hour == hour {
+                continue;
+            }
+            let mut lines = 0u64;
+            for_each_line(store, &location.capture_bucket, &object.key, |_, line| {
+                lines += u64::from(!line.trim().is_empty());
+            })
+            .await?;
+            per_window.entry(window).or_insert_with(|| vec![0; arms.len()])[i] += lines;
+            *summary.requests.entry(arm.clone()).or_default() += lines;
+        }
+    }
+    for (window, counts) in per_window {
+        let weights: Vec<f64> = arms
+            .iter()
+            .map(|a| state.windows[window].weights.get(a).copied().unwrap_or(0.0))
+            .collect();
+        state.srm.add_window(
+            &counts,
+            &weights,
+            weighbridge_core::srm::DEFAULT_CONCENTRATION,
+            source.srm_alpha,
+        )?;
+    }
+    for (arm, n) in &summary.requests {
+        *state.requests.entry(arm.clone()).or_default() += n;
+    }
+    state.srm_hour = closed_end;
+    Ok(())
+}
+
+/// Every label written in `hours`, by join key (the first record of a key wins).
+async fn read_ground_truth(
+    store: &dyn ObjectStore,
+    input: &EvaluateVariantsInput,
+    location: &Location,
+    hours: std::ops::Range<Hour>,
+    summary: &mut LiveLookSummary,
+) -> Result<HashMap<String, Vec<f64>>, TaskError> {
+    let mut labels: HashMap<String, Vec<f64>> = HashMap::new();
+    let listed = list_hours(
+        store,
+        &location.truth_bucket,
+        &location.truth_prefix,
+        hours,
+        input.max_concurrency,
+    )
+    .await?;
+    for (_, object) in listed {
+        let mut problems = Problems::default();
+        for_each_line(store, &location.truth_bucket, &object.key, |n, line| {
+            if line.trim().is_empty() {
+                return;
+            }
+            match parse_ground_truth_line(line) {
+                Ok(truth) => {
+                    labels.entry(truth.key).or_insert(truth.labels);
+                }
+                Err(e) => problems.add(&object.key, n, &e),
+            }
+        })
+        .await?;
+        problems.into_summary(summary);
+        summary.objects.push(object);
+    }
+    Ok(labels)
+}
+
+/// Malformed lines seen while reading one object, named by object and line.
+#[derive(Default)]
+struct Problems {
+    named: Vec<String>,
+    count: u64,
+}
+
+impl Problems {
+    fn add(&mut self, key: &str, line: usize, e: &CoreError) {
+        self.count += 1;
+        if self.named.len() < NAMED_PROBLEMS {
+            self.named.push(format!("{key} line {line}: {}", e.problem()));
+        }
+    }
+
+    fn into_summary(self, summary: &mut LiveLookSummary) {
+        summary.malformed += self.count;
+        let room = NAMED_PROBLEMS.saturating_sub(summary.problems.len());
+        summary.problems.extend(self.named.into_iter().take(room));
+    }
+}
+
+/// One arm's joined rows in one window: loss moments per metric, and the scores for AUC.
+#[derive(Debug, Default)]
+pub(super) struct ArmWindow {
+    losses: BTreeMap<String, LossMoments>,
+    regression: RegressionAccumulator,
+    scores: Vec<f64>,
+    labels: Vec<f64>,
+    rows: u64,
+}
+
+/// The look's joined evidence: window → arm → rows; and how many lines were read.
+#[derive(Debug, Default)]
+pub(super) struct Joined {
+    windows: BTreeMap<usize, BTreeMap<String, ArmWindow>>,
+    captured: BTreeMap<String, u64>,
+    labelled: BTreeMap<String, u64>,
+    lines: u64,
+}
+
+/// Reads each arm's matured captures, joins them with the labels (row i of a request
+/// with label i; a count that differs is malformed) and accumulates per window and arm.
+#[allow(clippy::too_many_arguments)] // the look's parts, each read once
+async fn join_captures(
+    store: &dyn ObjectStore,
+    input: &EvaluateVariantsInput,
+    location: &Location,
+    arms: &[String],
+    hours: std::ops::Range<Hour>,
+    labels: &HashMap<String, Vec<f64>>,
+    state: &LiveState,
+    metrics: &[String],
+    summary: &mut LiveLookSummary,
+) -> Result<Joined, TaskError> {
+    let classes = needs_classes(metrics);
+    let mut joined = Joined::default();
+    for arm in arms {
+        let prefix = format!("{}{arm}/", location.endpoint_prefix);
+        let listed = list_hours(
+            store,
+            &location.capture_bucket,
+            &prefix,
+            hours.clone(),
+            input.max_concurrency,
+        )
+        .await?;
+        for (hour, object) in listed {
+            let window = state.window_of(hour).unwrap_or(0);
+            let mut problems = Problems::default();
+            for_each_line(store, &location.capture_bucket, &object.key, |n, line| {
+                if line.trim().is_empty() {
+                    return;
+                }
+                joined.lines += 1;
+                let captured = match parse_capture_line(line) {
+                    Ok(c) => c,
+                    Err(e) => return problems.add(&object.key, n, &e),
+                };
+                *joined.captured.entry(arm.clone()).or_default() += captured.predictions.len() as u64;
+                let Some(truth) = labels.get(&captured.key) else {
+                    return;
+                };
+                if let Err(problem) = check_pair(&captured.predictions, truth, classes) {
+                    return problems.add(&object.key, n, &CoreError::InvalidInput(problem));
+                }
+                *joined.labelled.entry(arm.clone()).or_default() += truth.len() as u64;
+                let cell = joined
+                    .windows
+                    .entry(window)
+                    .or_default()
+                    .entry(arm.clone())
+                    .or_default();
+                for (&p, &y) in captured.predictions.iter().zip(truth) {
+                    cell.push(p, y, metrics, classes);
+                }
+            })
+            .await?;
+            problems.into_summary(summary);
+            summary.objects.push(object);
+        }
+    }
+    Ok(joined)
+}
+
+/// A prediction–label pair is usable: as many labels as rows, finite, 0/1 for classes.
+fn check_pair(predictions: &[f64], labels: &[f64], classes: bool) -> Result<(), String> {
+    if predictions.len() != labels.len() {
+        return Err(format!(
+            "{} predictions but {} labels for this request; write one label per request row",
+            predictions.len(),
+            labels.len()
+        ));
+    }
+    if predictions.iter().any(|p| !p.is_finite()) {
+        return Err("a prediction is not a finite number".into());
+    }
+    if classes && labels.iter().any(|&y| y != 0.0 && y != 1.0) {
+        return Err(format!("labels {labels:?} must be 0 or 1 for AUC and log-loss"));
+    }
+    Ok(())
+}
+
+impl ArmWindow {
+    fn push(&mut self, prediction: f64, label: f64, metrics: &[String], classes: bool) {
+        self.rows += 1;
+        self.regression.push(prediction, label);
+        for metric in metrics {
+            if let Some((loss, _)) = loss_metric(metric) {
+                self.losses
+                    .entry(metric.clone())
+                    .or_default()
+                    .push(loss(prediction, label));
+            }
+        }
+        if classes {
+            self.scores.push(prediction);
+            self.labels.push(label);
+        }
+    }
+}
+
+/// More malformed lines than `maxMalformedShare` of those read fail the look (nothing
+/// is committed), naming the first few.
+fn check_malformed(source: &CaptureSource, summary: &LiveLookSummary, lines: u64) -> Result<(), TaskError> {
+    if summary.malformed == 0
+        || (summary.malformed as f64) <= source.max_malformed_share * lines.max(1) as f64
+    {
+        return Ok(());
+    }
+    Err(TaskError::InvalidPayload(format!(
+        "{} of {lines} capture and ground-truth lines are malformed (more than maxMalformedShare {}); first: {}",
+        summary.malformed,
+        source.max_malformed_share,
+        summary.problems.join("; ")
+    )))
+}
+
+/// Adds the look's joined rows to the record: every arm's metrics, coverage, and per
+/// window the two-sample difference of each challenger against the champion, pooled
+/// across windows and looks by inverse variance.
+fn add_evidence(
+    record: &mut ExperimentRecord,
+    state: &mut LiveState,
+    metrics: &[String],
+    joined: Joined,
+    summary: &mut LiveLookSummary,
+) -> Result<(), TaskError> {
+    for (arm, n) in &joined.captured {
+        *state.captured.entry(arm.clone()).or_default() += n;
+    }
+    for (arm, n) in &joined.labelled {
+        *state.labelled.entry(arm.clone()).or_default() += n;
+        *summary.rows.entry(arm.clone()).or_default() += n;
+    }
+    let champion = record.champion.clone();
+    for arms in joined.windows.into_values() {
+        for (arm, cell) in &arms {
+            add_arm_metrics(record, arm, cell)?;
+        }
+        let Some(base) = arms.get(&champion) else { continue };
+        for (arm, cell) in arms.iter().filter(|(a, _)| **a != champion) {
+            for metric in metrics {
+                let Some(d) = window_difference(metric, base, cell)? else {
+                    continue;
+                };
+                let entry = record
+                    .comparisons
+                    .entry(arm.clone())
+                    .or_default()
+                    .entry(metric.clone())
+                    .or_insert_with(|| Evidence::Pooled {
+                        pooled: PooledEstimate::default(),
+                    });
+                if let Evidence::Pooled { pooled } = entry {
+                    pooled.add_look(d.estimate, d.se, d.rows());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An arm's running metrics (for the report) and its per-window AUC.
+fn add_arm_metrics(record: &mut ExperimentRecord, arm: &str, cell: &ArmWindow) -> Result<(), TaskError> {
+    let v = record.variants.entry(arm.to_string()).or_default();
+    v.regression.merge(&cell.regression);
+    if !cell.scores.is_empty() {
+        let mut cls = v
+            .classification
+            .clone()
+            .unwrap_or_else(|| ClassificationAccumulator::new(0.5));
+        for (&p, &y) in cell.scores.iter().zip(&cell.labels) {
+            cls.push(p, y);
+        }
+        v.classification = Some(cls);
+        match auc_estimate(&cell.scores, &cell.labels) {
+            Ok(a) => v.auc.add_look(a.auc, a.se, a.rows),
+            Err(CoreError::InsufficientData(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// One window's `challenger − champion` for a metric; `None` while a side lacks rows.
+fn window_difference(
+    metric: &str,
+    champion: &ArmWindow,
+    challenger: &ArmWindow,
+) -> Result<Option<weighbridge_core::compare::TwoSampleDifference>, TaskError> {
+    if let Some((_, statistic)) = loss_metric(metric) {
+        let (Some(a), Some(b)) = (champion.losses.get(metric), challenger.losses.get(metric)) else {
+            return Ok(None);
+        };
+        return Ok(welch_difference(a, b, statistic));
+    }
+    let auc = |w: &ArmWindow| match auc_estimate(&w.scores, &w.labels) {
+        Ok(a) => Ok(Some(a)),
+        Err(CoreError::InsufficientData(_)) => Ok(None),
+        Err(e) => Err(TaskError::from(e)),
+    };
+    Ok(match (auc(champion)?, auc(challenger)?) {
+        (Some(a), Some(b)) => Some(unpaired_auc_difference(&a, &b)),
+        _ => None,
+    })
+}
+
+/// The requests an arm received, corrected for the capture's sampling percentage.
+pub(super) fn estimated_requests(captured: u64, sampling_percentage: Option<u32>) -> f64 {
+    match sampling_percentage {
+        Some(p) if p > 0 => captured as f64 * 100.0 / f64::from(p),
+        _ => captured as f64,
+    }
+}
+
+/// The hour partitions of a range, for messages.
+pub(super) fn hours_text(from: Hour, to: Hour) -> String {
+    format!(
+        "{} to {} (UTC)",
+        partition(from),
+        start_of(to).format("%Y/%m/%d/%H")
+    )
+}
