@@ -842,8 +842,13 @@ async fn the_entrypoint_refuses_aws_invalid_input_before_any_change() {
         ),
         (
             "evaluate-variants",
-            patched(ab.clone(), &[("/testBucket", json!(""))]),
+            patched(ab.clone(), &[("/testBucket", json!("Bad"))]),
             "bucket name",
+        ),
+        (
+            "evaluate-variants",
+            patched(ab.clone(), &[("/testBucket", json!(""))]),
+            "testBucket is required",
         ),
         (
             "evaluate-variants",
