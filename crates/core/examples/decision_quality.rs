@@ -1,5 +1,5 @@
-//! Decision quality by simulation: prints one line per figure and exits non-zero if a
-//! target is missed.
+//! Decision quality by simulation: prints one line per figure (D1–D3 paired on a test
+//! set, D4–D7 on live traffic) and exits non-zero if a target is missed.
 //!
 //!     cargo run --release -p weighbridge-core --example decision_quality [-- RUNS]
 //!
@@ -9,7 +9,10 @@
 
 use std::time::Instant;
 
-use weighbridge_core::simulation::{decision_quality, figures_policy, ROWS_PER_LOOK};
+use weighbridge_core::simulation::{
+    decision_quality, figures_policy, live_decision_quality, LIVE_LABEL_SHARE, LIVE_REQUESTS_PER_LOOK,
+    ROWS_PER_LOOK,
+};
 
 fn main() {
     let runs: usize = std::env::args()
@@ -22,10 +25,19 @@ fn main() {
         "policy: alpha {} (one-sided always-valid mSPRT bounds; mixture scale 5% of the champion's RMSE, 0.02 for AUC), stepwise max step {}, floor {}, min rows {}; {ROWS_PER_LOOK} rows per look; {runs} runs per figure",
         p.alpha, p.max_step, p.floor, p.min_rows
     );
-    let figures = decision_quality(runs, threads);
+    let mut figures = decision_quality(runs, threads);
     for f in &figures {
         println!("{}", f.line);
     }
+    println!(
+        "live traffic (source capture): two-sample evidence per look window, pooled; {LIVE_REQUESTS_PER_LOOK} requests per look, challenger from 10%, {:.0}% labelled, a look's labels are the previous window's; SRM: Dirichlet-multinomial mixture, alpha 0.01",
+        100.0 * LIVE_LABEL_SHARE
+    );
+    let live = live_decision_quality(runs, threads);
+    for f in &live {
+        println!("{}", f.line);
+    }
+    figures.extend(live);
     println!(
         "elapsed {:.1} s on {threads} threads",
         started.elapsed().as_secs_f64()

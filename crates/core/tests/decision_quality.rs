@@ -19,3 +19,18 @@ fn every_decision_quality_target_is_met_on_a_smaller_sample() {
         assert!(naive > 0.05 && naive > 3.0 * d1.value, "{}", d1.line);
     }
 }
+
+#[test]
+fn every_live_decision_quality_target_is_met_on_a_smaller_sample() {
+    let figures = weighbridge_core::simulation::live_decision_quality(300, 2);
+    let ids: Vec<&str> = figures.iter().map(|f| f.id).collect();
+    assert_eq!(ids, ["D4", "D4", "D7", "D5", "D5", "D6"]);
+    for f in &figures {
+        assert!(f.passed(), "{}", f.line);
+    }
+    // Unpaired live evidence peeked at every look fools the naive test too.
+    for d4 in figures.iter().filter(|f| f.id == "D4") {
+        let naive = d4.naive_rate.expect("D4 carries the naive rate");
+        assert!(naive > 0.05 && naive > 3.0 * d4.value, "{}", d4.line);
+    }
+}

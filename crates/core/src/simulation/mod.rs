@@ -19,6 +19,11 @@
 // Simulated inputs are the program's own, never a user's: their invariants are asserted.
 #![allow(clippy::expect_used)]
 
+mod live;
+pub use live::{
+    live_decision_quality, live_rate, LiveOutcome, LiveSimulation, LIVE_LABEL_SHARE, LIVE_REQUESTS_PER_LOOK,
+};
+
 use std::collections::BTreeMap;
 
 use rand::{Rng, SeedableRng};
