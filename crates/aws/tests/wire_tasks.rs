@@ -234,7 +234,8 @@ async fn a_live_look_on_the_wire_reads_capture_hours_and_ground_truth() {
     let input = parse_input(json!({
         "endpointName": endpoint,
         "source": {"type": "capture", "groundTruthUri": format!("s3://{bucket}/gt/"), "maxLabelDelayHours": 2,
-                   "asOf": "2026-12-01T14:30:00Z", "startAt": "2026-12-01T10:00:00Z"},
+                   "startAt": "2026-12-01T10:00:00Z"},
+        "asOf": "2026-12-01T14:30:00Z",
         "policy": {"primaryMetric": "rmse", "minRows": 50}
     }))
     .unwrap();

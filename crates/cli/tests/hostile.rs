@@ -307,9 +307,10 @@ fn catalogue(s: &str) -> Vec<Row> {
             json!({"type": "capture", "groundTruthUri": "s3://bkt/gt", "captureUri": "b/c"}),
             "is not an s3:// URI",
         ),
+        ("asOf", json!("2026-13-01T00:00:00Z"), "RFC 3339"),
         (
             "source",
-            json!({"type": "capture", "groundTruthUri": "s3://bkt/gt", "asOf": "2026-13-01T00:00:00Z"}),
+            json!({"type": "capture", "groundTruthUri": "s3://bkt/gt", "startAt": "01/12/2026"}),
             "RFC 3339",
         ),
         (

@@ -96,9 +96,9 @@ async fn look(
         "type": "capture",
         "groundTruthUri": "s3://data/ground-truth/",
         "maxLabelDelayHours": 8,
-        "asOf": b.clock().now().to_rfc3339(),
     });
-    let mut input = json!({"endpointName": "salary", "policy": {"primaryMetric": "rmse", "minRows": 100}});
+    let mut input = json!({"endpointName": "salary", "policy": {"primaryMetric": "rmse", "minRows": 100},
+                           "asOf": b.clock().now().to_rfc3339()});
     if let serde_json::Value::Object(more) = extra {
         for (k, v) in more {
             if k == "source" {
@@ -283,7 +283,7 @@ async fn capture_input_errors_are_typed() {
     let b = live_endpoint(0.3).await;
     for (source, says) in [
         (json!({"groundTruthUri": "data/gt"}), "s3://"),
-        (json!({"asOf": "yesterday"}), "RFC 3339"),
+        (json!({"startAt": "yesterday"}), "RFC 3339"),
         (json!({"maxMalformedShare": 2.0}), "maxMalformedShare"),
         (json!({"srmAlpha": 0.0}), "srmAlpha"),
         (json!({"maxLabelDelayHour": 3}), "did you mean"),

@@ -49,6 +49,7 @@ pub(super) async fn locate(
     sagemaker: &dyn SageMaker,
     endpoint: &EndpointDescription,
     source: &CaptureSource,
+    as_of: DateTime<Utc>,
 ) -> Result<Location, TaskError> {
     let config = sagemaker
         .describe_endpoint_config(&endpoint.config_name)
@@ -73,7 +74,7 @@ pub(super) async fn locate(
         truth_bucket,
         truth_prefix: slash(&truth_prefix),
         sampling_percentage: capture.map(|c| c.sampling_percentage),
-        as_of: source.as_of()?,
+        as_of,
     })
 }
 

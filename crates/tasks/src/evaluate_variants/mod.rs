@@ -110,6 +110,11 @@ pub struct EvaluateVariantsInput {
     /// Decide and report, but change nothing on the endpoint.
     #[serde(default)]
     pub dry_run: bool,
+    /// The look's time, RFC 3339 (the state machine passes `$$.State.EnteredTime`, so
+    /// a retried look reads the same hours); default: the clock. The live source's
+    /// hours are counted from it; a test-set look does not use it.
+    #[serde(default)]
+    pub as_of: Option<String>,
 }
 
 /// Where a look's evidence comes from.
@@ -139,10 +144,6 @@ pub struct CaptureSource {
     /// this long after its hour; a label later than that does not count.
     #[serde(default = "day")]
     pub max_label_delay_hours: u32,
-    /// The look's time, RFC 3339 (the state machine passes `$$.State.EnteredTime`);
-    /// default: the clock.
-    #[serde(default)]
-    pub as_of: Option<String>,
     /// The experiment's first hour, RFC 3339; default: the first full hour after every
     /// compared variant has captured, searched back `lookbackHours`.
     #[serde(default)]
@@ -189,37 +190,34 @@ fn srm_alpha() -> f64 {
     weighbridge_core::srm::DEFAULT_ALPHA
 }
 
-impl CaptureSource {
+impl EvaluateVariantsInput {
     /// The look's time: `asOf`, else the clock.
-    fn as_of(&self) -> Result<chrono::DateTime<chrono::Utc>, TaskError> {
-        Ok(self
-            .start_or_as_of("source.asOf", self.as_of.as_deref())?
-            .unwrap_or_else(chrono::Utc::now))
+    fn look_time(&self) -> Result<chrono::DateTime<chrono::Utc>, TaskError> {
+        Ok(rfc3339("asOf", self.as_of.as_deref())?.unwrap_or_else(chrono::Utc::now))
     }
+}
 
+impl CaptureSource {
     /// `startAt`, if set.
     fn start_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, TaskError> {
-        self.start_or_as_of("source.startAt", self.start_at.as_deref())
+        rfc3339("source.startAt", self.start_at.as_deref())
     }
+}
 
-    fn start_or_as_of(
-        &self,
-        field: &str,
-        value: Option<&str>,
-    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, TaskError> {
-        value
-            .map(|v| {
-                chrono::DateTime::parse_from_rfc3339(v)
-                    .map(|t| t.with_timezone(&chrono::Utc))
-                    .map_err(|e| {
-                        TaskError::InvalidInput(format!(
-                            "{field} {} is not an RFC 3339 time such as 2026-12-01T10:00:00Z: {e}",
-                            validation::shown(v)
-                        ))
-                    })
-            })
-            .transpose()
-    }
+/// An optional RFC 3339 time field.
+fn rfc3339(field: &str, value: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, TaskError> {
+    value
+        .map(|v| {
+            chrono::DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|e| {
+                    TaskError::InvalidInput(format!(
+                        "{field} {} is not an RFC 3339 time such as 2026-12-01T10:00:00Z: {e}",
+                        validation::shown(v)
+                    ))
+                })
+        })
+        .transpose()
 }
 
 fn csv() -> String {
@@ -396,7 +394,7 @@ async fn capture_look(
     source: &CaptureSource,
     endpoint: &EndpointDescription,
 ) -> Result<EvaluateVariantsOutput, TaskError> {
-    let location = live::locate(ports.sagemaker, endpoint, source).await?;
+    let location = live::locate(ports.sagemaker, endpoint, source, input.look_time()?).await?;
     let plan = Plan::resolve(input, endpoint, &location.capture_bucket, &|arms| {
         live::default_experiment_key(&location, &input.endpoint_name, arms)
     })?;

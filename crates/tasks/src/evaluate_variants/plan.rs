@@ -39,6 +39,7 @@ pub(super) fn validate(input: &EvaluateVariantsInput) -> Result<Format, TaskErro
     validation::bounded("batchRows", input.batch_rows, 1..=MAX_BATCH_ROWS)?;
     validation::bounded("maxConcurrency", input.max_concurrency, 1..=MAX_CONCURRENCY)?;
     check_namespace(&input.namespace)?;
+    input.look_time()?;
     for metric in
         std::iter::once(&input.policy.primary_metric).chain(input.policy.guardrails.iter().map(|g| &g.metric))
     {
@@ -58,7 +59,6 @@ fn check_capture_source(source: &CaptureSource) -> Result<(), TaskError> {
         validation::s3_uri("source.captureUri", uri)?;
     }
     validation::s3_uri("source.groundTruthUri", &source.ground_truth_uri)?;
-    source.as_of()?;
     source.start_at()?;
     validation::bounded(
         "source.maxLabelDelayHours",
