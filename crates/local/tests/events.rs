@@ -56,6 +56,11 @@ fn the_task_samples_parse_and_validate() {
     let _: DeployInput = parse_input(event("deploy.json")).unwrap();
     let ab: EvaluateVariantsInput = parse_input(event("evaluate-variants.json")).unwrap();
     ab.policy.validate().unwrap();
+    let live: EvaluateVariantsInput = parse_input(event("evaluate-variants-capture.json")).unwrap();
+    assert!(matches!(
+        live.source,
+        weighbridge_tasks::evaluate_variants::Source::Capture(_)
+    ));
     let _: ShiftWeightsInput = parse_input(event("shift-weights.json")).unwrap();
 }
 

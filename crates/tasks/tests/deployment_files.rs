@@ -352,7 +352,11 @@ fn the_template_json_strings_are_valid_task_inputs() {
         "[]",
         r#"[{"name": "validation", "s3Uri": "s3://bkt/v/", "contentType": "text/csv"}]"#,
     ] {
-        let text = render(&sub_text(&env["TRAINING_DEFAULTS"]), &[("Channels", channels)]);
+        let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let text = render(
+            &sub_text(&env["TRAINING_DEFAULTS"]),
+            &[("Channels", channels), ("DataKey.Arn", key)],
+        );
         let defaults: Json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
         let mut train = defaults["train"].clone();
         train["executionName"] = "exec".into();
@@ -368,12 +372,23 @@ fn the_template_json_strings_are_valid_task_inputs() {
         deploy["executionName"] = "exec".into();
         deploy["variantName"] = job.into();
         deploy["modelDataUrl"] = "s3://weighbridge-data/models/m/model.tar.gz".into();
-        let _: DeployInput = parse_input(deploy).unwrap();
+        let deploy: DeployInput = parse_input(deploy).unwrap();
+        assert!(
+            deploy.data_capture.is_some(),
+            "the retrain workflow deploys with Data Capture"
+        );
     }
     let schedule = &t["Resources"]["AbEvaluationStateMachine"]["Properties"]["Events"]["Look"]["Properties"];
     let input: EvaluateVariantsInput =
         parse_input(serde_json::from_str(&render(&sub_text(&schedule["Input"]), &[])).unwrap()).unwrap();
     input.policy.validate().unwrap();
+    assert!(
+        matches!(
+            input.source,
+            weighbridge_tasks::evaluate_variants::Source::Capture(_)
+        ),
+        "the schedule looks at live traffic"
+    );
 }
 
 /// ARCHITECTURE.md stays true: every file or folder it names in backticks exists (a full
