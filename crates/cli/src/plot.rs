@@ -118,91 +118,85 @@ fn finish<'a, X: Ranged, Y: Ranged>(
     root.present().map_err(|e| plot_error(path, e))
 }
 
-/// The demo's looks: each variant's traffic weight (top) and RMSE with its interval
-/// (bottom) at every scheduled look, so the shift, the promotion and the rollback show.
+/// The demo's looks over virtual time: each variant's traffic weight (top), from the
+/// weights before an experiment's first look to those after its last, and its RMSE at
+/// every look with the interval where the evaluator gives one (bottom), so the shifts,
+/// the holds, the promotion and the rollback show where they happened.
 pub fn looks(
     path: &Path,
     summary: &weighbridge_local::demo::DemoSummary,
     label: &dyn Fn(&str) -> String,
 ) -> Result<(), CliError> {
-    let n = summary.looks.len().max(1) as f64;
-    // Per variant: (look, weight, rmse, interval low, interval high) at each look.
-    type Point = (f64, f64, f64, f64, f64);
-    let mut series: Vec<(String, Vec<Point>)> = Vec::new();
-    for (i, l) in summary.looks.iter().enumerate() {
-        for v in &l.variants {
-            let name = label(&v.variant);
-            let weight = l.weights.get(&v.variant).copied().unwrap_or(0.0);
-            let (lo, hi) = v.interval.unwrap_or((v.rmse, v.rmse));
-            let point = (i as f64 + 1.0, weight, v.rmse, lo, hi);
-            match series.iter_mut().find(|(s, _)| *s == name) {
-                Some((_, points)) => points.push(point),
-                None => series.push((name, vec![point])),
-            }
-        }
-    }
+    let series = demo_series(summary, label);
+    let days = summary
+        .looks
+        .last()
+        .map_or(1.0, |l| day_of(summary, l.at))
+        .max(1.0);
     let (lo, hi) = series
         .iter()
-        .flat_map(|(_, p)| p.iter())
+        .flat_map(|s| s.rmse.iter())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-            (a.min(p.3), b.max(p.4))
+            (a.min(p.2), b.max(p.3))
         });
     let (lo, hi) = if lo.is_finite() {
-        (lo * 0.95, hi * 1.05)
+        (lo * 0.9, hi * 1.05)
     } else {
         (0.0, 1.0)
     };
-    let root = SVGBackend::new(path, (900, 720)).into_drawing_area();
+    let root = SVGBackend::new(path, (960, 720)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| plot_error(path, e))?;
     let (top, bottom) = root.split_vertically(340);
     let mut weights = ChartBuilder::on(&top)
-        .caption("Traffic weight after each look", ("sans-serif", 20))
+        .caption(
+            "Traffic weight (before the first look of each experiment, then after each look)",
+            ("sans-serif", 18),
+        )
         .margin(12)
         .x_label_area_size(30)
         .y_label_area_size(50)
-        .build_cartesian_2d(0.5..n + 0.5, 0.0..1.05)
+        .build_cartesian_2d(0.0..days + 0.5, 0.0..1.05)
         .map_err(|e| plot_error(path, e))?;
-    let whole = |x: &f64| format!("{x:.0}");
-    let ticks = summary.looks.len().max(1);
     weights
         .configure_mesh()
-        .x_labels(ticks)
-        .x_label_formatter(&whole)
-        .x_desc("look")
+        .x_desc("virtual day")
         .y_desc("weight")
         .draw()
         .map_err(|e| plot_error(path, e))?;
     let mut rmse = ChartBuilder::on(&bottom)
-        .caption("RMSE per variant (pointwise 95% interval)", ("sans-serif", 20))
+        .caption(
+            "RMSE per variant at each look (lower is better)",
+            ("sans-serif", 18),
+        )
         .margin(12)
         .x_label_area_size(30)
         .y_label_area_size(50)
-        .build_cartesian_2d(0.5..n + 0.5, lo..hi)
+        .build_cartesian_2d(0.0..days + 0.5, lo..hi)
         .map_err(|e| plot_error(path, e))?;
     rmse.configure_mesh()
-        .x_labels(ticks)
-        .x_label_formatter(&whole)
-        .x_desc("look")
+        .x_desc("virtual day")
         .y_desc("RMSE")
         .draw()
         .map_err(|e| plot_error(path, e))?;
-    for (i, (name, points)) in series.iter().enumerate() {
+    for (i, s) in series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         weights
-            .draw_series(LineSeries::new(
-                points.iter().map(|p| (p.0, p.1)),
-                colour.stroke_width(2),
-            ))
+            .draw_series(LineSeries::new(s.weights.iter().copied(), colour.stroke_width(2)))
             .map_err(|e| plot_error(path, e))?
-            .label(name.clone())
+            .label(s.name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
         weights
-            .draw_series(points.iter().map(|p| Circle::new((p.0, p.1), 3, colour.filled())))
+            .draw_series(s.weights.iter().map(|p| Circle::new(*p, 3, colour.filled())))
             .map_err(|e| plot_error(path, e))?;
+        rmse.draw_series(LineSeries::new(
+            s.rmse.iter().map(|p| (p.0, p.1)),
+            colour.stroke_width(1),
+        ))
+        .map_err(|e| plot_error(path, e))?;
         rmse.draw_series(
-            points
+            s.rmse
                 .iter()
-                .map(|p| ErrorBar::new_vertical(p.0, p.3, p.2, p.4, colour.stroke_width(2), 8)),
+                .map(|p| ErrorBar::new_vertical(p.0, p.2, p.1, p.3, colour.stroke_width(2), 8)),
         )
         .map_err(|e| plot_error(path, e))?;
     }
@@ -214,4 +208,62 @@ pub fn looks(
         .draw()
         .map_err(|e| plot_error(path, e))?;
     root.present().map_err(|e| plot_error(path, e))
+}
+
+/// One variant's points: (day, weight) and (day, RMSE, low, high).
+struct VariantSeries {
+    name: String,
+    weights: Vec<(f64, f64)>,
+    rmse: Vec<(f64, f64, f64, f64)>,
+}
+
+/// Days since the day before the first look (when the first experiment's traffic began).
+fn day_of(summary: &weighbridge_local::demo::DemoSummary, at: chrono::DateTime<chrono::Utc>) -> f64 {
+    let start = summary.looks.first().map_or(at, |l| l.at) - chrono::Duration::hours(24);
+    (at - start).num_minutes() as f64 / (24.0 * 60.0)
+}
+
+fn demo_series(
+    summary: &weighbridge_local::demo::DemoSummary,
+    label: &dyn Fn(&str) -> String,
+) -> Vec<VariantSeries> {
+    let mut series: Vec<VariantSeries> = Vec::new();
+    fn entry(series: &mut Vec<VariantSeries>, name: String) -> &mut VariantSeries {
+        let i = match series.iter().position(|s| s.name == name) {
+            Some(i) => i,
+            None => {
+                series.push(VariantSeries {
+                    name,
+                    weights: Vec::new(),
+                    rmse: Vec::new(),
+                });
+                series.len() - 1
+            }
+        };
+        &mut series[i]
+    }
+    for l in &summary.looks {
+        let day = day_of(summary, l.at);
+        if l.look == 1 {
+            for (v, w) in &l.previous_weights {
+                entry(&mut series, label(v)).weights.push((day - 1.0, *w));
+            }
+        }
+        for (v, w) in &l.weights {
+            entry(&mut series, label(v)).weights.push((day, *w));
+        }
+        for v in &l.variants {
+            if v.rmse.is_finite() {
+                let (lo, hi) = v.interval.unwrap_or((v.rmse, v.rmse));
+                entry(&mut series, label(&v.variant))
+                    .rmse
+                    .push((day, v.rmse, lo, hi));
+            }
+            // A variant removed by a promotion or rollback ends at weight 0.
+            if !l.weights.contains_key(&v.variant) {
+                entry(&mut series, label(&v.variant)).weights.push((day, 0.0));
+            }
+        }
+    }
+    series
 }

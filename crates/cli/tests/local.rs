@@ -30,7 +30,17 @@ fn demo_then_status_history_run_and_invoke_share_the_state() {
     let out = weighbridge(&["demo", "--state-dir", s]);
     let shown = text(&out);
     assert!(out.status.success(), "{shown}");
-    for expected in ["promote", "rollback", "95% interval", "Summary", "plot:"] {
+    for expected in [
+        "promote",
+        "rollback",
+        "live traffic",
+        "coverage",
+        "FLAGGED",
+        "95% AV bounds",
+        "caught and acknowledged",
+        "Summary",
+        "plot:",
+    ] {
         assert!(
             shown.contains(expected),
             "demo output lacks {expected:?}:\n{shown}"
@@ -137,6 +147,29 @@ fn demo_then_status_history_run_and_invoke_share_the_state() {
         "{}",
         text(&out)
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_test_set_scenario_stays_reachable() {
+    let dir = scratch("demo-test-set");
+    let state = dir.join("state");
+    let out = weighbridge(&[
+        "demo",
+        "--scenario",
+        "test-set",
+        "--state-dir",
+        state.to_str().unwrap(),
+    ]);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    for expected in ["promote after", "rollback after", "95% interval"] {
+        assert!(
+            shown.contains(expected),
+            "test-set demo lacks {expected:?}:\n{shown}"
+        );
+    }
+    assert!(!shown.contains("live traffic"), "{shown}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -1,7 +1,9 @@
 //! The demo scenario promotes the better challenger and rolls back the worse one.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
-use weighbridge_local::demo::{demo_backend, run_demo, DemoConfig, LookReport, Observer, RetrainReport};
+use weighbridge_local::demo::{
+    demo_backend, run_demo, DemoConfig, LookReport, Observer, RetrainReport, Scenario,
+};
 
 #[derive(Default)]
 struct Recorder {
@@ -20,12 +22,52 @@ impl Observer for Recorder {
 }
 
 #[tokio::test]
-async fn the_demo_promotes_the_better_model_and_rolls_back_the_worse() {
+async fn the_live_demo_promotes_on_traffic_catches_the_srm_and_rolls_back() {
     let backend = demo_backend(42);
     let mut recorder = Recorder::default();
     let summary = run_demo(&backend, &DemoConfig::default(), &mut recorder)
         .await
         .unwrap();
+    let experiment =
+        |e: u32| -> Vec<&LookReport> { summary.looks.iter().filter(|l| l.experiment == e).collect() };
+    let first = experiment(1);
+    assert_eq!(first.last().map(|l| l.action.as_str()), Some("promote"));
+    assert!(first.iter().any(|l| l.action == "shift"));
+    assert!(
+        first.iter().all(|l| l.srm == Some((false, l.srm.unwrap().1))),
+        "no SRM in the first experiment"
+    );
+    // Labels wait a day: the first look has none, later looks unequal rows per variant.
+    assert!(first[0].variants.iter().all(|v| v.new_rows == 0));
+    let second_look = &first[1].variants;
+    assert!(second_look.iter().all(|v| v.new_rows > 0) && second_look[0].new_rows != second_look[1].new_rows);
+    for v in first.iter().skip(1).flat_map(|l| &l.variants) {
+        let c = v.coverage.unwrap();
+        assert!((0.8..=0.97).contains(&c), "coverage {c} near the 90% labelled");
+    }
+    // The router fault of the second experiment: caught, held, acknowledged, rolled back.
+    let second = experiment(2);
+    assert!(second[0].srm.unwrap().0, "the SRM is flagged at the first look");
+    let held: Vec<&&LookReport> = second.iter().filter(|l| l.srm.unwrap().0).collect();
+    assert!(held.iter().all(|l| l.action == "hold" && !l.applied));
+    assert_eq!(second.last().map(|l| l.action.as_str()), Some("rollback"));
+    let promoted = summary.retrains[1].variant.clone().unwrap();
+    assert_eq!(
+        summary.final_weights.keys().cloned().collect::<Vec<_>>(),
+        vec![promoted]
+    );
+    assert_eq!(recorder.looks, summary.looks.len());
+}
+
+#[tokio::test]
+async fn the_test_set_demo_promotes_the_better_model_and_rolls_back_the_worse() {
+    let backend = demo_backend(42);
+    let mut recorder = Recorder::default();
+    let config = DemoConfig {
+        scenario: Scenario::TestSet,
+        ..DemoConfig::default()
+    };
+    let summary = run_demo(&backend, &config, &mut recorder).await.unwrap();
     let outcomes: Vec<&str> = summary.retrains.iter().map(|r| r.outcome.as_str()).collect();
     assert_eq!(outcomes, ["deployed", "deployed", "deployed"]);
     let by_experiment = |e: u32| -> Vec<&str> {

@@ -1,6 +1,8 @@
 //! `weighbridge demo`: the whole life of a model offline — retraining on uploads, a
 //! challenger promoted by scheduled A/B looks, a worse one rolled back — with a spinner
-//! per phase, a table per look, a summary and an SVG plot of weights and RMSE.
+//! per phase, a table per look, a summary and an SVG plot of weights and RMSE. By
+//! default the looks decide on live traffic (captured requests, labels a day late, an
+//! SRM injected and caught); `--scenario test-set` re-scores labelled test objects.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,7 +12,7 @@ use clap::Args;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use indicatif::{ProgressBar, ProgressStyle};
 use weighbridge_local::demo::{
-    demo_backend, run_demo, DemoConfig, DemoSummary, LookReport, Observer, RetrainReport,
+    demo_backend, run_demo, DemoConfig, DemoSummary, LookReport, Observer, RetrainReport, Scenario,
 };
 use weighbridge_local::store::{Access, StateDir};
 
@@ -28,6 +30,18 @@ pub struct DemoArgs {
     /// Looks per experiment before giving up on a decision.
     #[arg(long, default_value_t = 12)]
     pub max_looks: u32,
+    /// The evidence the looks decide on: the endpoint's live traffic, or a labelled test set.
+    #[arg(long, value_enum, default_value_t = DemoScenario::Live)]
+    pub scenario: DemoScenario,
+}
+
+/// `--scenario`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoScenario {
+    /// Captured requests joined with labels that arrive a day later.
+    Live,
+    /// Labelled test objects re-scored on every variant.
+    TestSet,
 }
 
 /// Draws a spinner per phase and a line per finished step.
@@ -84,15 +98,23 @@ impl Observer for Progress {
             .iter()
             .map(|v| {
                 format!(
-                    "{} RMSE {:.1} → {:.0}%",
+                    "{} RMSE {} → {:.0}%",
                     self.label(&v.variant),
-                    v.rmse,
+                    if v.rmse.is_finite() {
+                        format!("{:.1}", v.rmse)
+                    } else {
+                        "– (labels pending)".into()
+                    },
                     100.0 * l.weights.get(&v.variant).copied().unwrap_or(0.0)
                 )
             })
             .collect();
+        let srm = match l.srm {
+            Some((true, _)) => " — SRM flagged",
+            _ => "",
+        };
         println!(
-            "✓ experiment {} look {}: {} — {}",
+            "✓ experiment {} look {}: {}{srm} — {}",
             l.experiment,
             l.look,
             l.action,
@@ -104,6 +126,66 @@ impl Observer for Progress {
 fn interval(v: Option<(f64, f64)>) -> String {
     v.map(|(a, b)| format!("[{a:.1}, {b:.1}]"))
         .unwrap_or_else(|| "–".into())
+}
+
+/// The live looks: requests and labelled rows per variant (unequal: each request reached
+/// one variant), label coverage, the SRM verdict, each challenger's improvement with
+/// its always-valid bounds, the weights and the decision.
+fn live_table(summary: &DemoSummary, progress: &Progress) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header([
+        "exp",
+        "look",
+        "day",
+        "variant",
+        "requests",
+        "labelled (new/all)",
+        "coverage",
+        "RMSE",
+        "improvement [95% AV bounds]",
+        "weight",
+        "SRM",
+        "decision",
+    ]);
+    for l in &summary.looks {
+        for (i, v) in l.variants.iter().enumerate() {
+            let first = i == 0;
+            let only_first = |text: String| if first { text } else { String::new() };
+            t.add_row([
+                only_first(l.experiment.to_string()),
+                only_first(l.look.to_string()),
+                only_first(l.at.format("%m-%d").to_string()),
+                progress.label(&v.variant),
+                v.requests.map_or("–".into(), |r| r.to_string()),
+                format!("{}/{}", v.new_rows, v.rows),
+                v.coverage.map_or("–".into(), |c| format!("{:.0}%", 100.0 * c)),
+                if v.rmse.is_finite() {
+                    format!("{:.1}", v.rmse)
+                } else {
+                    "–".into()
+                },
+                v.improvement.map_or(String::new(), |(d, lo, hi)| {
+                    format!("{d:+.1} [{lo:+.1}, {hi:+.1}]")
+                }),
+                format!(
+                    "{:.0}%",
+                    100.0 * l.weights.get(&v.variant).copied().unwrap_or(0.0)
+                ),
+                only_first(match l.srm {
+                    Some((true, e)) => format!("FLAGGED (e {e:.1e})"),
+                    Some((false, e)) => format!("ok (e {e:.2})"),
+                    None => "–".into(),
+                }),
+                only_first(format!(
+                    "{}{}",
+                    l.action,
+                    if l.applied { "" } else { " (not applied)" }
+                )),
+            ]);
+        }
+    }
+    t
 }
 
 fn look_table(summary: &DemoSummary, progress: &Progress) -> Table {
@@ -165,6 +247,10 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     let config = DemoConfig {
         seed: args.seed,
         max_looks: args.max_looks,
+        scenario: match args.scenario {
+            DemoScenario::Live => Scenario::Live,
+            DemoScenario::TestSet => Scenario::TestSet,
+        },
         ..DemoConfig::default()
     };
     let store = StateDir::new(&args.state_dir);
@@ -180,10 +266,20 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::Execution(format!("the demo failed: {e}")))?;
     progress.finish();
 
-    println!(
-        "\nScheduled A/B looks (RMSE: lower is better; interval: pointwise 95%; weights after the look)"
-    );
-    println!("{}", look_table(&summary, &progress));
+    match config.scenario {
+        Scenario::Live => {
+            println!(
+                "\nScheduled A/B looks on live traffic (requests captured in the day before the look; labelled rows joined after their day-long label delay; RMSE lower is better; improvement = champion − challenger RMSE with always-valid 95% bounds; weights after the look)"
+            );
+            println!("{}", live_table(&summary, &progress));
+        }
+        Scenario::TestSet => {
+            println!(
+                "\nScheduled A/B looks (RMSE: lower is better; interval: pointwise 95%; weights after the look)"
+            );
+            println!("{}", look_table(&summary, &progress));
+        }
+    }
     let mut s = Table::new();
     s.load_preset(UTF8_FULL_CONDENSED);
     for r in &summary.retrains {
@@ -202,9 +298,15 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     for e in [1, 2] {
         let looks: Vec<&LookReport> = summary.looks.iter().filter(|l| l.experiment == e).collect();
         if let Some(last) = looks.last() {
+            let held = looks.iter().filter(|l| l.srm.is_some_and(|(f, _)| f)).count();
+            let srm = if held > 0 {
+                format!(" (held {held} looks by an SRM, caught and acknowledged)")
+            } else {
+                String::new()
+            };
             s.add_row([
                 format!("experiment {e}"),
-                format!("{} after {} looks", last.action, looks.len()),
+                format!("{} after {} looks{srm}", last.action, looks.len()),
             ]);
         }
     }

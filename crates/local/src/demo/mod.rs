@@ -3,6 +3,11 @@
 //! A/B looks move traffic to it until it is promoted; a worse one arrives and is rolled
 //! back. Every step runs the real state machines and task code; the caller watches
 //! through an [`Observer`] (the CLI draws progress, tables and a plot from it).
+//!
+//! Two scenarios: [`Scenario::Live`] (the default, `live.rs`) decides on the endpoint's
+//! own traffic — requests over virtual days, captured, labels a day late, an SRM
+//! injected and caught — and [`Scenario::TestSet`] on labelled test objects re-scored on
+//! every variant.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,14 +22,28 @@ use crate::functions::{invoke, FunctionEnv};
 use crate::workflows::{run_machine, run_started, state_machine_arn, Deployment, ExecutionRecord};
 use crate::{MemoryBackend, Timing};
 
+mod live;
+
 /// The demo's data bucket.
 pub const BUCKET: &str = "weighbridge-data";
 /// The demo's endpoint.
 pub const ENDPOINT: &str = "salary";
 
+/// Which evidence the demo's A/B looks decide on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scenario {
+    /// The endpoint's live traffic: Data Capture joined with labels that arrive later.
+    #[default]
+    Live,
+    /// Labelled test objects, re-scored on every variant.
+    TestSet,
+}
+
 /// What the demo does, and how much.
 #[derive(Debug, Clone)]
 pub struct DemoConfig {
+    /// Which evidence the looks use.
+    pub scenario: Scenario,
     /// Seeds the data, the routing and the training: the same seed, the same story.
     pub seed: u64,
     /// Rows in each uploaded training set.
@@ -33,11 +52,15 @@ pub struct DemoConfig {
     pub rows_per_look: usize,
     /// Looks per experiment before the demo gives up waiting for a decision.
     pub max_looks: u32,
+    /// Live scenario: requests per virtual hour.
+    pub requests_per_hour: usize,
 }
 
 impl Default for DemoConfig {
     fn default() -> Self {
         Self {
+            scenario: Scenario::Live,
+            requests_per_hour: 120,
             seed: 42,
             training_rows: 400,
             rows_per_look: 250,
@@ -59,6 +82,15 @@ pub struct VariantLook {
     pub interval: Option<(f64, f64)>,
     /// Its traffic weight after the look.
     pub weight: f64,
+    /// Live: rows labelled this look (each request reached one variant).
+    pub new_rows: u64,
+    /// Live: share of its matured captures with a label.
+    pub coverage: Option<f64>,
+    /// Live: requests captured in the hours this look counted.
+    pub requests: Option<u64>,
+    /// A challenger's improvement over the champion (positive = better), with its
+    /// always-valid bounds: what the decision rests on.
+    pub improvement: Option<(f64, f64, f64)>,
 }
 
 /// One scheduled look, as the evaluator reported it.
@@ -80,6 +112,10 @@ pub struct LookReport {
     pub reason: String,
     /// Weights after the look (and after a promotion or rollback, the live ones).
     pub weights: BTreeMap<String, f64>,
+    /// Weights before the look (the first look's are the experiment's starting weights).
+    pub previous_weights: BTreeMap<String, f64>,
+    /// Live: the SRM verdict after the look (flagged, e-value), if the source is live.
+    pub srm: Option<(bool, f64)>,
     /// Virtual time of the look.
     pub at: chrono::DateTime<Utc>,
 }
@@ -168,7 +204,8 @@ pub fn function_env(bucket: &str, gate_threshold: f64, initial_share: f64) -> Fu
                     "endpointName": ENDPOINT,
                     "image": {"kind": "builtin", "name": "linear-learner", "version": "1"},
                     "roleArn": "arn:aws:iam::123456789012:role/weighbridge-sagemaker",
-                    "initialShare": initial_share
+                    "initialShare": initial_share,
+                    "dataCapture": {"destinationS3Uri": format!("s3://{bucket}/capture"), "captureInput": false}
                 }
             }),
         },
@@ -200,6 +237,8 @@ struct Demo<'a> {
     config: DemoConfig,
     looks_run: u32,
     executions: Vec<ExecutionRecord>,
+    /// The live scenario's requests and labels in flight.
+    traffic: crate::traffic::Traffic,
 }
 
 impl Demo<'_> {
@@ -234,7 +273,7 @@ impl Demo<'_> {
         Ok(report)
     }
 
-    /// Looks until the policy promotes or rolls back (or `max_looks`).
+    /// Test set: looks until the policy promotes or rolls back (or `max_looks`).
     async fn experiment(
         &mut self,
         experiment: u32,
@@ -326,13 +365,24 @@ fn look_report(
         .flatten()
         .map(|v| {
             let name = v["variant"].as_str().unwrap_or_default().to_string();
+            let live = evaluated["live"]["variants"]
+                .as_array()
+                .and_then(|all| all.iter().find(|l| l["variant"] == v["variant"]));
+            let verdict = evaluated["decision"]["verdicts"]
+                .as_array()
+                .and_then(|all| all.iter().find(|d| d["variant"] == v["variant"]));
             VariantLook {
                 weight: decided[&name].as_f64().unwrap_or(0.0),
                 rows: v["rows"].as_u64().unwrap_or(0),
                 rmse: v["metrics"]["rmse"].as_f64().unwrap_or(f64::NAN),
-                interval: v["intervals"]["rmse"]
-                    .as_array()
-                    .and_then(|a| Some((a.first()?.as_f64()?, a.get(1)?.as_f64()?))),
+                interval: pair(&v["intervals"]["rmse"]),
+                new_rows: live.and_then(|l| l["labelledRows"].as_u64()).unwrap_or(0),
+                coverage: live.and_then(|l| l["labelCoverage"].as_f64()),
+                requests: live.and_then(|l| l["capturedRequests"].as_u64()),
+                improvement: verdict.and_then(|d| {
+                    let (lo, hi) = pair(&d["interval"])?;
+                    Some((d["improvement"].as_f64()?, lo, hi))
+                }),
                 variant: name,
             }
         })
@@ -350,6 +400,20 @@ fn look_report(
             .as_str()
             .unwrap_or_default()
             .to_string(),
+        previous_weights: evaluated["decision"]["previousWeights"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        srm: evaluated["live"]["srm"].as_object().map(|s| {
+            (
+                s["flagged"].as_bool().unwrap_or(false),
+                s["eValue"].as_f64().unwrap_or(0.0),
+            )
+        }),
         weights: live
             .iter()
             .map(|v| {
@@ -367,6 +431,12 @@ fn look_report(
     })
 }
 
+/// `[a, b]` as a pair of numbers.
+fn pair(v: &Value) -> Option<(f64, f64)> {
+    let a = v.as_array()?;
+    Some((a.first()?.as_f64()?, a.get(1)?.as_f64()?))
+}
+
 /// Runs the whole demo on `backend` (see [`demo_backend`]).
 pub async fn run_demo(
     backend: &MemoryBackend,
@@ -381,6 +451,7 @@ pub async fn run_demo(
         config: config.clone(),
         looks_run: 0,
         executions: Vec::new(),
+        traffic: live::demo_traffic(config),
     };
     observer.phase("generate the salary data sets (seeded) and the validation channel");
     let seed = config.seed;
@@ -395,8 +466,14 @@ pub async fn run_demo(
         let key = format!("incoming/salary-batch-{batch}.csv");
         let rows = salary_rows(config.training_rows, seed + 1 + u64::from(batch), noise);
         retrains.push(demo.upload(&key, &rows, observer).await?);
-        if batch > 1 {
-            looks.extend(demo.experiment(batch - 1, observer).await?);
+        match (config.scenario, batch) {
+            (_, 1) => {}
+            (Scenario::TestSet, _) => looks.extend(demo.experiment(batch - 1, observer).await?),
+            // The worse challenger meets a router fault first: an SRM, caught and held.
+            (Scenario::Live, _) => {
+                let skewed_looks = if batch == 3 { 2 } else { 0 };
+                looks.extend(demo.live_experiment(batch - 1, skewed_looks, observer).await?)
+            }
         }
     }
     let live = backend.endpoint(ENDPOINT).map(|e| e.variants).unwrap_or_default();
