@@ -18,7 +18,11 @@
 //! order (`"data": "1,0,1"`, or a JSON array); row i's prediction pairs with label i. A
 //! count that differs is a malformed pair, counted and named, never guessed at.
 
+use std::borrow::Cow;
+use std::fmt;
+
 use base64::Engine;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use crate::codec::{decode_predictions, Format};
@@ -42,41 +46,93 @@ pub struct GroundTruth {
     pub labels: Vec<f64>,
 }
 
+// The record types borrow from the line (a capture file holds millions of lines; only
+// the join key and the output are kept) and ignore the fields a look does not need.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct CaptureLine {
-    capture_data: CaptureData,
-    event_metadata: EventMetadata,
+struct CaptureLine<'a> {
+    #[serde(borrow)]
+    capture_data: CaptureData<'a>,
+    #[serde(borrow)]
+    event_metadata: EventMetadata<'a>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct CaptureData {
-    endpoint_output: Option<Payload>,
+struct CaptureData<'a> {
+    #[serde(borrow)]
+    endpoint_output: Option<Payload<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Payload {
-    #[serde(default)]
-    observed_content_type: Option<String>,
-    data: serde_json::Value,
-    encoding: String,
+struct Payload<'a> {
+    #[serde(default, borrow)]
+    observed_content_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    data: Data<'a>,
+    #[serde(borrow)]
+    encoding: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct EventMetadata {
-    event_id: Option<String>,
-    #[serde(default)]
-    inference_id: Option<String>,
+struct EventMetadata<'a> {
+    #[serde(default, borrow)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    inference_id: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct GroundTruthLine {
-    ground_truth_data: Payload,
-    event_metadata: EventMetadata,
+struct GroundTruthLine<'a> {
+    #[serde(borrow)]
+    ground_truth_data: Payload<'a>,
+    #[serde(borrow)]
+    event_metadata: EventMetadata<'a>,
+}
+
+/// A payload's `data`: text as SageMaker writes it, or (ground truth written by hand) a
+/// JSON number or array of numbers.
+enum Data<'a> {
+    Text(Cow<'a, str>),
+    Numbers(Vec<f64>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Data<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct DataVisitor;
+        impl<'de> Visitor<'de> for DataVisitor {
+            type Value = Data<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, a number or an array of numbers")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(Data::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(Data::Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Self::Value, E> {
+                Ok(Data::Numbers(vec![v]))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Self::Value, E> {
+                Ok(Data::Numbers(vec![v as f64]))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
+                Ok(Data::Numbers(vec![v as f64]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = seq.next_element::<f64>()? {
+                    out.push(v);
+                }
+                Ok(Data::Numbers(out))
+            }
+        }
+        deserializer.deserialize_any(DataVisitor)
+    }
 }
 
 /// Reads one capture line. Errors say what is wrong with the line (the caller names
@@ -95,7 +151,17 @@ pub fn parse_capture_line(line: &str) -> Result<CapturedResponse> {
         .as_deref()
         .and_then(|c| Format::from_content_type(c).ok())
         .unwrap_or_else(|| Format::sniff(&text));
-    let predictions = decode_predictions(&text, format)?;
+    let predictions = match (&output.data, format) {
+        // The common case, one CSV prediction, without the general decoder's allocations.
+        (Data::Text(t), Format::Csv)
+            if !t.contains([',', '\n']) && output.encoding.eq_ignore_ascii_case("CSV") =>
+        {
+            vec![t.trim().parse::<f64>().map_err(|_| {
+                CoreError::invalid_payload(format!("prediction {:?} is not a number", t.trim()))
+            })?]
+        }
+        _ => decode_predictions(&text, format)?,
+    };
     if predictions.is_empty() {
         return Err(CoreError::invalid_payload("endpointOutput holds no prediction"));
     }
@@ -109,15 +175,8 @@ pub fn parse_ground_truth_line(line: &str) -> Result<GroundTruth> {
         .map_err(|e| CoreError::invalid_payload(format!("not a ground-truth record: {e}")))?;
     let key = join_key(&record.event_metadata)?;
     let labels = match &record.ground_truth_data.data {
-        serde_json::Value::Number(n) => vec![n.as_f64().unwrap_or(f64::NAN)],
-        serde_json::Value::Array(items) => items
-            .iter()
-            .map(|v| {
-                v.as_f64()
-                    .ok_or_else(|| CoreError::invalid_payload(format!("label {v} is not a number")))
-            })
-            .collect::<Result<_>>()?,
-        _ => csv_numbers(&payload_text(&record.ground_truth_data)?)?,
+        Data::Numbers(n) => n.clone(),
+        Data::Text(_) => csv_numbers(&payload_text(&record.ground_truth_data)?)?,
     };
     if labels.is_empty() || labels.iter().any(|l| !l.is_finite()) {
         return Err(CoreError::invalid_payload(format!(
@@ -128,7 +187,7 @@ pub fn parse_ground_truth_line(line: &str) -> Result<GroundTruth> {
 }
 
 /// `inferenceId` when set (non-empty), else `eventId`.
-fn join_key(meta: &EventMetadata) -> Result<String> {
+fn join_key(meta: &EventMetadata<'_>) -> Result<String> {
     meta.inference_id
         .as_deref()
         .filter(|id| !id.is_empty())
@@ -138,10 +197,10 @@ fn join_key(meta: &EventMetadata) -> Result<String> {
 }
 
 /// The payload's body as text: CSV and JSON as written, BASE64 decoded (must be UTF-8).
-fn payload_text(p: &Payload) -> Result<String> {
-    let data = match &p.data {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+fn payload_text<'a>(p: &'a Payload<'a>) -> Result<Cow<'a, str>> {
+    let data: Cow<'a, str> = match &p.data {
+        Data::Text(s) => Cow::Borrowed(s.as_ref()),
+        Data::Numbers(n) => Cow::Owned(n.iter().map(f64::to_string).collect::<Vec<_>>().join(",")),
     };
     match p.encoding.to_ascii_uppercase().as_str() {
         "CSV" | "JSON" => Ok(data),
@@ -149,7 +208,9 @@ fn payload_text(p: &Payload) -> Result<String> {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(data.trim())
                 .map_err(|e| CoreError::invalid_payload(format!("BASE64 data does not decode: {e}")))?;
-            String::from_utf8(bytes).map_err(|_| CoreError::invalid_payload("BASE64 data is not UTF-8 text"))
+            String::from_utf8(bytes)
+                .map(Cow::Owned)
+                .map_err(|_| CoreError::invalid_payload("BASE64 data is not UTF-8 text"))
         }
         other => Err(CoreError::invalid_payload(format!(
             "encoding {other:?} is not CSV, JSON or BASE64"

@@ -11,7 +11,7 @@
 //! counts as unlabelled. So no capture is counted twice or held in the record while it
 //! waits, and the coverage (labelled / captured) of every evaluated hour is final.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use weighbridge_core::capture::{parse_capture_line, parse_ground_truth_line};
@@ -22,6 +22,7 @@ use weighbridge_core::metrics::RegressionAccumulator;
 use weighbridge_core::CoreError;
 
 use super::hours::{for_each_line, hour_of, list_hours, partition, start_of, Hour};
+use super::labels::LabelIndex;
 use super::*;
 use crate::experiment::{LiveState, WeightWindow};
 use crate::ports::DataCapture;
@@ -111,6 +112,8 @@ pub(super) struct LiveLookSummary {
     pub(super) problems: Vec<String>,
     /// Malformed lines this look.
     pub(super) malformed: u64,
+    /// Join keys labelled twice with different labels (dropped) this look.
+    pub(super) label_conflicts: u64,
     /// The hours evaluated (`[from, to)`), if any.
     pub(super) evidence_hours: Option<(Hour, Hour)>,
 }
@@ -343,8 +346,8 @@ async fn read_ground_truth(
     location: &Location,
     hours: std::ops::Range<Hour>,
     summary: &mut LiveLookSummary,
-) -> Result<HashMap<String, Vec<f64>>, TaskError> {
-    let mut labels: HashMap<String, Vec<f64>> = HashMap::new();
+) -> Result<LabelIndex, TaskError> {
+    let mut labels = LabelIndex::default();
     let listed = list_hours(
         store,
         &location.truth_bucket,
@@ -360,9 +363,7 @@ async fn read_ground_truth(
                 return;
             }
             match parse_ground_truth_line(line) {
-                Ok(truth) => {
-                    labels.entry(truth.key).or_insert(truth.labels);
-                }
+                Ok(truth) => labels.insert(&truth.key, truth.labels),
                 Err(e) => problems.add(&object.key, n, &e),
             }
         })
@@ -370,6 +371,13 @@ async fn read_ground_truth(
         problems.into_summary(summary);
         summary.objects.push(object);
     }
+    labels.finish();
+    summary.label_conflicts += labels.conflicts;
+    tracing::debug!(
+        labels = labels.len(),
+        conflicts = labels.conflicts,
+        "ground truth read"
+    );
     Ok(labels)
 }
 
@@ -423,7 +431,7 @@ async fn join_captures(
     location: &Location,
     arms: &[String],
     hours: std::ops::Range<Hour>,
-    labels: &HashMap<String, Vec<f64>>,
+    labels: &LabelIndex,
     state: &LiveState,
     metrics: &[String],
     summary: &mut LiveLookSummary,

@@ -93,5 +93,6 @@ pub(super) fn report(
         srm: state.srm.verdict(),
         malformed: summary.malformed,
         problems: summary.problems.clone(),
+        label_conflicts: summary.label_conflicts,
     }
 }

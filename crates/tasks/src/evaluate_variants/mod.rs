@@ -39,6 +39,7 @@ use weighbridge_core::srm::SrmVerdict;
 
 mod evidence;
 mod hours;
+mod labels;
 mod live;
 mod live_checks;
 mod plan;
@@ -294,6 +295,8 @@ pub struct LiveReport {
     pub malformed: u64,
     /// The first of them, by object and line.
     pub problems: Vec<String>,
+    /// Join keys labelled twice with different labels this look (dropped as ambiguous).
+    pub label_conflicts: u64,
 }
 
 /// One variant's live line.
