@@ -25,6 +25,11 @@ pub(super) fn key_hash(key: &str) -> u64 {
 #[derive(Debug, Default)]
 pub(super) struct LabelIndex {
     single: Vec<(u64, f64)>,
+    /// Where each run of keys with the same top `bits` bits starts in `single` (the hashes
+    /// are uniform, so a run holds a handful: a lookup touches two cache lines, not the
+    /// twenty a binary search over millions would).
+    starts: Vec<u32>,
+    bits: u32,
     many: HashMap<u64, Vec<f64>>,
     /// Keys dropped because they were labelled twice with different labels.
     pub(super) conflicts: u64,
@@ -42,6 +47,23 @@ impl LabelIndex {
                         self.conflicts += 1;
                         self.many.remove(&hash);
                     }
+                }
+            }
+        }
+    }
+
+    /// Adds the labels another part of the look read (before [`LabelIndex::finish`]).
+    pub(super) fn absorb(&mut self, other: LabelIndex) {
+        self.single.extend(other.single);
+        self.conflicts += other.conflicts;
+        for (hash, labels) in other.many {
+            match self.many.get(&hash) {
+                Some(previous) if *previous != labels => {
+                    self.conflicts += 1;
+                    self.many.remove(&hash);
+                }
+                _ => {
+                    self.many.insert(hash, labels);
                 }
             }
         }
@@ -71,13 +93,45 @@ impl LabelIndex {
         }
         self.single.truncate(kept);
         self.single.shrink_to_fit();
+        self.build_starts();
+    }
+
+    /// The run table: about eight keys per run, at most 2²⁴ runs.
+    fn build_starts(&mut self) {
+        let n = self.single.len();
+        self.bits = (usize::BITS - (n / 8).leading_zeros()).min(24);
+        let runs = 1usize << self.bits;
+        self.starts = Vec::with_capacity(runs + 1);
+        let mut i = 0;
+        for run in 0..runs {
+            while i < n && self.run_of(self.single[i].0) < run {
+                i += 1;
+            }
+            self.starts.push(u32::try_from(i).unwrap_or(u32::MAX));
+        }
+        self.starts.push(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+
+    fn run_of(&self, hash: u64) -> usize {
+        if self.bits == 0 {
+            0
+        } else {
+            (hash >> (64 - self.bits)) as usize
+        }
     }
 
     /// The labels of a key, in its request's row order.
     pub(super) fn get(&self, key: &str) -> Option<&[f64]> {
         let hash = key_hash(key);
-        if let Ok(i) = self.single.binary_search_by(|e| e.0.cmp(&hash)) {
-            return self.single.get(i).map(|e| std::slice::from_ref(&e.1));
+        let run = self.run_of(hash);
+        let (from, to) = match (self.starts.get(run), self.starts.get(run + 1)) {
+            (Some(&from), Some(&to)) => (from as usize, to as usize),
+            _ => (0, self.single.len()),
+        };
+        if let Some(run) = self.single.get(from..to) {
+            if let Ok(i) = run.binary_search_by(|e| e.0.cmp(&hash)) {
+                return run.get(i).map(|e| std::slice::from_ref(&e.1));
+            }
         }
         self.many.get(&hash).map(Vec::as_slice)
     }
@@ -91,6 +145,20 @@ impl LabelIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookups_find_every_key_of_a_large_index() {
+        let mut index = LabelIndex::default();
+        for i in 0..50_000 {
+            index.insert(&format!("req-{i}"), vec![f64::from(i)]);
+        }
+        index.finish();
+        assert!(index.bits > 0);
+        for i in (0..50_000).step_by(7) {
+            assert_eq!(index.get(&format!("req-{i}")), Some(&[f64::from(i)][..]));
+        }
+        assert_eq!(index.get("req-50000"), None);
+    }
 
     #[test]
     fn singles_many_and_conflicts() {

@@ -21,7 +21,7 @@ use weighbridge_core::compare::{
 use weighbridge_core::metrics::RegressionAccumulator;
 use weighbridge_core::CoreError;
 
-use super::hours::{for_each_line, hour_of, list_hours, partition, start_of, Hour};
+use super::hours::{count_lines, hour_of, lines_of, list_hours, partition, start_of, Hour};
 use super::labels::LabelIndex;
 use super::*;
 use crate::experiment::{LiveState, WeightWindow};
@@ -311,11 +311,7 @@ async fn count_requests(
             if window > 0 && state.windows[window].from_hour == hour {
                 continue;
             }
-            let mut lines = 0u64;
-            for_each_line(store, &location.capture_bucket, &object.key, |_, line| {
-                lines += u64::from(!line.trim().is_empty());
-            })
-            .await?;
+            let lines = count_lines(store, &location.capture_bucket, &object.key).await?;
             per_window.entry(window).or_insert_with(|| vec![0; arms.len()])[i] += lines;
             *summary.requests.entry(arm.clone()).or_default() += lines;
         }
@@ -357,18 +353,21 @@ async fn read_ground_truth(
     )
     .await?;
     for (_, object) in listed {
-        let mut problems = Problems::default();
-        for_each_line(store, &location.truth_bucket, &object.key, |n, line| {
-            if line.trim().is_empty() {
-                return;
-            }
-            match parse_ground_truth_line(line) {
+        let parts = lines_of(
+            store,
+            &location.truth_bucket,
+            &object,
+            || (LabelIndex::default(), Problems::default()),
+            |(labels, problems), n, line| match parse_ground_truth_line(line) {
                 Ok(truth) => labels.insert(&truth.key, truth.labels),
                 Err(e) => problems.add(&object.key, n, &e),
-            }
-        })
+            },
+        )
         .await?;
-        problems.into_summary(summary);
+        for (part, problems) in parts {
+            labels.absorb(part);
+            problems.into_summary(summary);
+        }
         summary.objects.push(object);
     }
     labels.finish();
@@ -436,7 +435,6 @@ async fn join_captures(
     metrics: &[String],
     summary: &mut LiveLookSummary,
 ) -> Result<Joined, TaskError> {
-    let classes = needs_classes(metrics);
     let mut joined = Joined::default();
     for arm in arms {
         let prefix = format!("{}{arm}/", location.endpoint_prefix);
@@ -450,40 +448,75 @@ async fn join_captures(
         .await?;
         for (hour, object) in listed {
             let window = state.window_of(hour).unwrap_or(0);
-            let mut problems = Problems::default();
-            for_each_line(store, &location.capture_bucket, &object.key, |n, line| {
-                if line.trim().is_empty() {
-                    return;
-                }
-                joined.lines += 1;
-                let captured = match parse_capture_line(line) {
-                    Ok(c) => c,
-                    Err(e) => return problems.add(&object.key, n, &e),
-                };
-                *joined.captured.entry(arm.clone()).or_default() += captured.predictions.len() as u64;
-                let Some(truth) = labels.get(&captured.key) else {
-                    return;
-                };
-                if let Err(problem) = check_pair(&captured.predictions, truth, classes) {
-                    return problems.add(&object.key, n, &CoreError::InvalidInput(problem));
-                }
-                *joined.labelled.entry(arm.clone()).or_default() += truth.len() as u64;
-                let cell = joined
-                    .windows
-                    .entry(window)
-                    .or_default()
-                    .entry(arm.clone())
-                    .or_default();
-                for (&p, &y) in captured.predictions.iter().zip(truth) {
-                    cell.push(p, y, metrics, classes);
-                }
-            })
+            let parts = lines_of(
+                store,
+                &location.capture_bucket,
+                &object,
+                || (Joined::default(), Problems::default()),
+                |(joined, problems), n, line| {
+                    if let Err(e) = joined.add_line(arm, window, line, labels, metrics) {
+                        problems.add(&object.key, n, &e);
+                    }
+                },
+            )
             .await?;
-            problems.into_summary(summary);
+            for (part, problems) in parts {
+                joined.absorb(part);
+                problems.into_summary(summary);
+            }
             summary.objects.push(object);
         }
     }
     Ok(joined)
+}
+
+impl Joined {
+    /// Joins one capture line with its label (if it has one) into the window's cell.
+    fn add_line(
+        &mut self,
+        arm: &str,
+        window: usize,
+        line: &str,
+        labels: &LabelIndex,
+        metrics: &[String],
+    ) -> Result<(), CoreError> {
+        self.lines += 1;
+        let captured = parse_capture_line(line)?;
+        *self.captured.entry(arm.to_string()).or_default() += captured.predictions.len() as u64;
+        let Some(truth) = labels.get(&captured.key) else {
+            return Ok(());
+        };
+        let classes = needs_classes(metrics);
+        check_pair(&captured.predictions, truth, classes).map_err(CoreError::InvalidInput)?;
+        *self.labelled.entry(arm.to_string()).or_default() += truth.len() as u64;
+        let cell = self
+            .windows
+            .entry(window)
+            .or_default()
+            .entry(arm.to_string())
+            .or_default();
+        for (&p, &y) in captured.predictions.iter().zip(truth) {
+            cell.push(p, y, metrics, classes);
+        }
+        Ok(())
+    }
+
+    /// Adds another part's rows (of the same look).
+    fn absorb(&mut self, other: Joined) {
+        self.lines += other.lines;
+        for (arm, n) in other.captured {
+            *self.captured.entry(arm).or_default() += n;
+        }
+        for (arm, n) in other.labelled {
+            *self.labelled.entry(arm).or_default() += n;
+        }
+        for (window, arms) in other.windows {
+            let mine = self.windows.entry(window).or_default();
+            for (arm, cell) in arms {
+                mine.entry(arm).or_default().absorb(cell);
+            }
+        }
+    }
 }
 
 /// A prediction–label pair is usable: as many labels as rows, finite, 0/1 for classes.
@@ -505,6 +538,17 @@ fn check_pair(predictions: &[f64], labels: &[f64], classes: bool) -> Result<(), 
 }
 
 impl ArmWindow {
+    /// Adds another part's rows of the same arm and window.
+    fn absorb(&mut self, other: ArmWindow) {
+        self.rows += other.rows;
+        self.regression.merge(&other.regression);
+        for (metric, m) in other.losses {
+            self.losses.entry(metric).or_default().merge(&m);
+        }
+        self.scores.extend(other.scores);
+        self.labels.extend(other.labels);
+    }
+
     fn push(&mut self, prediction: f64, label: f64, metrics: &[String], classes: bool) {
         self.rows += 1;
         self.regression.push(prediction, label);
