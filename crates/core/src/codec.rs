@@ -316,6 +316,16 @@ impl LabelledRowReader {
         self.parse_lines(&complete)
     }
 
+    /// Rows parsed and not yet taken.
+    pub fn buffered(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Takes the rows parsed so far (a caller that scores rows in blocks holds one block).
+    pub fn take_rows(&mut self) -> Vec<LabelledRow> {
+        std::mem::take(&mut self.rows)
+    }
+
     /// Parses the last line (one without a final newline) and returns every row.
     pub fn finish(mut self) -> Result<Vec<LabelledRow>> {
         let rest = std::mem::take(&mut self.pending);

@@ -36,10 +36,13 @@ const LINES_PER_TRUTH_FILE: usize = 50_000;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = PathBuf::from(args.get(2).expect("usage: generate|evaluate DIR [REQUESTS]"));
+    let count = || args.get(3).map_or(10_000_000, |n| n.parse().unwrap());
     match args.get(1).map(String::as_str) {
-        Some("generate") => generate(&dir, args.get(3).map_or(10_000_000, |n| n.parse().unwrap())),
+        Some("generate") => generate(&dir, count()),
         Some("evaluate") => evaluate(&dir),
-        _ => panic!("usage: generate|evaluate DIR [REQUESTS]"),
+        Some("generate-test-set") => generate_test_set(&dir, count()),
+        Some("evaluate-test-set") => evaluate_test_set(&dir),
+        _ => panic!("usage: generate|evaluate|generate-test-set|evaluate-test-set DIR [COUNT]"),
     }
 }
 
@@ -287,6 +290,86 @@ fn evaluate(dir: &Path) {
             "records_per_s": records as f64 / wall, "peak_rss_mib": peak_rss_mib(),
             "rss_before_mib": before, "variants": rmse, "srm_flagged": live.srm.flagged,
             "malformed": live.malformed, "action": out.action.as_str()
+        })
+    );
+}
+
+fn generate_test_set(dir: &Path, rows: u64) {
+    let started = Instant::now();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    std::fs::create_dir_all(dir.join("ab")).unwrap();
+    let per_object = 500_000;
+    let mut written = 0;
+    let mut n = 0;
+    while written < rows {
+        n += 1;
+        let mut out = BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(dir.join(format!("ab/rows-{n:03}.csv"))).unwrap(),
+        );
+        for _ in 0..per_object.min(rows - written) {
+            let (x0, x1, x2): (f64, f64, f64) = (rng.random::<f64>() * 10.0, rng.random(), rng.random());
+            writeln!(out, "{:.6},{x0:.4},{x1:.4}", x0 + (x2 - 0.5)).unwrap();
+            written += 1;
+        }
+        out.flush().unwrap();
+    }
+    eprintln!(
+        "generated {written} test rows in {:.1} s under {}",
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+}
+
+fn evaluate_test_set(dir: &Path) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let backend = MemoryBackend::new();
+    runtime.block_on(async {
+        for (variant, execution) in [("champion", "e1"), ("challenger", "e2")] {
+            let input = parse_input(json!({
+                "executionName": execution, "endpointName": "bench", "variantName": variant,
+                "image": {"kind": "image", "uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1"},
+                "modelDataUrl": format!("s3://bench/{variant}/model.tar.gz"),
+                "roleArn": "arn:aws:iam::123456789012:role/sagemaker", "initialShare": 0.5
+            }))
+            .unwrap();
+            deploy(&backend, "us-east-1", &input).await.unwrap();
+            backend.settle();
+        }
+        let config = backend.endpoint("bench").unwrap().config_name;
+        let config = weighbridge_tasks::ports::SageMaker::describe_endpoint_config(&backend, &config)
+            .await
+            .unwrap();
+        for v in config.variants {
+            let noise = if v.name == "champion" { 1.0 } else { 0.8 };
+            backend.serve(&v.model_name, weighbridge_local::ResponseStyle::Csv, move |x| {
+                x[0] + noise * (x[1] - 0.5)
+            });
+        }
+    });
+    let store = DirStore {
+        root: dir.to_path_buf(),
+    };
+    let _ = std::fs::remove_dir_all(dir.join("ab/_experiment"));
+    let input: EvaluateVariantsInput = parse_input(json!({
+        "endpointName": "bench", "testBucket": "bench", "testPrefix": "ab/",
+        "batchRows": 5000, "maxConcurrency": 4, "policy": {"primaryMetric": "rmse", "champion": "champion"}, "dryRun": true
+    }))
+    .unwrap();
+    let before = peak_rss_mib();
+    let started = Instant::now();
+    let out = runtime
+        .block_on(evaluate_variants(&backend, &backend, &store, &backend, &input))
+        .unwrap();
+    let wall = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({
+            "wall_s": wall, "rows": out.new_rows, "rows_per_s": out.new_rows as f64 / wall,
+            "peak_rss_mib": peak_rss_mib(), "rss_before_mib": before, "action": out.action.as_str()
         })
     );
 }

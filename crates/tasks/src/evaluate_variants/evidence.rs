@@ -4,17 +4,15 @@
 
 use super::*;
 
-/// Adds this look's rows to the record: per-arm metrics and per-challenger evidence.
-pub(super) fn accumulate(
+/// Adds a block of this look's rows to the record: per-arm metrics and, per challenger,
+/// the paired loss moments (AUC waits for the whole look: see [`accumulate_auc`]).
+pub(super) fn accumulate_rows(
     record: &mut ExperimentRecord,
     metrics: &[String],
     labels: &[f64],
     predictions: &BTreeMap<String, Vec<f64>>,
-    alpha: f64,
-) -> Result<(), TaskError> {
+) {
     let classes = needs_classes(metrics);
-    let both_classes = labels.contains(&0.0) && labels.contains(&1.0);
-    let rows = labels.len() as u64;
     for (arm, p) in predictions {
         let v = record.variants.entry(arm.clone()).or_default();
         let mut cls = v
@@ -31,54 +29,76 @@ pub(super) fn accumulate(
             v.classification = Some(cls);
         }
     }
-    let champion = &predictions[&record.champion];
-    let mut champion_auc_added = false;
+    let Some(champion) = predictions.get(&record.champion) else {
+        return;
+    };
+    let champion = champion.clone();
     for (arm, p) in predictions.iter().filter(|(a, _)| **a != record.champion) {
-        // One DeLong per challenger and look gives both AUCs, their own SEs and the
-        // paired difference: the only sort of the scores this look needs.
-        let look_auc = match (classes && both_classes).then(|| delong(champion, p, labels, alpha)) {
-            Some(Ok(d)) => Some(d),
-            Some(Err(weighbridge_core::CoreError::InsufficientData(_))) | None => None,
-            Some(Err(e)) => return Err(e.into()),
-        };
-        if let Some(d) = &look_auc {
-            record
-                .variants
-                .entry(arm.clone())
-                .or_default()
-                .auc
-                .add_look(d.auc_b, d.se_b, rows);
-            if !champion_auc_added {
-                let c = record.variants.entry(record.champion.clone()).or_default();
-                c.auc.add_look(d.auc_a, d.se_a, rows);
-                champion_auc_added = true;
-            }
-        }
         let per_metric = record.comparisons.entry(arm.clone()).or_default();
         for metric in metrics {
-            if let Some((loss, statistic)) = loss_metric(metric) {
-                let entry = per_metric
-                    .entry(metric.clone())
-                    .or_insert_with(|| Evidence::Moments {
-                        statistic,
-                        moments: PairedLossMoments::default(),
-                    });
-                if let Evidence::Moments { moments, .. } = entry {
-                    for ((&a, &b), &y) in champion.iter().zip(p).zip(labels) {
-                        moments.push(loss(a, y), loss(b, y));
-                    }
-                }
-            } else if let Some(d) = &look_auc {
-                // AUC: this look's DeLong estimate joins the pooled evidence.
-                let entry = per_metric
-                    .entry(metric.clone())
-                    .or_insert_with(|| Evidence::Pooled {
-                        pooled: PooledEstimate::default(),
-                    });
-                if let Evidence::Pooled { pooled } = entry {
-                    pooled.add_look(d.difference, d.se, rows);
+            let Some((loss, statistic)) = loss_metric(metric) else {
+                continue;
+            };
+            let entry = per_metric
+                .entry(metric.clone())
+                .or_insert_with(|| Evidence::Moments {
+                    statistic,
+                    moments: PairedLossMoments::default(),
+                });
+            if let Evidence::Moments { moments, .. } = entry {
+                for ((&a, &b), &y) in champion.iter().zip(p).zip(labels) {
+                    moments.push(loss(a, y), loss(b, y));
                 }
             }
+        }
+    }
+}
+
+/// The look's AUC evidence, from all of its rows at once: one DeLong per challenger
+/// gives both AUCs, their own SEs and the paired difference (pooled across looks).
+pub(super) fn accumulate_auc(
+    record: &mut ExperimentRecord,
+    metrics: &[String],
+    labels: &[f64],
+    predictions: &BTreeMap<String, Vec<f64>>,
+    alpha: f64,
+) -> Result<(), TaskError> {
+    let both_classes = labels.contains(&0.0) && labels.contains(&1.0);
+    if !metrics.iter().any(|m| m == "auc") || !both_classes {
+        return Ok(());
+    }
+    let Some(champion) = predictions.get(&record.champion) else {
+        return Ok(());
+    };
+    let rows = labels.len() as u64;
+    let mut champion_auc_added = false;
+    for (arm, p) in predictions.iter().filter(|(a, _)| **a != record.champion) {
+        let d = match delong(champion, p, labels, alpha) {
+            Ok(d) => d,
+            Err(weighbridge_core::CoreError::InsufficientData(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        record
+            .variants
+            .entry(arm.clone())
+            .or_default()
+            .auc
+            .add_look(d.auc_b, d.se_b, rows);
+        if !champion_auc_added {
+            let c = record.variants.entry(record.champion.clone()).or_default();
+            c.auc.add_look(d.auc_a, d.se_a, rows);
+            champion_auc_added = true;
+        }
+        let entry = record
+            .comparisons
+            .entry(arm.clone())
+            .or_default()
+            .entry("auc".into())
+            .or_insert_with(|| Evidence::Pooled {
+                pooled: PooledEstimate::default(),
+            });
+        if let Evidence::Pooled { pooled } = entry {
+            pooled.add_look(d.difference, d.se, rows);
         }
     }
     Ok(())

@@ -46,10 +46,10 @@ mod plan;
 mod publish;
 mod scoring;
 
-use evidence::{accumulate, challenger_evidence, variant_reports};
+use evidence::{accumulate_auc, accumulate_rows, challenger_evidence, variant_reports};
 use plan::{needs_classes, validate, Plan};
 use publish::{publish, publish_live};
-use scoring::{read_test_rows, score};
+use scoring::BlockScorer;
 
 /// InvokeEndpoint's request payload limit.
 pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
@@ -374,8 +374,15 @@ async fn test_set_look(
     })?;
     let (mut record, etag) = load_record(ports.store, input, &plan).await?;
     let new_objects = new_test_objects(ports.store, input, &plan, &record).await?;
-    let rows = read_new_rows(ports.store, input, &plan, &new_objects).await?;
-    let look_rows = score_look(runtime, input, &plan, &rows, format, &mut record).await?;
+    let scorer = BlockScorer {
+        runtime,
+        input,
+        plan: &plan,
+        format,
+    };
+    let look_rows = scorer
+        .score_objects(ports.store, &new_objects, &mut record)
+        .await?;
     let decision = decide_look(input, &plan, &record, look_rows)?;
     let look = Look {
         rows: look_rows,
@@ -574,55 +581,6 @@ async fn new_test_objects(
         .into_iter()
         .filter(|o| record.seen.get(&o.key) != Some(&o.etag))
         .collect())
-}
-
-/// Every labelled row of the new objects; 0/1 labels where a metric needs classes.
-async fn read_new_rows(
-    store: &dyn ObjectStore,
-    input: &EvaluateVariantsInput,
-    plan: &Plan,
-    objects: &[ObjectSummary],
-) -> Result<Vec<LabelledRow>, TaskError> {
-    let mut rows: Vec<LabelledRow> = Vec::new();
-    for o in objects {
-        rows.extend(read_test_rows(store, &input.test_bucket, &o.key).await?);
-    }
-    if needs_classes(&plan.metrics) {
-        if let Some((bad, row)) = rows
-            .iter()
-            .enumerate()
-            .find(|(_, r)| r.label != 0.0 && r.label != 1.0)
-        {
-            return Err(TaskError::InvalidInput(format!(
-                "{} needs 0/1 labels, but new test row {} has label {}",
-                input.policy.primary_metric,
-                bad + 1,
-                row.label
-            )));
-        }
-    }
-    Ok(rows)
-}
-
-/// Scores the rows on every arm (at most `maxConcurrency` requests in flight) and adds
-/// them to the record; returns how many rows this look added.
-async fn score_look(
-    runtime: &dyn Runtime,
-    input: &EvaluateVariantsInput,
-    plan: &Plan,
-    rows: &[LabelledRow],
-    format: Format,
-    record: &mut ExperimentRecord,
-) -> Result<u64, TaskError> {
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let predictions = score(runtime, input, &plan.arms, rows, format).await?;
-    let labels: Vec<f64> = rows.iter().map(|r| r.label).collect();
-    accumulate(record, &plan.metrics, &labels, &predictions, input.policy.alpha)?;
-    record.looks += 1;
-    record.rows += labels.len() as u64;
-    Ok(labels.len() as u64)
 }
 
 /// The policy's decision on everything seen so far (hold when this look had no rows).

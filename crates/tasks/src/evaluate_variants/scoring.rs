@@ -1,22 +1,120 @@
-//! Scoring: the labelled test objects read, cut into requests under InvokeEndpoint's
-//! 6 MB limit, and every arm invoked on every batch with bounded concurrency.
+//! Scoring: the labelled test objects streamed in blocks, each block cut into requests
+//! under InvokeEndpoint's 6 MB limit, every arm invoked on every batch with bounded
+//! concurrency, and the block added to the record before the next is read.
 
 use super::*;
 
-/// Reads one labelled test object as a byte stream, parsing lines as chunks arrive.
-pub(super) async fn read_test_rows(
-    store: &dyn ObjectStore,
-    bucket: &str,
-    key: &str,
-) -> Result<Vec<LabelledRow>, TaskError> {
-    let what = || format!("GetObject s3://{bucket}/{key}");
-    let mut object = store.get_object_chunks(bucket, key).await.map_err(port(what()))?;
-    let mut reader = LabelledRowReader::default();
-    let bad = |e: weighbridge_core::CoreError| TaskError::InvalidPayload(format!("test object {key}: {e}"));
-    while let Some(chunk) = object.chunks.next().await {
-        reader.feed(&chunk.map_err(port(what()))?).map_err(bad)?;
+/// Rows scored per block: a test-set look holds one block's rows (with their features)
+/// at a time, whatever the size of the test objects.
+pub(super) const BLOCK_ROWS: usize = 50_000;
+
+/// The look's labels and predictions kept whole, only when AUC is compared (DeLong
+/// needs every score of the look at once; 24 bytes a row for two variants).
+#[derive(Debug, Default)]
+struct AucRows {
+    labels: Vec<f64>,
+    predictions: BTreeMap<String, Vec<f64>>,
+}
+
+/// Scores the new test objects block by block and adds each block to the record.
+pub(super) struct BlockScorer<'a> {
+    pub(super) runtime: &'a dyn Runtime,
+    pub(super) input: &'a EvaluateVariantsInput,
+    pub(super) plan: &'a Plan,
+    pub(super) format: Format,
+}
+
+impl BlockScorer<'_> {
+    /// Streams every new object (parsing lines as chunks arrive), scores each block of
+    /// `BLOCK_ROWS` rows on every arm and adds it to the record; returns the look's rows.
+    pub(super) async fn score_objects(
+        &self,
+        store: &dyn ObjectStore,
+        objects: &[ObjectSummary],
+        record: &mut ExperimentRecord,
+    ) -> Result<u64, TaskError> {
+        let mut auc = self
+            .plan
+            .metrics
+            .iter()
+            .any(|m| m == "auc")
+            .then(AucRows::default);
+        let mut scored = 0u64;
+        for o in objects {
+            let bucket = &self.input.test_bucket;
+            let what = || format!("GetObject s3://{bucket}/{}", o.key);
+            let bad = |e: weighbridge_core::CoreError| {
+                TaskError::InvalidPayload(format!("test object {}: {e}", o.key))
+            };
+            let mut object = store
+                .get_object_chunks(bucket, &o.key)
+                .await
+                .map_err(port(what()))?;
+            let mut reader = LabelledRowReader::default();
+            while let Some(chunk) = object.chunks.next().await {
+                reader.feed(&chunk.map_err(port(what()))?).map_err(bad)?;
+                if reader.buffered() >= BLOCK_ROWS {
+                    scored += self
+                        .score_block(&reader.take_rows(), scored, record, auc.as_mut())
+                        .await?;
+                }
+            }
+            let rest = reader.finish().map_err(bad)?;
+            scored += self.score_block(&rest, scored, record, auc.as_mut()).await?;
+        }
+        if scored > 0 {
+            if let Some(a) = &auc {
+                accumulate_auc(
+                    record,
+                    &self.plan.metrics,
+                    &a.labels,
+                    &a.predictions,
+                    self.input.policy.alpha,
+                )?;
+            }
+            record.looks += 1;
+            record.rows += scored;
+        }
+        Ok(scored)
     }
-    reader.finish().map_err(bad)
+
+    /// One block: 0/1 labels where a metric needs classes, every arm's predictions, the
+    /// record's evidence (and the look's AUC rows).
+    async fn score_block(
+        &self,
+        rows: &[LabelledRow],
+        offset: u64,
+        record: &mut ExperimentRecord,
+        auc: Option<&mut AucRows>,
+    ) -> Result<u64, TaskError> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        if needs_classes(&self.plan.metrics) {
+            if let Some((bad, row)) = rows
+                .iter()
+                .enumerate()
+                .find(|(_, r)| r.label != 0.0 && r.label != 1.0)
+            {
+                return Err(TaskError::InvalidInput(format!(
+                    "{} needs 0/1 labels, but new test row {} has label {}",
+                    self.input.policy.primary_metric,
+                    offset + bad as u64 + 1,
+                    row.label
+                )));
+            }
+        }
+        let predictions = score(self.runtime, self.input, &self.plan.arms, rows, self.format).await?;
+        let labels: Vec<f64> = rows.iter().map(|r| r.label).collect();
+        accumulate_rows(record, &self.plan.metrics, &labels, &predictions);
+        if let Some(a) = auc {
+            a.labels.extend_from_slice(&labels);
+            for (arm, p) in predictions {
+                a.predictions.entry(arm).or_default().extend(p);
+            }
+        }
+        Ok(rows.len() as u64)
+    }
 }
 
 /// An upper bound of a row's encoded size: a formatted f64 takes at most 24 characters
