@@ -8,8 +8,9 @@ use weighbridge_core::codec::{decode_predictions, parse_labelled, Format, Labell
 pub type Target = fn(&[u8]);
 
 /// Every target by name, with the repository files that seed it.
-pub const TARGETS: [(&str, Target, &[&str]); 7] = [
+pub const TARGETS: [(&str, Target, &[&str]); 8] = [
     ("codecs", codecs, &["examples/compare"]),
+    ("capture_records", capture_records, &["crates/fuzz/seeds"]),
     ("labelled_rows", labelled_rows, &["examples/compare"]),
     ("task_inputs", task_inputs, &["events"]),
     ("asl", asl, &["statemachines", "crates/asl/tests/conformance"]),
@@ -35,6 +36,14 @@ pub fn codecs(data: &[u8]) {
     }
     let _ = Format::from_content_type(&body);
     let _ = Format::sniff(&body);
+}
+
+/// Data Capture and ground-truth records, line by line, as the live source reads them.
+pub fn capture_records(data: &[u8]) {
+    for line in text(data).lines() {
+        let _ = weighbridge_core::capture::parse_capture_line(line);
+        let _ = weighbridge_core::capture::parse_ground_truth_line(line);
+    }
 }
 
 /// The labelled-row reader, whole and in chunks split at every 7th byte.

@@ -118,8 +118,9 @@ pub(super) struct LiveLookSummary {
     pub(super) evidence_hours: Option<(Hour, Hour)>,
 }
 
-/// One live look over the record: SRM first (it needs no labels), then the matured
-/// evidence. Mutates the record only in memory; the caller commits it.
+/// One live look over the record: the matured evidence, then the SRM counts of the
+/// hours closed since the last look. Mutates the record only in memory; the caller
+/// commits it.
 pub(super) async fn live_look(
     store: &dyn ObjectStore,
     input: &EvaluateVariantsInput,
@@ -139,20 +140,12 @@ pub(super) async fn live_look(
     }
     let closed_end = hour_of(location.as_of - Duration::minutes(i64::from(source.settle_minutes)));
     let mut summary = LiveLookSummary::default();
-    count_requests(
-        store,
-        input,
-        source,
-        location,
-        &arms,
-        &mut state,
-        closed_end,
-        &mut summary,
-    )
-    .await?;
     let matured_end = closed_end.min(hour_of(
         location.as_of - Duration::hours(i64::from(source.max_label_delay_hours)),
     ));
+    // The evidence first: its pass over the matured captures also counts their requests,
+    // so an hour both checks need (a first look, a look after a pause) is read once.
+    let mut counted = Counted::default();
     if matured_end > state.evidence_hour {
         let hours = state.evidence_hour..matured_end;
         let labels = read_ground_truth(
@@ -163,7 +156,7 @@ pub(super) async fn live_look(
             &mut summary,
         )
         .await?;
-        let joined = join_captures(
+        let mut joined = join_captures(
             store,
             input,
             location,
@@ -176,10 +169,26 @@ pub(super) async fn live_look(
         )
         .await?;
         check_malformed(source, &summary, joined.lines)?;
+        counted = Counted {
+            hours: hours.clone(),
+            lines: std::mem::take(&mut joined.lines_by),
+        };
         add_evidence(record, &mut state, &plan.metrics, joined, &mut summary)?;
         summary.evidence_hours = Some((hours.start, hours.end));
         state.evidence_hour = matured_end;
     }
+    count_requests(
+        store,
+        input,
+        source,
+        location,
+        &arms,
+        &mut state,
+        closed_end,
+        &counted,
+        &mut summary,
+    )
+    .await?;
     state.malformed += summary.malformed;
     record.live = Some(state);
     Ok(summary)
@@ -288,6 +297,7 @@ async fn count_requests(
     arms: &[String],
     state: &mut LiveState,
     closed_end: Hour,
+    counted: &Counted,
     summary: &mut LiveLookSummary,
 ) -> Result<(), TaskError> {
     if closed_end <= state.srm_hour {
@@ -295,6 +305,13 @@ async fn count_requests(
     }
     let mut per_window: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
     for (i, arm) in arms.iter().enumerate() {
+        // Hours the evidence pass read are counted already (0 where it found no object).
+        let mut by_hour: BTreeMap<Hour, u64> = counted
+            .lines
+            .iter()
+            .filter(|((a, h), _)| a == arm && (state.srm_hour..closed_end).contains(h))
+            .map(|((_, h), n)| (*h, *n))
+            .collect();
         let prefix = format!("{}{arm}/", location.endpoint_prefix);
         let listed = list_hours(
             store,
@@ -305,13 +322,18 @@ async fn count_requests(
         )
         .await?;
         for (hour, object) in listed {
+            if !counted.hours.contains(&hour) {
+                *by_hour.entry(hour).or_default() +=
+                    count_lines(store, &location.capture_bucket, &object.key).await?;
+            }
+        }
+        for (hour, lines) in by_hour {
             let Some(window) = state.window_of(hour) else {
                 continue;
             };
             if window > 0 && state.windows[window].from_hour == hour {
                 continue;
             }
-            let lines = count_lines(store, &location.capture_bucket, &object.key).await?;
             per_window.entry(window).or_insert_with(|| vec![0; arms.len()])[i] += lines;
             *summary.requests.entry(arm.clone()).or_default() += lines;
         }
@@ -333,6 +355,13 @@ async fn count_requests(
     }
     state.srm_hour = closed_end;
     Ok(())
+}
+
+/// Requests the evidence pass counted: its hours, and lines per (arm, hour).
+#[derive(Debug, Default)]
+struct Counted {
+    hours: std::ops::Range<Hour>,
+    lines: BTreeMap<(String, Hour), u64>,
 }
 
 /// Every label written in `hours`, by join key (the first record of a key wins).
@@ -416,6 +445,8 @@ pub(super) struct ArmWindow {
 #[derive(Debug, Default)]
 pub(super) struct Joined {
     windows: BTreeMap<usize, BTreeMap<String, ArmWindow>>,
+    /// Non-empty capture lines (requests) per (arm, hour), for the SRM counts.
+    lines_by: BTreeMap<(String, Hour), u64>,
     captured: BTreeMap<String, u64>,
     labelled: BTreeMap<String, u64>,
     lines: u64,
@@ -460,10 +491,12 @@ async fn join_captures(
                 },
             )
             .await?;
+            let before = joined.lines;
             for (part, problems) in parts {
                 joined.absorb(part);
                 problems.into_summary(summary);
             }
+            *joined.lines_by.entry((arm.clone(), hour)).or_default() += joined.lines - before;
             summary.objects.push(object);
         }
     }
