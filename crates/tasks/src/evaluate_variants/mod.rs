@@ -19,7 +19,7 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use serde::{Deserialize, Serialize};
+
 use weighbridge_core::codec::{decode_predictions, encode_rows, Format, LabelledRow, LabelledRowReader};
 use weighbridge_core::compare::{delong, loss_metric, PairedLossMoments};
 use weighbridge_core::metrics::ClassificationAccumulator;
@@ -35,16 +35,22 @@ use crate::ports::{
     PortError, PutCondition, Runtime, SageMaker, MAX_DATUMS_PER_PUT,
 };
 use crate::{validation, TaskError};
-use weighbridge_core::srm::SrmVerdict;
 
 mod evidence;
 mod hours;
+mod join;
 mod labels;
 mod live;
 mod live_checks;
 mod plan;
 mod publish;
 mod scoring;
+mod types;
+
+pub use types::{
+    CaptureSource, EvaluateVariantsInput, EvaluateVariantsOutput, LiveReport, LiveVariant, Source,
+    VariantReport,
+};
 
 use evidence::{accumulate_auc, accumulate_rows, challenger_evidence, variant_reports};
 use plan::{needs_classes, validate, Plan};
@@ -61,259 +67,6 @@ pub const MAX_CONCURRENCY: usize = 256;
 
 /// The metrics the evaluator can compare: their loss form and whether they need 0/1 labels.
 const COMPARABLE: [&str; 4] = ["rmse", "mae", "log_loss", "auc"];
-
-/// The task's input.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EvaluateVariantsInput {
-    /// The endpoint whose variants are compared (must be InService).
-    pub endpoint_name: String,
-    /// Where the evidence comes from: `{"type": "testSet"}` (default: the labelled test
-    /// objects below, re-scored on every variant) or `{"type": "capture", …}` (the
-    /// endpoint's live traffic from Data Capture, joined with ground truth).
-    #[serde(default)]
-    pub source: Source,
-    /// `testSet`: bucket of the labelled test data: label-first CSV (no header), or JSON
-    /// Lines `{"label": …, "features": […]}`.
-    #[serde(default)]
-    pub test_bucket: String,
-    /// `testSet`: prefix of the test objects; each object is new evidence once.
-    #[serde(default)]
-    pub test_prefix: String,
-    /// Where the experiment record lives (in the test bucket, or the capture bucket for
-    /// `capture`). Default `<testPrefix>_experiment/<endpoint>-<hash of the compared
-    /// arms>.json` (`<capture prefix>/_experiment/…` for `capture`): one experiment per
-    /// set of arms, so after a promotion or rollback the next challenger starts a new
-    /// experiment by itself.
-    #[serde(default)]
-    pub experiment_key: Option<String>,
-    /// Only these variants (default: every variant of the endpoint).
-    #[serde(default)]
-    pub variants: Option<Vec<String>>,
-    /// For a multi-model endpoint: compare these `TargetModel`s instead of variants.
-    #[serde(default)]
-    pub target_models: Option<Vec<String>>,
-    /// Request format: `text/csv` or `application/jsonlines`.
-    #[serde(default = "csv")]
-    pub content_type: String,
-    /// Rows per InvokeEndpoint request (also kept under 6 MB).
-    #[serde(default = "batch_rows")]
-    pub batch_rows: usize,
-    /// Requests in flight at once.
-    #[serde(default = "concurrency")]
-    pub max_concurrency: usize,
-    /// CloudWatch namespace.
-    #[serde(default = "namespace")]
-    pub namespace: String,
-    /// The decision policy (primary metric, alpha, guardrails, step, floor, …).
-    #[serde(default)]
-    pub policy: PolicyConfig,
-    /// Decide and report, but change nothing on the endpoint.
-    #[serde(default)]
-    pub dry_run: bool,
-    /// The look's time, RFC 3339 (the state machine passes `$$.State.EnteredTime`, so
-    /// a retried look reads the same hours); default: the clock. The live source's
-    /// hours are counted from it; a test-set look does not use it.
-    #[serde(default)]
-    pub as_of: Option<String>,
-}
-
-/// Where a look's evidence comes from.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-pub enum Source {
-    /// The labelled test objects under `testBucket`/`testPrefix`, re-scored on every
-    /// variant (`TargetVariant`): paired, offline.
-    #[default]
-    TestSet,
-    /// The endpoint's live traffic: Data Capture joined with ground truth.
-    Capture(CaptureSource),
-}
-
-/// The live source's settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CaptureSource {
-    /// `s3://bucket/prefix` Data Capture writes to (`DestinationS3Uri`); default: the
-    /// endpoint config's. Captures are read from `<prefix>/<endpoint>/<variant>/yyyy/mm/dd/hh/`.
-    #[serde(default)]
-    pub capture_uri: Option<String>,
-    /// `s3://bucket/prefix` of the ground truth: JSON Lines in Model Monitor's merge
-    /// format, under `<prefix>/yyyy/mm/dd/hh/` by the hour they are written.
-    pub ground_truth_uri: String,
-    /// Hours a capture waits for its label (default 24). A capture is evaluated once,
-    /// this long after its hour; a label later than that does not count.
-    #[serde(default = "day")]
-    pub max_label_delay_hours: u32,
-    /// The experiment's first hour, RFC 3339; default: the first full hour after every
-    /// compared variant has captured, searched back `lookbackHours`.
-    #[serde(default)]
-    pub start_at: Option<String>,
-    /// How far back a new experiment looks for its first hour (default 168: a week).
-    #[serde(default = "week")]
-    pub lookback_hours: u32,
-    /// Minutes after an hour ends before its partition is read (capture files land a
-    /// few minutes late; default 10).
-    #[serde(default = "settle")]
-    pub settle_minutes: u32,
-    /// Share of malformed capture or ground-truth lines tolerated (skipped, counted and
-    /// named); above it the look fails `Weighbridge.InvalidPayload` (default 0.01).
-    #[serde(default = "one_percent")]
-    pub max_malformed_share: f64,
-    /// Largest difference in label coverage between the variants before the experiment
-    /// holds: a variant whose labels arrive less often biases the comparison (default 0.1).
-    #[serde(default = "tenth")]
-    pub max_coverage_gap: f64,
-    /// The SRM test's false-alarm level over the whole experiment (default 0.01).
-    #[serde(default = "srm_alpha")]
-    pub srm_alpha: f64,
-    /// Clears a flagged SRM once its cause is fixed: the test starts over at this look.
-    #[serde(default)]
-    pub acknowledge_srm: bool,
-}
-
-fn day() -> u32 {
-    24
-}
-fn week() -> u32 {
-    168
-}
-fn settle() -> u32 {
-    10
-}
-fn one_percent() -> f64 {
-    0.01
-}
-fn tenth() -> f64 {
-    0.1
-}
-fn srm_alpha() -> f64 {
-    weighbridge_core::srm::DEFAULT_ALPHA
-}
-
-impl EvaluateVariantsInput {
-    /// The look's time: `asOf`, else the clock.
-    fn look_time(&self) -> Result<chrono::DateTime<chrono::Utc>, TaskError> {
-        Ok(rfc3339("asOf", self.as_of.as_deref())?.unwrap_or_else(chrono::Utc::now))
-    }
-}
-
-impl CaptureSource {
-    /// `startAt`, if set.
-    fn start_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, TaskError> {
-        rfc3339("source.startAt", self.start_at.as_deref())
-    }
-}
-
-/// An optional RFC 3339 time field.
-fn rfc3339(field: &str, value: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, TaskError> {
-    value
-        .map(|v| {
-            chrono::DateTime::parse_from_rfc3339(v)
-                .map(|t| t.with_timezone(&chrono::Utc))
-                .map_err(|e| {
-                    TaskError::InvalidInput(format!(
-                        "{field} {} is not an RFC 3339 time such as 2026-12-01T10:00:00Z: {e}",
-                        validation::shown(v)
-                    ))
-                })
-        })
-        .transpose()
-}
-
-fn csv() -> String {
-    "text/csv".into()
-}
-fn batch_rows() -> usize {
-    500
-}
-fn concurrency() -> usize {
-    4
-}
-fn namespace() -> String {
-    "Weighbridge".into()
-}
-
-/// One variant's line in the report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VariantReport {
-    /// The variant (or target model).
-    pub variant: String,
-    /// Rows scored in the experiment so far.
-    pub rows: u64,
-    /// Its metrics over those rows.
-    pub metrics: BTreeMap<String, f64>,
-    /// Pointwise (1 − alpha) intervals `[low, high]` of the compared metrics (primary and
-    /// guardrails), for reading; the decision uses the always-valid intervals in
-    /// `decision.verdicts`, which stay valid across looks.
-    pub intervals: BTreeMap<String, (f64, f64)>,
-}
-
-/// The task's output.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EvaluateVariantsOutput {
-    /// The endpoint.
-    pub endpoint_name: String,
-    /// The look's number in the experiment.
-    pub look: u32,
-    /// Rows scored in this look (per variant).
-    pub new_rows: u64,
-    /// Rows scored in the experiment so far (per variant).
-    pub total_rows: u64,
-    /// The test objects this look scored.
-    pub new_objects: Vec<String>,
-    /// Every compared arm's line.
-    pub variants: Vec<VariantReport>,
-    /// The policy's decision, with its evidence and reasons.
-    pub decision: Decision,
-    /// `hold`, `shift`, `promote` or `rollback` (for the ASL Choice state).
-    pub action: Action,
-    /// Whether the weights were changed (not on `dryRun`, hold, or a multi-model endpoint).
-    pub applied: bool,
-    /// The experiment record's key (in the test bucket, or the capture bucket).
-    pub experiment_key: String,
-    /// The live source's look: requests, label coverage, SRM, malformed lines.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub live: Option<LiveReport>,
-}
-
-/// What a live look saw, for the report and the state machine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LiveReport {
-    /// The look's time (RFC 3339).
-    pub as_of: String,
-    /// The capture hours whose labels were joined this look, if any matured.
-    pub evidence_hours: Option<String>,
-    /// Every compared variant's line.
-    pub variants: Vec<LiveVariant>,
-    /// The SRM monitor's verdict (it never clears by itself).
-    pub srm: SrmVerdict,
-    /// Malformed capture or ground-truth lines skipped this look.
-    pub malformed: u64,
-    /// The first of them, by object and line.
-    pub problems: Vec<String>,
-    /// Join keys labelled twice with different labels this look (dropped as ambiguous).
-    pub label_conflicts: u64,
-}
-
-/// One variant's live line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LiveVariant {
-    /// The variant.
-    pub variant: String,
-    /// Requests captured in the hours counted this look.
-    pub captured_requests: u64,
-    /// The requests it received, corrected for the sampling percentage.
-    pub estimated_requests: f64,
-    /// Labelled rows this look.
-    pub labelled_rows: u64,
-    /// Share of its matured captures with a label, so far.
-    pub label_coverage: f64,
-}
 
 /// Which arms are compared: endpoint variants, or models of a multi-model endpoint.
 #[derive(Debug, Clone, PartialEq)]
