@@ -50,14 +50,8 @@ fn moto_api_post(path: &str, body: &str) {
 #[ignore = "needs moto server: run by .ci/run"]
 async fn s3_objects_etags_conditional_puts_and_listing() {
     let p = ports().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config().await)
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = unique("wire-s3");
+    let bucket = common::bucket(&config().await, "wire-s3").await;
     let bucket = bucket.as_str();
-    s3.create_bucket().bucket(bucket).send().await.unwrap();
     let etag =
         p.s3.put_object(bucket, "ab/look1.csv", b"1,2\n".to_vec(), PutCondition::Always)
             .await

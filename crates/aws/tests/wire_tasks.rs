@@ -6,7 +6,7 @@ use serde_json::json;
 use weighbridge_aws::AwsPorts;
 
 mod common;
-use common::{config, state_machine, unique};
+use common::{bucket, config, state_machine, unique};
 use weighbridge_tasks::deploy::deploy;
 use weighbridge_tasks::evaluate_model::evaluate_model;
 use weighbridge_tasks::parse_input;
@@ -54,17 +54,7 @@ async fn train_then_gate_then_deploy_on_the_wire() {
     );
 
     // evaluate-model on a batch transform output in S3.
-    let bucket = unique("wire-tasks");
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&c)
-            .force_path_style(true)
-            .build(),
-    )
-    .create_bucket()
-    .bucket(&bucket)
-    .send()
-    .await
-    .unwrap();
+    let bucket = bucket(&c, "wire-tasks").await;
     p.s3.put_object(
         &bucket,
         "test/test.csv",
@@ -134,17 +124,7 @@ fn capture_line(id: &str, prediction: f64) -> String {
 async fn a_live_look_on_the_wire_reads_capture_hours_and_ground_truth() {
     let c = config().await;
     let p = AwsPorts::from_config(&c, true);
-    let bucket = unique("wire-live");
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&c)
-            .force_path_style(true)
-            .build(),
-    )
-    .create_bucket()
-    .bucket(&bucket)
-    .send()
-    .await
-    .unwrap();
+    let bucket = bucket(&c, "wire-live").await;
     // An endpoint with two variants and Data Capture (CreateEndpoint: moto serves it).
     let endpoint = unique("wire-live-ep");
     let mut variants = Vec::new();

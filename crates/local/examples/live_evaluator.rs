@@ -228,26 +228,37 @@ fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// The endpoint `bench` with a champion and a challenger, deployed by the deploy task
+/// with `extra` merged into its input.
+async fn bench_endpoint(backend: &MemoryBackend, extra: serde_json::Value) {
+    for (variant, execution) in [("champion", "e1"), ("challenger", "e2")] {
+        let mut input = json!({
+            "executionName": execution, "endpointName": "bench", "variantName": variant,
+            "image": {"kind": "image", "uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1"},
+            "modelDataUrl": format!("s3://bench/{variant}/model.tar.gz"),
+            "roleArn": "arn:aws:iam::123456789012:role/sagemaker"
+        });
+        input
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        deploy(backend, "us-east-1", &parse_input(input).unwrap())
+            .await
+            .unwrap();
+        backend.settle();
+    }
+}
+
 fn evaluate(dir: &Path) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let backend = MemoryBackend::new();
-    runtime.block_on(async {
-        for (variant, execution) in [("champion", "e1"), ("challenger", "e2")] {
-            let input = parse_input(json!({
-                "executionName": execution, "endpointName": "bench", "variantName": variant,
-                "image": {"kind": "image", "uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1"},
-                "modelDataUrl": format!("s3://bench/{variant}/model.tar.gz"),
-                "roleArn": "arn:aws:iam::123456789012:role/sagemaker", "initialShare": 0.1,
-                "dataCapture": {"destinationS3Uri": "s3://bench/capture", "captureInput": true}
-            }))
-            .unwrap();
-            deploy(&backend, "us-east-1", &input).await.unwrap();
-            backend.settle();
-        }
-    });
+    runtime.block_on(bench_endpoint(
+        &backend,
+        json!({"initialShare": 0.1, "dataCapture": {"destinationS3Uri": "s3://bench/capture", "captureInput": true}}),
+    ));
     let store = DirStore {
         root: dir.to_path_buf(),
     };
@@ -328,17 +339,7 @@ fn evaluate_test_set(dir: &Path) {
         .unwrap();
     let backend = MemoryBackend::new();
     runtime.block_on(async {
-        for (variant, execution) in [("champion", "e1"), ("challenger", "e2")] {
-            let input = parse_input(json!({
-                "executionName": execution, "endpointName": "bench", "variantName": variant,
-                "image": {"kind": "image", "uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/model:1"},
-                "modelDataUrl": format!("s3://bench/{variant}/model.tar.gz"),
-                "roleArn": "arn:aws:iam::123456789012:role/sagemaker", "initialShare": 0.5
-            }))
-            .unwrap();
-            deploy(&backend, "us-east-1", &input).await.unwrap();
-            backend.settle();
-        }
+        bench_endpoint(&backend, json!({"initialShare": 0.5})).await;
         let config = backend.endpoint("bench").unwrap().config_name;
         let config = weighbridge_tasks::ports::SageMaker::describe_endpoint_config(&backend, &config)
             .await

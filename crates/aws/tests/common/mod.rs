@@ -39,3 +39,19 @@ pub async fn state_machine(config: &SdkConfig, base: &str) -> String {
         .state_machine_arn()
         .to_string()
 }
+
+/// Creates a bucket named after `base` (unique to this process) and returns its name.
+pub async fn bucket(config: &SdkConfig, base: &str) -> String {
+    let name = unique(base);
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
+    .create_bucket()
+    .bucket(&name)
+    .send()
+    .await
+    .unwrap();
+    name
+}

@@ -206,23 +206,12 @@ fn look_table(summary: &DemoSummary, progress: &Progress) -> Table {
     for l in &summary.looks {
         for (i, v) in l.variants.iter().enumerate() {
             let first = i == 0;
+            let only_first = |text: String| if first { text } else { String::new() };
             t.add_row([
-                if first {
-                    l.experiment.to_string()
-                } else {
-                    String::new()
-                },
-                if first { l.look.to_string() } else { String::new() },
-                if first {
-                    l.at.format("%Y-%m-%d").to_string()
-                } else {
-                    String::new()
-                },
-                if first {
-                    l.new_rows.to_string()
-                } else {
-                    String::new()
-                },
+                only_first(l.experiment.to_string()),
+                only_first(l.look.to_string()),
+                only_first(l.at.format("%Y-%m-%d").to_string()),
+                only_first(l.new_rows.to_string()),
                 progress.label(&v.variant),
                 v.rows.to_string(),
                 format!("{:.2}", v.rmse),
@@ -231,11 +220,11 @@ fn look_table(summary: &DemoSummary, progress: &Progress) -> Table {
                     "{:.0}%",
                     100.0 * l.weights.get(&v.variant).copied().unwrap_or(0.0)
                 ),
-                if first {
-                    format!("{}{}", l.action, if l.applied { "" } else { " (not applied)" })
-                } else {
-                    String::new()
-                },
+                only_first(format!(
+                    "{}{}",
+                    l.action,
+                    if l.applied { "" } else { " (not applied)" }
+                )),
             ]);
         }
     }

@@ -8,9 +8,8 @@ use chrono::Duration;
 use rand::Rng;
 use serde_json::json;
 
-use super::{look_report, Demo, DemoConfig, LookReport, Observer, BUCKET, ENDPOINT};
+use super::{Demo, DemoConfig, LookReport, Observer, BUCKET, ENDPOINT};
 use crate::traffic::{Traffic, TrafficConfig};
-use crate::workflows::{run_machine, ExecutionRecord};
 
 /// How long after its request a label arrives in the demo.
 const LABEL_DELAY_HOURS: i64 = 20;
@@ -93,25 +92,7 @@ impl Demo<'_> {
                        "maxLabelDelayHours": MAX_LABEL_DELAY_HOURS, "acknowledgeSrm": acknowledge_srm},
             "policy": {"primaryMetric": "rmse", "maxStep": 0.2, "floor": 0.05}
         });
-        let name = format!("look-{:03}", self.looks_run);
-        let result = run_machine(
-            self.backend,
-            &self.deployment,
-            &self.env,
-            "ab-evaluation",
-            &name,
-            input.clone(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        let report = look_report(experiment, n, &result, self.backend)?;
-        self.executions.push(ExecutionRecord {
-            name,
-            machine: "ab-evaluation".into(),
-            input,
-            result,
-        });
-        Ok(report)
+        self.scheduled_look(experiment, n, input).await
     }
 
     /// The variant deployed last (the challenger).

@@ -296,24 +296,7 @@ impl Demo<'_> {
             self.backend.put(BUCKET, &key, &rows);
             let input = json!({"endpointName": ENDPOINT, "testBucket": BUCKET, "testPrefix": "ab-tests/",
                                "policy": {"primaryMetric": "rmse", "maxStep": 0.2, "floor": 0.05}});
-            let name = format!("look-{:03}", self.looks_run);
-            let result = run_machine(
-                self.backend,
-                &self.deployment,
-                &self.env,
-                "ab-evaluation",
-                &name,
-                input.clone(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-            let report = look_report(experiment, n, &result, self.backend)?;
-            self.executions.push(ExecutionRecord {
-                name,
-                machine: "ab-evaluation".into(),
-                input,
-                result,
-            });
+            let report = self.scheduled_look(experiment, n, input).await?;
             observer.looked(&report);
             let done = report.action == "promote" || report.action == "rollback";
             looks.push(report);
@@ -322,6 +305,32 @@ impl Demo<'_> {
             }
         }
         Ok(looks)
+    }
+}
+
+impl Demo<'_> {
+    /// The scheduled `ab-evaluation` execution on `input` (either source), recorded for
+    /// the state directory; answers the evaluator's report.
+    async fn scheduled_look(&mut self, experiment: u32, n: u32, input: Value) -> Result<LookReport, String> {
+        let name = format!("look-{:03}", self.looks_run);
+        let result = run_machine(
+            self.backend,
+            &self.deployment,
+            &self.env,
+            "ab-evaluation",
+            &name,
+            input.clone(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let report = look_report(experiment, n, &result, self.backend)?;
+        self.executions.push(ExecutionRecord {
+            name,
+            machine: "ab-evaluation".into(),
+            input,
+            result,
+        });
+        Ok(report)
     }
 }
 

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 
 use weighbridge_core::capture::parse_capture_line;
 use weighbridge_core::compare::{
-    auc_estimate, loss_metric, unpaired_auc_difference, welch_difference, LossMoments,
+    auc_estimate, loss_metric, unpaired_auc_difference, welch_difference, LossMoments, RowLoss,
 };
 use weighbridge_core::metrics::RegressionAccumulator;
 use weighbridge_core::CoreError;
 
-use super::hours::{lines_of, list_hours, Hour};
+use super::hours::{lines_of, Hour};
 use super::labels::LabelIndex;
 use super::live::{LiveLookSummary, Location, Problems};
 use super::*;
@@ -53,17 +53,12 @@ pub(super) async fn join_captures(
     metrics: &[String],
     summary: &mut LiveLookSummary,
 ) -> Result<Joined, TaskError> {
+    let rules = RowRules::of(metrics);
     let mut joined = Joined::default();
     for arm in arms {
-        let prefix = format!("{}{arm}/", location.endpoint_prefix);
-        let listed = list_hours(
-            store,
-            &location.capture_bucket,
-            &prefix,
-            hours.clone(),
-            input.max_concurrency,
-        )
-        .await?;
+        let listed = location
+            .arm_captures(store, arm, hours.clone(), input.max_concurrency)
+            .await?;
         for (hour, object) in listed {
             let window = state.window_of(hour).unwrap_or(0);
             let parts = lines_of(
@@ -72,7 +67,7 @@ pub(super) async fn join_captures(
                 &object,
                 || (Joined::default(), Problems::default()),
                 |(joined, problems), n, line| {
-                    if let Err(e) = joined.add_line(arm, window, line, labels, metrics) {
+                    if let Err(e) = joined.add_line(arm, window, line, labels, &rules) {
                         problems.add(&object.key, n, &e);
                     }
                 },
@@ -90,6 +85,35 @@ pub(super) async fn join_captures(
     Ok(joined)
 }
 
+/// What each joined row feeds, resolved once per look rather than per row: the
+/// mean-of-loss metrics with their per-row loss, and whether scores are kept for AUC
+/// (and labels must be 0/1).
+struct RowRules {
+    losses: Vec<(String, RowLoss)>,
+    classes: bool,
+}
+
+impl RowRules {
+    fn of(metrics: &[String]) -> Self {
+        Self {
+            losses: metrics
+                .iter()
+                .filter_map(|m| Some((m.clone(), loss_metric(m)?.0)))
+                .collect(),
+            classes: needs_classes(metrics),
+        }
+    }
+}
+
+/// The value under `key`, inserted as the default the first time: the per-line hot path
+/// allocates a key only when it is new.
+fn slot<'a, V: Default>(map: &'a mut BTreeMap<String, V>, key: &str) -> &'a mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).unwrap_or_else(|| unreachable!("inserted above"))
+}
+
 impl Joined {
     /// Joins one capture line with its label (if it has one) into the window's cell.
     fn add_line(
@@ -98,25 +122,19 @@ impl Joined {
         window: usize,
         line: &str,
         labels: &LabelIndex,
-        metrics: &[String],
+        rules: &RowRules,
     ) -> Result<(), CoreError> {
         self.lines += 1;
         let captured = parse_capture_line(line)?;
-        *self.captured.entry(arm.to_string()).or_default() += captured.predictions.len() as u64;
+        *slot(&mut self.captured, arm) += captured.predictions.len() as u64;
         let Some(truth) = labels.get(&captured.key) else {
             return Ok(());
         };
-        let classes = needs_classes(metrics);
-        check_pair(&captured.predictions, truth, classes).map_err(CoreError::InvalidInput)?;
-        *self.labelled.entry(arm.to_string()).or_default() += truth.len() as u64;
-        let cell = self
-            .windows
-            .entry(window)
-            .or_default()
-            .entry(arm.to_string())
-            .or_default();
+        check_pair(&captured.predictions, truth, rules.classes).map_err(CoreError::InvalidInput)?;
+        *slot(&mut self.labelled, arm) += truth.len() as u64;
+        let cell = slot(self.windows.entry(window).or_default(), arm);
         for (&p, &y) in captured.predictions.iter().zip(truth) {
-            cell.push(p, y, metrics, classes);
+            cell.push(p, y, rules);
         }
         Ok(())
     }
@@ -169,18 +187,13 @@ impl ArmWindow {
         self.labels.extend(other.labels);
     }
 
-    fn push(&mut self, prediction: f64, label: f64, metrics: &[String], classes: bool) {
+    fn push(&mut self, prediction: f64, label: f64, rules: &RowRules) {
         self.rows += 1;
         self.regression.push(prediction, label);
-        for metric in metrics {
-            if let Some((loss, _)) = loss_metric(metric) {
-                self.losses
-                    .entry(metric.clone())
-                    .or_default()
-                    .push(loss(prediction, label));
-            }
+        for (metric, loss) in &rules.losses {
+            slot(&mut self.losses, metric).push(loss(prediction, label));
         }
-        if classes {
+        if rules.classes {
             self.scores.push(prediction);
             self.labels.push(label);
         }

@@ -76,6 +76,21 @@ pub(super) async fn locate(
     })
 }
 
+impl Location {
+    /// An arm's capture objects in `hours` (each with its hour), listed by exact hour
+    /// prefixes under `<prefix>/<endpoint>/<arm>/`.
+    pub(super) async fn arm_captures(
+        &self,
+        store: &dyn ObjectStore,
+        arm: &str,
+        hours: std::ops::Range<Hour>,
+        concurrency: usize,
+    ) -> Result<Vec<(Hour, ObjectSummary)>, TaskError> {
+        let prefix = format!("{}{arm}/", self.endpoint_prefix);
+        list_hours(store, &self.capture_bucket, &prefix, hours, concurrency).await
+    }
+}
+
 fn slash(prefix: &str) -> String {
     if prefix.is_empty() || prefix.ends_with('/') {
         prefix.to_string()
@@ -237,15 +252,9 @@ async fn first_shared_hour(
 ) -> Result<Option<Hour>, TaskError> {
     let mut first: Option<Hour> = None;
     for arm in arms {
-        let prefix = format!("{}{arm}/", location.endpoint_prefix);
-        let listed = list_hours(
-            store,
-            &location.capture_bucket,
-            &prefix,
-            from..to,
-            input.max_concurrency,
-        )
-        .await?;
+        let listed = location
+            .arm_captures(store, arm, from..to, input.max_concurrency)
+            .await?;
         let Some(&(hour, _)) = listed.first() else {
             return Ok(None);
         };
@@ -309,15 +318,9 @@ async fn count_requests(
             .filter(|((a, h), _)| a == arm && (state.srm_hour..closed_end).contains(h))
             .map(|((_, h), n)| (*h, *n))
             .collect();
-        let prefix = format!("{}{arm}/", location.endpoint_prefix);
-        let listed = list_hours(
-            store,
-            &location.capture_bucket,
-            &prefix,
-            state.srm_hour..closed_end,
-            input.max_concurrency,
-        )
-        .await?;
+        let listed = location
+            .arm_captures(store, arm, state.srm_hour..closed_end, input.max_concurrency)
+            .await?;
         for (hour, object) in listed {
             if !counted.hours.contains(&hour) {
                 *by_hour.entry(hour).or_default() +=
