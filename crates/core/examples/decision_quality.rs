@@ -1,5 +1,5 @@
 //! Decision quality by simulation: prints one line per figure (D1–D3 paired on a test
-//! set, D4–D7 on live traffic) and exits non-zero if a target is missed.
+//! set, D4–D7 on live traffic, D8–D10 in shadow) and exits non-zero if a target is missed.
 //!
 //!     cargo run --release -p weighbridge-core --example decision_quality [-- RUNS]
 //!
@@ -10,8 +10,8 @@
 use std::time::Instant;
 
 use weighbridge_core::simulation::{
-    decision_quality, figures_policy, live_decision_quality, LIVE_LABEL_SHARE, LIVE_REQUESTS_PER_LOOK,
-    ROWS_PER_LOOK,
+    decision_quality, figures_policy, live_decision_quality, shadow_decision_quality, LIVE_LABEL_SHARE,
+    LIVE_REQUESTS_PER_LOOK, ROWS_PER_LOOK, SHADOW_SAMPLING,
 };
 
 fn main() {
@@ -38,6 +38,15 @@ fn main() {
         println!("{}", f.line);
     }
     figures.extend(live);
+    println!(
+        "shadow (paired on mirrored traffic): 20000 production requests per look, {:.0}% mirrored, 90% of those labelled; graduation is immediate on a significant improvement",
+        100.0 * SHADOW_SAMPLING
+    );
+    let shadow = shadow_decision_quality(runs, threads);
+    for f in &shadow {
+        println!("{}", f.line);
+    }
+    figures.extend(shadow);
     println!(
         "elapsed {:.1} s on {threads} threads",
         started.elapsed().as_secs_f64()

@@ -7,6 +7,7 @@
 //!   and two-sample ones for live traffic (Welch / delta method, independent DeLong).
 //! - [`sequential`]: evidence pooled across scheduled looks with always-valid intervals.
 //! - [`policy`]: turns evidence into `hold` / `shift` / `promote` / `rollback` and weights.
+//! - [`shadow`]: the decision for a shadow variant: `graduate`, `remove` or keep looking.
 //! - [`srm`]: the always-valid sample-ratio-mismatch test across look windows.
 //! - [`simulation`]: seeded A/B experiments that measure the policy's decision quality.
 //! - [`capture`]: SageMaker Data Capture and ground-truth records (the live evidence).
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod normal;
 pub mod policy;
 pub mod sequential;
+pub mod shadow;
 pub mod simulation;
 pub mod srm;
 

@@ -224,6 +224,12 @@ pub enum Action {
     Promote,
     /// A worse challenger loses its traffic.
     Rollback,
+    /// A shadow variant that proved better on mirrored traffic becomes a production
+    /// variant (see [`crate::shadow`]).
+    Graduate,
+    /// A shadow variant that proved worse, tripped an operational guardrail or ran out
+    /// of time is removed from the endpoint.
+    Remove,
 }
 
 impl Action {
@@ -234,6 +240,8 @@ impl Action {
             Action::Shift => "shift",
             Action::Promote => "promote",
             Action::Rollback => "rollback",
+            Action::Graduate => "graduate",
+            Action::Remove => "remove",
         }
     }
 }

@@ -34,3 +34,13 @@ fn every_live_decision_quality_target_is_met_on_a_smaller_sample() {
         assert!(naive > 0.05 && naive > 3.0 * d4.value, "{}", d4.line);
     }
 }
+
+#[test]
+fn every_shadow_decision_quality_target_is_met_on_a_smaller_sample() {
+    let figures = weighbridge_core::simulation::shadow_decision_quality(300, 2);
+    let ids: Vec<&str> = figures.iter().map(|f| f.id).collect();
+    assert_eq!(ids, ["D8", "D8", "D9", "D9", "D10"]);
+    for f in &figures {
+        assert!(f.passed(), "{}", f.line);
+    }
+}

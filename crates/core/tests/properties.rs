@@ -170,7 +170,7 @@ proptest! {
                 Action::Hold => prop_assert!((w - before).abs() < 1e-12),
                 Action::Shift => prop_assert!((w - before).abs() <= config.max_step + 1e-9),
                 Action::Promote => prop_assert!(w == 0.0 || w == 1.0),
-                Action::Rollback => {}
+                Action::Rollback | Action::Graduate | Action::Remove => {}
             }
         }
         if d.action == Action::Shift {

@@ -1,7 +1,15 @@
 //! **deploy**: CreateModel → a new endpoint config → CreateEndpoint, or UpdateEndpoint
 //! that keeps the live variants (at their current weights) and adds the candidate as a
-//! challenger at a configured share of the traffic. DeploymentConfig (blue/green canary
-//! or linear, auto-rollback alarms) is passed through untouched.
+//! challenger at a configured share of the traffic — or, with `mode: shadow`, as the
+//! endpoint's **shadow variant**: it answers a mirrored copy of `shadowSamplingPercentage`
+//! of the production variant's requests, its responses captured and never returned.
+//! DeploymentConfig (blue/green canary or linear, auto-rollback alarms) is passed through
+//! untouched.
+//!
+//! SageMaker's rules for a shadow, checked before anything is created: at most one shadow
+//! variant per endpoint, and then exactly one production variant; not on a multi-model
+//! endpoint; the shadow's `InitialVariantWeight` over the production variant's is the
+//! share of requests mirrored.
 
 use std::collections::BTreeMap;
 
@@ -82,6 +90,28 @@ pub struct DeployInput {
     /// keeps the capture it has, a new one captures nothing.
     #[serde(default)]
     pub data_capture: Option<CaptureInput>,
+    /// `weighted` (default): the candidate joins as a production variant at
+    /// `initialShare`. `shadow`: it joins as the endpoint's shadow variant and serves no
+    /// one until it graduates (the endpoint must exist, with exactly one production
+    /// variant, no shadow, and Data Capture on — the captures are its evidence).
+    #[serde(default)]
+    pub mode: DeployMode,
+    /// `shadow` mode: the percentage of the production variant's requests mirrored to the
+    /// shadow, 1 to 100 (default 100: the most paired evidence per hour; lower it when the
+    /// shadow's instances cannot take the whole load).
+    #[serde(default = "all_requests")]
+    pub shadow_sampling_percentage: u32,
+}
+
+/// How the candidate joins a live endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DeployMode {
+    /// As a production variant with a share of the traffic (an A/B challenger).
+    #[default]
+    Weighted,
+    /// As the shadow variant: mirrored requests, responses captured, never returned.
+    Shadow,
 }
 
 /// Data Capture as the input asks for it (`DataCaptureConfig` with SageMaker's limits).
@@ -170,7 +200,8 @@ fn share() -> f64 {
 pub struct DeployOutput {
     /// The endpoint.
     pub endpoint_name: String,
-    /// `created` (a new endpoint) or `updated` (a challenger added).
+    /// `created` (a new endpoint), `updated` (a challenger added) or `shadowed` (the
+    /// candidate added as the shadow variant).
     pub action: String,
     /// The SageMaker model created for the candidate.
     pub model_name: String,
@@ -178,8 +209,11 @@ pub struct DeployOutput {
     pub new_config: String,
     /// The config the endpoint ran before; delete it only after InService on the new one.
     pub superseded_config: Option<String>,
-    /// Initial weights in the new config.
+    /// Initial weights in the new config (production variants).
     pub weights: BTreeMap<String, f64>,
+    /// The shadow variant the candidate became, in `shadow` mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow_variant: Option<String>,
 }
 
 fn validate(input: &DeployInput) -> Result<(), TaskError> {
@@ -215,6 +249,18 @@ fn validate(input: &DeployInput) -> Result<(), TaskError> {
     if let Some(capture) = &input.data_capture {
         capture.validate()?;
     }
+    if input.mode == DeployMode::Shadow {
+        validation::bounded(
+            "shadowSamplingPercentage",
+            input.shadow_sampling_percentage as usize,
+            1..=100,
+        )?;
+        if input.multi_model {
+            return Err(TaskError::InvalidInput(
+                "mode shadow: SageMaker does not shadow multi-model endpoints; deploy weighted or compare targetModels on a test set".into(),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -234,9 +280,22 @@ pub async fn deploy(
     );
     // Read everything and validate against it before the first mutating call.
     let live = describe_if_any(sagemaker, &input.endpoint_name).await?;
-    let (variants, superseded, live_capture) =
-        plan_variants(sagemaker, input, &model_name, live.as_ref()).await?;
-    let config_fingerprint = serde_json::to_string(&variants).map_err(crate::error::unserialisable)?;
+    let planned = plan_variants(sagemaker, input, &model_name, live.as_ref()).await?;
+    let Planned {
+        variants,
+        shadows,
+        superseded,
+        capture: live_capture,
+    } = planned;
+    let data_capture = input.data_capture.as_ref().map(CaptureInput::to_port).or(live_capture);
+    if !shadows.is_empty() && data_capture.is_none() {
+        return Err(TaskError::InvalidInput(format!(
+            "mode shadow: endpoint {} does not capture, and a shadow's evidence is its captured responses; set dataCapture",
+            input.endpoint_name
+        )));
+    }
+    let config_fingerprint =
+        serde_json::to_string(&(&variants, &shadows)).map_err(crate::error::unserialisable)?;
     let new_config = readable_unique(
         &input.endpoint_name,
         &[&input.execution_name, &config_fingerprint],
@@ -244,20 +303,21 @@ pub async fn deploy(
         false,
     );
     create_model(sagemaker, input, &model_name, image).await?;
+    let shadow_variant = shadows.first().map(|v| v.name.clone());
     let config = EndpointConfig {
         name: new_config.clone(),
         variants: variants.clone(),
-        data_capture: input
-            .data_capture
-            .as_ref()
-            .map(CaptureInput::to_port)
-            .or(live_capture),
+        shadow_variants: shadows,
+        data_capture,
     };
     tolerate_existing(
         sagemaker.create_endpoint_config(&config).await,
         &format!("CreateEndpointConfig {new_config}"),
     )?;
-    let action = create_or_update(sagemaker, input, &new_config, live.is_none()).await?;
+    let action = match create_or_update(sagemaker, input, &new_config, live.is_none()).await? {
+        _ if shadow_variant.is_some() => "shadowed",
+        action => action,
+    };
     let total: f64 = variants.iter().map(|v| v.initial_weight).sum();
     tracing::info!(endpoint = %input.endpoint_name, action, config = %new_config, "deployed");
     Ok(DeployOutput {
@@ -270,6 +330,7 @@ pub async fn deploy(
             .iter()
             .map(|v| (v.name.clone(), v.initial_weight / total))
             .collect(),
+        shadow_variant,
     })
 }
 
@@ -295,15 +356,27 @@ async fn describe_if_any(
     }
 }
 
-/// The new config's variants — the candidate alone for a new endpoint, or the live
-/// variants plus the candidate at `initialShare` — the config it supersedes, and that
-/// config's Data Capture (kept unless the input sets another).
+/// The new config's variants and what it replaces.
+struct Planned {
+    /// Production variants.
+    variants: Vec<VariantSpec>,
+    /// The shadow variant (`shadow` mode), else empty.
+    shadows: Vec<VariantSpec>,
+    /// The config the new one supersedes.
+    superseded: Option<String>,
+    /// That config's Data Capture (kept unless the input sets another).
+    capture: Option<DataCapture>,
+}
+
+/// The new config's variants — the candidate alone for a new endpoint; the live
+/// variants plus the candidate at `initialShare`; or, in `shadow` mode, the production
+/// variant with the candidate as its shadow.
 async fn plan_variants(
     sagemaker: &dyn SageMaker,
     input: &DeployInput,
     model_name: &str,
     live: Option<&EndpointDescription>,
-) -> Result<(Vec<VariantSpec>, Option<String>, Option<DataCapture>), TaskError> {
+) -> Result<Planned, TaskError> {
     let candidate = |weight: f64| VariantSpec {
         name: input.variant_name.clone(),
         model_name: model_name.to_string(),
@@ -312,23 +385,48 @@ async fn plan_variants(
         initial_weight: weight,
     };
     let Some(endpoint) = live else {
-        return Ok((vec![candidate(1.0)], None, None));
+        if input.mode == DeployMode::Shadow {
+            return Err(TaskError::InvalidInput(format!(
+                "mode shadow: endpoint {} does not exist, and a shadow mirrors a production variant; deploy the first model weighted",
+                input.endpoint_name
+            )));
+        }
+        return Ok(Planned {
+            variants: vec![candidate(1.0)],
+            shadows: Vec::new(),
+            superseded: None,
+            capture: None,
+        });
     };
     check_room_for_challenger(input, endpoint)?;
     let live = live_config(sagemaker, endpoint).await?;
     let mut variants = live.variants;
     let total: f64 = variants.iter().map(|v| v.initial_weight).sum();
-    // Relative weights: the challenger gets `share` of the traffic.
-    let weight = if total > 0.0 {
-        input.initial_share * total / (1.0 - input.initial_share)
+    let mut shadows = Vec::new();
+    if input.mode == DeployMode::Shadow {
+        // The shadow's weight over the production variant's is the share mirrored.
+        let production = if total > 0.0 { total } else { 1.0 };
+        shadows.push(candidate(production * f64::from(input.shadow_sampling_percentage) / 100.0));
     } else {
-        1.0
-    };
-    variants.push(candidate(weight));
-    Ok((variants, Some(endpoint.config_name.clone()), live.data_capture))
+        // Relative weights: the challenger gets `share` of the traffic.
+        let weight = if total > 0.0 {
+            input.initial_share * total / (1.0 - input.initial_share)
+        } else {
+            1.0
+        };
+        variants.push(candidate(weight));
+    }
+    Ok(Planned {
+        variants,
+        shadows,
+        superseded: Some(endpoint.config_name.clone()),
+        capture: live.data_capture,
+    })
 }
 
-/// A challenger joins an InService endpoint, under a new name, within the variant limit.
+/// A challenger joins an InService endpoint, under a new name, within the variant limit;
+/// a shadow joins an endpoint with exactly one production variant and no shadow; a
+/// weighted challenger never joins an endpoint that has a shadow.
 fn check_room_for_challenger(input: &DeployInput, endpoint: &EndpointDescription) -> Result<(), TaskError> {
     if endpoint.status != EndpointStatus::InService {
         return Err(TaskError::EndpointNotReady(format!(
@@ -336,10 +434,31 @@ fn check_room_for_challenger(input: &DeployInput, endpoint: &EndpointDescription
             endpoint.name, endpoint.status
         )));
     }
-    if endpoint.variants.iter().any(|v| v.name == input.variant_name) {
+    let names = || {
+        endpoint
+            .variants
+            .iter()
+            .chain(&endpoint.shadow_variants)
+            .map(|v| v.name.as_str())
+    };
+    if names().any(|v| v == input.variant_name) {
         return Err(TaskError::InvalidInput(format!(
             "endpoint {} already has a variant {:?}; choose a new variantName",
             endpoint.name, input.variant_name
+        )));
+    }
+    if let Some(shadow) = endpoint.shadow_variants.first() {
+        return Err(TaskError::InvalidInput(format!(
+            "endpoint {} has the shadow variant {:?}; SageMaker allows one shadow and then one production variant: graduate or remove it first",
+            endpoint.name, shadow.name
+        )));
+    }
+    if input.mode == DeployMode::Shadow && endpoint.variants.len() != 1 {
+        return Err(TaskError::InvalidInput(format!(
+            "mode shadow: an endpoint with a shadow variant has exactly one production variant, and {} has {} ({}); finish its A/B first",
+            endpoint.name,
+            endpoint.variants.len(),
+            names().collect::<Vec<_>>().join(", ")
         )));
     }
     if endpoint.variants.len() >= MAX_VARIANTS {

@@ -171,6 +171,12 @@ pub struct EndpointConfig {
     pub name: String,
     /// Its production variants.
     pub variants: Vec<VariantSpec>,
+    /// Its shadow variant, if any (`ShadowProductionVariants`: SageMaker allows one, and
+    /// then exactly one production variant). It answers a mirrored copy of the
+    /// production variant's requests; its `initial_weight` over the production
+    /// variant's is the share of requests mirrored.
+    #[serde(default)]
+    pub shadow_variants: Vec<VariantSpec>,
     /// Data Capture, if on: the live evidence of an A/B evaluation.
     #[serde(default)]
     pub data_capture: Option<DataCapture>,
@@ -246,6 +252,9 @@ pub struct EndpointDescription {
     pub failure_reason: Option<String>,
     /// Its production variants.
     pub variants: Vec<VariantState>,
+    /// Its shadow variants (at most one), their weights as configured.
+    #[serde(default)]
+    pub shadow_variants: Vec<VariantState>,
 }
 
 /// The SageMaker control plane, as far as the tasks use it.
@@ -402,11 +411,47 @@ pub struct MetricDatum {
     pub dimensions: Vec<(String, String)>,
 }
 
+/// One metric of one variant over a time range (GetMetricStatistics).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricQuery {
+    /// The namespace (`AWS/SageMaker` for endpoint invocations).
+    pub namespace: String,
+    /// The metric (`ModelLatency`, `Invocations`, `Invocation5XXErrors`).
+    pub name: String,
+    /// Its dimensions (`EndpointName`, `VariantName`).
+    pub dimensions: Vec<(String, String)>,
+    /// Start of the range (inclusive).
+    pub start: chrono::DateTime<chrono::Utc>,
+    /// End of the range (exclusive).
+    pub end: chrono::DateTime<chrono::Utc>,
+}
+
+/// A metric's statistics summed over a range's datapoints.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricTotals {
+    /// `SampleCount` summed.
+    pub sample_count: f64,
+    /// `Sum` summed.
+    pub sum: f64,
+}
+
+impl MetricTotals {
+    /// The mean over the range (`None` without samples).
+    pub fn mean(&self) -> Option<f64> {
+        (self.sample_count > 0.0).then(|| self.sum / self.sample_count)
+    }
+}
+
 /// CloudWatch metrics.
 #[async_trait]
 pub trait MetricSink: Send + Sync {
     /// At most [`MAX_DATUMS_PER_PUT`] datums per call.
     async fn put_metric_data(&self, namespace: &str, data: &[MetricDatum]) -> PortResult<()>;
+    /// GetMetricStatistics (`SampleCount`, `Sum`) over the range, summed over its
+    /// datapoints; zeros when there are none.
+    async fn metric_totals(&self, query: &MetricQuery) -> PortResult<MetricTotals>;
 }
 
 /// PutMetricData's limit on datums per request.

@@ -1,7 +1,8 @@
 //! **shift-weights**: apply a decision outside the evaluator — set weights, step toward
 //! a target, promote (a new endpoint config without the losers, UpdateEndpoint), roll
-//! back (challenger to weight 0, or removed) — and clean up superseded configs and
-//! models, but only once the endpoint is InService on its new config.
+//! back (challenger to weight 0, or removed), graduate a shadow variant (a production
+//! variant at `initialShare`, or the only one) or remove it — and clean up superseded
+//! configs and models, but only once the endpoint is InService on its new config.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +12,7 @@ use weighbridge_core::policy::normalise;
 use crate::endpoint::live_config;
 use crate::error::{port, tolerate_existing, tolerate_missing};
 use crate::names::readable_unique;
-use crate::ports::{EndpointConfig, EndpointDescription, EndpointStatus, SageMaker};
+use crate::ports::{EndpointConfig, EndpointDescription, EndpointStatus, SageMaker, VariantSpec};
 use crate::{validation, TaskError};
 
 /// What to do.
@@ -43,6 +44,25 @@ pub enum ShiftAction {
         #[serde(default)]
         remove: bool,
     },
+    /// The shadow variant becomes a production variant: at `initialShare` of the traffic
+    /// beside the production variant (a weighted A/B follows), or with `promote` the
+    /// only one. A new config, then UpdateEndpoint.
+    #[serde(rename_all = "camelCase")]
+    Graduate {
+        /// The shadow variant.
+        shadow: String,
+        /// Its share of the traffic as a production variant, in (0, 1) (default 0.1).
+        #[serde(default = "ten_percent")]
+        initial_share: f64,
+        /// Replace the production variant at once instead of starting an A/B.
+        #[serde(default)]
+        promote: bool,
+    },
+    /// Take the shadow variant off the endpoint: a new config without it.
+    RemoveShadow {
+        /// The shadow variant.
+        shadow: String,
+    },
     /// Delete a superseded config and models once the endpoint is InService on another.
     #[serde(rename_all = "camelCase")]
     Cleanup {
@@ -52,6 +72,10 @@ pub enum ShiftAction {
         #[serde(default)]
         models: Vec<String>,
     },
+}
+
+fn ten_percent() -> f64 {
+    0.1
 }
 
 /// The task's input: `endpointName`, `executionName` and the action's fields side by side
@@ -107,6 +131,17 @@ fn validate(input: &ShiftWeightsInput) -> Result<(), TaskError> {
         }
         ShiftAction::Promote { winner } => validation::sagemaker_name("winner", winner),
         ShiftAction::Rollback { loser, .. } => validation::sagemaker_name("loser", loser),
+        ShiftAction::Graduate {
+            shadow, initial_share, ..
+        } => {
+            if !(*initial_share > 0.0 && *initial_share < 1.0) {
+                return Err(TaskError::InvalidInput(format!(
+                    "initialShare {initial_share} must be between 0 and 1 (e.g. 0.1 for 10% of the traffic)"
+                )));
+            }
+            validation::sagemaker_name("shadow", shadow)
+        }
+        ShiftAction::RemoveShadow { shadow } => validation::sagemaker_name("shadow", shadow),
         ShiftAction::Cleanup {
             superseded_config,
             models,
@@ -206,6 +241,19 @@ pub async fn shift_weights(
         ShiftAction::Rollback { loser, remove } => {
             rollback(sagemaker, input, &live, loser, *remove, &mut out).await?
         }
+        ShiftAction::Graduate {
+            shadow,
+            initial_share,
+            promote,
+        } => {
+            let plan = Graduation {
+                shadow,
+                initial_share: *initial_share,
+                promote: *promote,
+            };
+            graduate(sagemaker, input, &live, &plan, &mut out).await?
+        }
+        ShiftAction::RemoveShadow { shadow } => remove_shadow(sagemaker, input, &live, shadow, &mut out).await?,
         ShiftAction::Cleanup {
             superseded_config,
             models,
@@ -350,7 +398,12 @@ async fn cleanup(
         .await
         .map_err(port(format!("DescribeEndpointConfig {}", endpoint.config_name)))?;
     for model in models {
-        if serving.variants.iter().any(|v| v.model_name == *model) {
+        if serving
+            .variants
+            .iter()
+            .chain(&serving.shadow_variants)
+            .any(|v| v.model_name == *model)
+        {
             return Err(TaskError::InvalidInput(format!(
                 "model {model} is still used by the live config {}; not deleting it",
                 serving.name
@@ -383,7 +436,8 @@ async fn apply_weights(
         .map_err(port(format!("UpdateEndpointWeightsAndCapacities {endpoint}")))
 }
 
-/// A new config with the variants `keep` accepts (weights renormalised), then UpdateEndpoint.
+/// A new config with the variants `keep` accepts (weights renormalised, the shadow
+/// kept), then UpdateEndpoint.
 async fn replace_config(
     sagemaker: &dyn SageMaker,
     input: &ShiftWeightsInput,
@@ -391,45 +445,141 @@ async fn replace_config(
     keep: impl Fn(&str) -> bool,
     out: &mut ShiftWeightsOutput,
 ) -> Result<(), TaskError> {
+    let live = live_config(sagemaker, endpoint).await?;
+    let (kept, retired): (Vec<_>, Vec<_>) = live.variants.iter().cloned().partition(|v| keep(&v.name));
+    let next = EndpointConfig {
+        variants: kept,
+        ..live.clone()
+    };
+    switch_config(sagemaker, input, endpoint, next, &retired, out).await
+}
+
+/// Creates `next` (named after the execution and its variants; weights renormalised),
+/// moves the endpoint to it, and reports the models of `retired` it no longer uses.
+async fn switch_config(
+    sagemaker: &dyn SageMaker,
+    input: &ShiftWeightsInput,
+    endpoint: &EndpointDescription,
+    mut next: EndpointConfig,
+    retired: &[VariantSpec],
+    out: &mut ShiftWeightsOutput,
+) -> Result<(), TaskError> {
     if input.execution_name.trim().is_empty() {
         return Err(TaskError::InvalidInput(
-            "executionName is empty; promote and rollback-with-remove name a new config after it".into(),
+            "executionName is empty; promote, graduate and the removals name a new config after it".into(),
         ));
     }
-    let live = live_config(sagemaker, endpoint).await?;
-    let (kept, retired): (Vec<_>, Vec<_>) = live.variants.into_iter().partition(|v| keep(&v.name));
-    let mut kept = kept;
-    let total: f64 = kept.iter().map(|v| v.initial_weight).sum();
-    let count = kept.len() as f64;
-    for v in &mut kept {
+    let total: f64 = next.variants.iter().map(|v| v.initial_weight).sum();
+    let count = next.variants.len() as f64;
+    for v in &mut next.variants {
         v.initial_weight = if total > 0.0 {
             v.initial_weight / total
         } else {
             1.0 / count
         };
     }
-    let fingerprint = serde_json::to_string(&kept).map_err(crate::error::unserialisable)?;
+    let fingerprint = serde_json::to_string(&(&next.variants, &next.shadow_variants))
+        .map_err(crate::error::unserialisable)?;
     let name = readable_unique(&endpoint.name, &[&input.execution_name, &fingerprint], 63, false);
-    let new = EndpointConfig {
-        name: name.clone(),
-        variants: kept.clone(),
-        data_capture: live.data_capture,
-    };
+    next.name = name.clone();
     tolerate_existing(
-        sagemaker.create_endpoint_config(&new).await,
+        sagemaker.create_endpoint_config(&next).await,
         &format!("CreateEndpointConfig {name}"),
     )?;
     sagemaker
         .update_endpoint(&endpoint.name, &name, None)
         .await
         .map_err(port(format!("UpdateEndpoint {}", endpoint.name)))?;
-    out.weights = kept.iter().map(|v| (v.name.clone(), v.initial_weight)).collect();
+    let in_use = |m: &str| next.variants.iter().chain(&next.shadow_variants).any(|k| k.model_name == m);
+    out.weights = next.variants.iter().map(|v| (v.name.clone(), v.initial_weight)).collect();
     out.new_config = Some(name);
     out.superseded_config = Some(endpoint.config_name.clone());
     out.retired_models = retired
         .iter()
         .map(|v| v.model_name.clone())
-        .filter(|m| !kept.iter().any(|k| k.model_name == *m))
+        .filter(|m| !in_use(m))
         .collect();
     Ok(())
+}
+
+/// How a shadow graduates.
+struct Graduation<'a> {
+    shadow: &'a str,
+    initial_share: f64,
+    promote: bool,
+}
+
+/// `graduate`: the shadow becomes a production variant — beside the production variant
+/// at `initialShare`, or alone with `promote`.
+async fn graduate(
+    sagemaker: &dyn SageMaker,
+    input: &ShiftWeightsInput,
+    live: &Live<'_>,
+    plan: &Graduation<'_>,
+    out: &mut ShiftWeightsOutput,
+) -> Result<(), TaskError> {
+    let endpoint = live.endpoint;
+    in_service(endpoint)?;
+    known_shadow(endpoint, plan.shadow)?;
+    let config = live_config(sagemaker, endpoint).await?;
+    let (mut shadow, others): (Vec<_>, Vec<_>) =
+        config.shadow_variants.iter().cloned().partition(|v| v.name == plan.shadow);
+    let Some(mut graduate) = shadow.pop() else {
+        return Err(not_a_shadow(endpoint, plan.shadow));
+    };
+    let (variants, retired) = if plan.promote {
+        graduate.initial_weight = 1.0;
+        (vec![graduate], config.variants.clone())
+    } else {
+        let production: f64 = config.variants.iter().map(|v| v.initial_weight).sum();
+        let production = if production > 0.0 { production } else { 1.0 };
+        graduate.initial_weight = plan.initial_share * production / (1.0 - plan.initial_share);
+        let mut variants = config.variants.clone();
+        variants.push(graduate);
+        (variants, Vec::new())
+    };
+    let next = EndpointConfig {
+        variants,
+        shadow_variants: others,
+        ..config
+    };
+    switch_config(sagemaker, input, endpoint, next, &retired, out).await
+}
+
+/// `removeShadow`: a config without the shadow variant.
+async fn remove_shadow(
+    sagemaker: &dyn SageMaker,
+    input: &ShiftWeightsInput,
+    live: &Live<'_>,
+    shadow: &str,
+    out: &mut ShiftWeightsOutput,
+) -> Result<(), TaskError> {
+    let endpoint = live.endpoint;
+    in_service(endpoint)?;
+    known_shadow(endpoint, shadow)?;
+    let config = live_config(sagemaker, endpoint).await?;
+    let (removed, kept): (Vec<_>, Vec<_>) = config.shadow_variants.iter().cloned().partition(|v| v.name == shadow);
+    let next = EndpointConfig {
+        shadow_variants: kept,
+        ..config
+    };
+    switch_config(sagemaker, input, endpoint, next, &removed, out).await
+}
+
+/// The endpoint has this shadow variant.
+fn known_shadow(endpoint: &EndpointDescription, name: &str) -> Result<(), TaskError> {
+    if endpoint.shadow_variants.iter().any(|v| v.name == name) {
+        Ok(())
+    } else {
+        Err(not_a_shadow(endpoint, name))
+    }
+}
+
+fn not_a_shadow(endpoint: &EndpointDescription, name: &str) -> TaskError {
+    let shadows: Vec<&str> = endpoint.shadow_variants.iter().map(|v| v.name.as_str()).collect();
+    TaskError::InvalidInput(format!(
+        "{name:?} is not a shadow variant of endpoint {} (shadow variants: {})",
+        endpoint.name,
+        if shadows.is_empty() { "none".to_string() } else { shadows.join(", ") }
+    ))
 }

@@ -156,7 +156,9 @@ impl LiveSimulation {
                     out.rolled_back_at = Some(look);
                     break;
                 }
-                Action::Hold | Action::Shift => weights = decision.weights,
+                Action::Hold | Action::Shift | Action::Graduate | Action::Remove => {
+                    weights = decision.weights
+                }
             }
         }
         out.moved_during_srm = out
@@ -226,7 +228,7 @@ pub const LIVE_REQUESTS_PER_LOOK: u64 = 20_000;
 /// Share of requests labelled in the published live figures.
 pub const LIVE_LABEL_SHARE: f64 = 0.9;
 
-fn live(
+pub(super) fn live(
     scenario: Scenario,
     metric: &str,
     looks: u32,

@@ -20,9 +20,11 @@
 #![allow(clippy::expect_used)]
 
 mod live;
+mod shadow;
 pub use live::{
     live_decision_quality, live_rate, LiveOutcome, LiveSimulation, LIVE_LABEL_SHARE, LIVE_REQUESTS_PER_LOOK,
 };
+pub use shadow::{shadow_decision_quality, ShadowOutcome, ShadowSimulation, SHADOW_SAMPLING};
 
 use std::collections::BTreeMap;
 
@@ -117,54 +119,10 @@ impl Simulation {
             first_win_at: None,
             naive_win_at: None,
         };
-        let mut moments = PairedLossMoments::default();
-        let mut pooled = PooledEstimate::default();
-        let mut auc_sum = 0.0;
+        let mut paired = PairedEvidence::default();
         let z_naive = normal::quantile(1.0 - self.policy.alpha / 2.0);
         for look in 1..=self.looks {
-            let evidence = match self.scenario {
-                Scenario::Rmse { ratio } => {
-                    let sigma_a2 = 0.25;
-                    let sigma_b2 = ratio * ratio * (1.0 + sigma_a2) - 1.0;
-                    for _ in 0..self.rows_per_look {
-                        let noise: f64 = rng.sample(StandardNormal);
-                        let da: f64 = rng.sample::<f64, _>(StandardNormal) * sigma_a2.sqrt();
-                        let db: f64 = rng.sample::<f64, _>(StandardNormal) * sigma_b2.sqrt();
-                        // y − ŷ = ε − δ for each variant.
-                        moments.push((noise - da).powi(2), (noise - db).powi(2));
-                    }
-                    let d = moments.difference(LossStatistic::RootMean).expect("rows > 1");
-                    let champion_value = (moments.mean_a()).sqrt();
-                    evidence("rmse", champion_value, d.estimate, d.se, d.rows)
-                }
-                Scenario::Auc {
-                    base,
-                    gap,
-                    shared: rho,
-                } => {
-                    let (mu_a, mu_b) = (separation(base), separation(base + gap));
-                    let n = self.rows_per_look;
-                    let (mut labels, mut a, mut b) = (
-                        Vec::with_capacity(n),
-                        Vec::with_capacity(n),
-                        Vec::with_capacity(n),
-                    );
-                    for _ in 0..n {
-                        let y = if rng.random::<f64>() < 0.3 { 1.0 } else { 0.0 };
-                        let u: f64 = rng.sample(StandardNormal);
-                        let ea: f64 = rng.sample(StandardNormal);
-                        let eb: f64 = rng.sample(StandardNormal);
-                        labels.push(y);
-                        a.push(mu_a * y + rho.sqrt() * u + (1.0 - rho).sqrt() * ea);
-                        b.push(mu_b * y + rho.sqrt() * u + (1.0 - rho).sqrt() * eb);
-                    }
-                    let d = delong(&a, &b, &labels, self.policy.alpha).expect("both classes at 2000 rows");
-                    pooled.add_look(d.difference, d.se, n as u64);
-                    auc_sum += d.auc_a;
-                    let (estimate, se) = pooled.estimate().expect("one look added");
-                    evidence("auc", auc_sum / look as f64, estimate, se, pooled.rows)
-                }
-            };
+            let evidence = paired.add_look(self.scenario, self.rows_per_look, self.policy.alpha, &mut rng);
             let improvement = self.policy.direction.improvement(evidence.primary.difference);
             if outcome.naive_win_at.is_none() && improvement > z_naive * evidence.primary.se {
                 outcome.naive_win_at = Some(look);
@@ -184,10 +142,87 @@ impl Simulation {
                     outcome.rolled_back_at = Some(look);
                     break;
                 }
-                Action::Hold | Action::Shift => weights = decision.weights,
+                Action::Hold | Action::Shift | Action::Graduate | Action::Remove => {
+                    weights = decision.weights
+                }
             }
         }
         outcome
+    }
+}
+
+/// One experiment's paired evidence, accumulated look by look as the evaluator keeps
+/// it: paired loss moments for RMSE; per-look DeLong estimates pooled by inverse
+/// variance for AUC.
+#[derive(Debug, Default)]
+struct PairedEvidence {
+    moments: PairedLossMoments,
+    pooled: PooledEstimate,
+    auc_sum: f64,
+    looks: u32,
+}
+
+impl PairedEvidence {
+    /// Adds `rows` fresh rows scored by both variants; answers the evidence so far.
+    fn add_look(
+        &mut self,
+        scenario: Scenario,
+        rows: usize,
+        alpha: f64,
+        rng: &mut Xoshiro256PlusPlus,
+    ) -> ChallengerEvidence {
+        self.looks += 1;
+        match scenario {
+            Scenario::Rmse { ratio } => {
+                let sigma_a2 = 0.25;
+                let sigma_b2 = ratio * ratio * (1.0 + sigma_a2) - 1.0;
+                for _ in 0..rows {
+                    let noise: f64 = rng.sample(StandardNormal);
+                    let da: f64 = rng.sample::<f64, _>(StandardNormal) * sigma_a2.sqrt();
+                    let db: f64 = rng.sample::<f64, _>(StandardNormal) * sigma_b2.sqrt();
+                    // y − ŷ = ε − δ for each variant.
+                    self.moments.push((noise - da).powi(2), (noise - db).powi(2));
+                }
+                let d = self
+                    .moments
+                    .difference(LossStatistic::RootMean)
+                    .expect("rows > 1");
+                let champion_value = self.moments.mean_a().sqrt();
+                evidence("rmse", champion_value, d.estimate, d.se, d.rows)
+            }
+            Scenario::Auc {
+                base,
+                gap,
+                shared: rho,
+            } => {
+                let (mu_a, mu_b) = (separation(base), separation(base + gap));
+                let (mut labels, mut a, mut b) = (
+                    Vec::with_capacity(rows),
+                    Vec::with_capacity(rows),
+                    Vec::with_capacity(rows),
+                );
+                for _ in 0..rows {
+                    let y = if rng.random::<f64>() < 0.3 { 1.0 } else { 0.0 };
+                    let u: f64 = rng.sample(StandardNormal);
+                    let ea: f64 = rng.sample(StandardNormal);
+                    let eb: f64 = rng.sample(StandardNormal);
+                    labels.push(y);
+                    a.push(mu_a * y + rho.sqrt() * u + (1.0 - rho).sqrt() * ea);
+                    b.push(mu_b * y + rho.sqrt() * u + (1.0 - rho).sqrt() * eb);
+                }
+                let d = delong(&a, &b, &labels, alpha).expect("both classes at 1,000 rows or more");
+                self.pooled.add_look(d.difference, d.se, rows as u64);
+                self.auc_sum += d.auc_a;
+                let (estimate, se) = self.pooled.estimate().expect("one look added");
+                evidence(
+                    "auc",
+                    self.auc_sum / f64::from(self.looks),
+                    estimate,
+                    se,
+                    self.pooled.rows,
+                )
+            }
+        }
     }
 }
 
