@@ -283,14 +283,10 @@ impl SageMaker for SageMakerControl {
     async fn create_endpoint_config(&self, c: &EndpointConfig) -> PortResult<String> {
         let mut call = self.client.create_endpoint_config().endpoint_config_name(&c.name);
         for v in &c.variants {
-            let variant = ProductionVariant::builder()
-                .variant_name(&v.name)
-                .model_name(&v.model_name)
-                .instance_type(ProductionVariantInstanceType::from(v.instance_type.as_str()))
-                .initial_instance_count(v.initial_instance_count)
-                .initial_variant_weight(v.initial_weight as f32)
-                .build();
-            call = call.production_variants(variant);
+            call = call.production_variants(variant_to_sdk(v));
+        }
+        for v in &c.shadow_variants {
+            call = call.shadow_production_variants(variant_to_sdk(v));
         }
         if let Some(capture) = &c.data_capture {
             call = call.data_capture_config(capture_to_sdk(capture));
@@ -309,19 +305,11 @@ impl SageMaker for SageMakerControl {
             .map_err(classify)?;
         Ok(EndpointConfig {
             name: d.endpoint_config_name().unwrap_or(name).to_string(),
-            variants: d
-                .production_variants()
+            variants: d.production_variants().iter().map(variant_from_sdk).collect(),
+            shadow_variants: d
+                .shadow_production_variants()
                 .iter()
-                .map(|v| VariantSpec {
-                    name: v.variant_name().unwrap_or_default().to_string(),
-                    model_name: v.model_name().unwrap_or_default().to_string(),
-                    instance_type: v
-                        .instance_type()
-                        .map(|t| t.as_str().to_string())
-                        .unwrap_or_default(),
-                    initial_instance_count: v.initial_instance_count().unwrap_or(1),
-                    initial_weight: f64::from(v.initial_variant_weight().unwrap_or(1.0)),
-                })
+                .map(variant_from_sdk)
                 .collect(),
             data_capture: d.data_capture_config().and_then(capture_from_sdk),
         })
@@ -380,14 +368,11 @@ impl SageMaker for SageMakerControl {
             config_name: d.endpoint_config_name().unwrap_or_default().to_string(),
             status: endpoint_status(d.endpoint_status()),
             failure_reason: d.failure_reason().map(str::to_string),
-            variants: d
-                .production_variants()
+            variants: d.production_variants().iter().map(state_from_sdk).collect(),
+            shadow_variants: d
+                .shadow_production_variants()
                 .iter()
-                .map(|v| VariantState {
-                    name: v.variant_name().unwrap_or_default().to_string(),
-                    current_weight: f64::from(v.current_weight().unwrap_or(0.0)),
-                    current_instance_count: v.current_instance_count().unwrap_or(0),
-                })
+                .map(state_from_sdk)
                 .collect(),
         })
     }
@@ -457,6 +442,37 @@ fn capture_from_sdk(c: &DataCaptureConfig) -> Option<DataCapture> {
             .map(|h| h.json_content_types().to_vec())
             .unwrap_or_default(),
     })
+}
+
+fn variant_to_sdk(v: &VariantSpec) -> ProductionVariant {
+    ProductionVariant::builder()
+        .variant_name(&v.name)
+        .model_name(&v.model_name)
+        .instance_type(ProductionVariantInstanceType::from(v.instance_type.as_str()))
+        .initial_instance_count(v.initial_instance_count)
+        .initial_variant_weight(v.initial_weight as f32)
+        .build()
+}
+
+fn variant_from_sdk(v: &ProductionVariant) -> VariantSpec {
+    VariantSpec {
+        name: v.variant_name().unwrap_or_default().to_string(),
+        model_name: v.model_name().unwrap_or_default().to_string(),
+        instance_type: v
+            .instance_type()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default(),
+        initial_instance_count: v.initial_instance_count().unwrap_or(1),
+        initial_weight: f64::from(v.initial_variant_weight().unwrap_or(1.0)),
+    }
+}
+
+fn state_from_sdk(v: &aws_sdk_sagemaker::types::ProductionVariantSummary) -> VariantState {
+    VariantState {
+        name: v.variant_name().unwrap_or_default().to_string(),
+        current_weight: f64::from(v.current_weight().unwrap_or(0.0)),
+        current_instance_count: v.current_instance_count().unwrap_or(0),
+    }
 }
 
 #[cfg(test)]

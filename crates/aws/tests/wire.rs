@@ -7,7 +7,10 @@
 //! StartExecution/DescribeExecution, SageMaker training jobs, models, endpoint configs,
 //! endpoints, UpdateEndpointWeightsAndCapacities, and InvokeEndpoint with queued bodies.
 //! moto answers UpdateEndpoint with HTTP 500, so its happy path is covered by the
-//! in-memory tests; here we check that the 500 becomes a retryable error.
+//! in-memory tests; here we check that the 500 becomes a retryable error. moto accepts
+//! `ShadowProductionVariants` but neither stores nor returns them: what the adapter sends
+//! is read from moto's request recorder, and shadow serving, capture and the shadow
+//! workflow are tested over the embedded backend. GetMetricStatistics is served.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::collections::BTreeMap;
@@ -18,8 +21,9 @@ use weighbridge_aws::AwsPorts;
 mod common;
 use common::{config, moto, state_machine, unique};
 use weighbridge_tasks::ports::{
-    DataCapture, EndpointConfig, EndpointStatus, InvokeRequest, MetricDatum, MetricSink, ModelRequest,
-    ObjectStore, PortError, PutCondition, Runtime, SageMaker, TrainingJobRequest, VariantSpec, Workflows,
+    DataCapture, EndpointConfig, EndpointStatus, InvokeRequest, MetricDatum, MetricQuery, MetricSink,
+    ModelRequest, ObjectStore, PortError, PutCondition, Runtime, SageMaker, TrainingJobRequest, VariantSpec,
+    Workflows,
 };
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/sagemaker";
@@ -30,11 +34,35 @@ async fn ports() -> AwsPorts {
 
 /// A plain HTTP POST to moto's own API (no client library needed for one call).
 fn moto_api_post(path: &str, body: &str) {
+    moto_api("POST", path, body);
+}
+
+/// The JSON bodies of the recorded requests with this `X-Amz-Target`.
+fn recorded_bodies(recording: &str, target: &str) -> Vec<serde_json::Value> {
+    use base64::Engine;
+    recording
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|r| r["headers"]["X-Amz-Target"] == target)
+        .filter_map(|r| {
+            let body = r["body"].as_str()?;
+            let bytes = if r["body_encoded"] == true {
+                base64::engine::general_purpose::STANDARD.decode(body).ok()?
+            } else {
+                body.as_bytes().to_vec()
+            };
+            serde_json::from_slice(&bytes).ok()
+        })
+        .collect()
+}
+
+/// A plain HTTP call to moto's own API; answers the response, headers and body.
+fn moto_api(method: &str, path: &str, body: &str) -> String {
     let url = moto();
     let host = url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(host).expect("moto is listening");
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).unwrap();
@@ -44,6 +72,7 @@ fn moto_api_post(path: &str, body: &str) {
         response.starts_with("HTTP/1.1 20"),
         "moto API answered: {response}"
     );
+    response
 }
 
 #[tokio::test]
@@ -163,6 +192,106 @@ async fn cloudwatch_put_metric_data_with_dimensions() {
 
 #[tokio::test]
 #[ignore = "needs moto server: run by .ci/run"]
+async fn cloudwatch_metric_totals_sum_the_range() {
+    let p = ports().await;
+    let namespace = unique("WeighbridgeWire");
+    let dimensions = vec![
+        ("EndpointName".to_string(), "wire-ep".to_string()),
+        ("VariantName".to_string(), "shadow".to_string()),
+    ];
+    let datum = |value: f64| MetricDatum {
+        name: "ModelLatency".into(),
+        value,
+        unit: "None".into(),
+        dimensions: dimensions.clone(),
+    };
+    p.cloudwatch
+        .put_metric_data(&namespace, &[datum(1000.0), datum(3000.0)])
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let query = MetricQuery {
+        namespace: namespace.clone(),
+        name: "ModelLatency".into(),
+        dimensions: dimensions.clone(),
+        start: now - chrono::Duration::hours(2),
+        end: now + chrono::Duration::hours(1),
+    };
+    let totals = p.cloudwatch.metric_totals(&query).await.unwrap();
+    assert_eq!(totals.sample_count, 2.0, "{totals:?}");
+    assert_eq!(totals.sum, 4000.0);
+    assert_eq!(totals.mean(), Some(2000.0));
+    let other = MetricQuery {
+        name: "Invocation5XXErrors".into(),
+        ..query
+    };
+    let none = p.cloudwatch.metric_totals(&other).await.unwrap();
+    assert_eq!((none.sample_count, none.mean()), (0.0, None));
+}
+
+#[tokio::test]
+#[ignore = "needs moto server: run by .ci/run"]
+async fn sagemaker_shadow_variants_round_trip() {
+    let p = ports().await;
+    let sm = &p.sagemaker;
+    let (model_a, model_b) = (unique("wire-prod"), unique("wire-shadow"));
+    for name in [&model_a, &model_b] {
+        sm.create_model(&ModelRequest {
+            name: name.into(),
+            image: "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1".into(),
+            model_data_url: Some(format!("s3://wire-data/{name}/model.tar.gz")),
+            role_arn: ROLE.into(),
+            multi_model: false,
+            environment: BTreeMap::new(),
+        })
+        .await
+        .unwrap();
+    }
+    let variant = |name: &str, model: &str, weight: f64| VariantSpec {
+        name: name.into(),
+        model_name: model.into(),
+        instance_type: "ml.m5.large".into(),
+        initial_instance_count: 1,
+        initial_weight: weight,
+    };
+    let config_name = unique("wire-shadow-config");
+    let config = EndpointConfig {
+        name: config_name.clone(),
+        variants: vec![variant("production", &model_a, 1.0)],
+        shadow_variants: vec![variant("shadow", &model_b, 0.25)],
+        data_capture: None,
+    };
+    // moto accepts ShadowProductionVariants but neither stores nor returns them, so
+    // what the adapter sends is read from moto's request recorder.
+    moto_api_post("/moto-api/recorder/start-recording", "");
+    sm.create_endpoint_config(&config).await.unwrap();
+    moto_api_post("/moto-api/recorder/stop-recording", "");
+    let recording = moto_api("GET", "/moto-api/recorder/download-recording", "");
+    let sent = recorded_bodies(&recording, "SageMaker.CreateEndpointConfig")
+        .into_iter()
+        .find(|b| b["EndpointConfigName"] == config_name.as_str())
+        .unwrap_or_else(|| panic!("CreateEndpointConfig {config_name} is not recorded"));
+    assert_eq!(
+        sent["ShadowProductionVariants"],
+        serde_json::json!([{"VariantName": "shadow", "ModelName": model_b, "InitialInstanceCount": 1,
+            "InstanceType": "ml.m5.large", "InitialVariantWeight": 0.25}]),
+        "the adapter sends the shadow variant, its weight the share mirrored: {sent}"
+    );
+    assert_eq!(sent["ProductionVariants"].as_array().map(Vec::len), Some(1));
+    let back = sm.describe_endpoint_config(&config_name).await.unwrap();
+    assert_eq!(
+        back.variants, config.variants,
+        "the production variant round trip"
+    );
+    let endpoint = unique("wire-shadow-endpoint");
+    sm.create_endpoint(&endpoint, &config_name).await.unwrap();
+    let live = sm.describe_endpoint(&endpoint).await.unwrap();
+    assert_eq!(live.variants.len(), 1);
+    sm.delete_endpoint(&endpoint).await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs moto server: run by .ci/run"]
 async fn step_functions_start_and_describe() {
     let p = ports().await;
     let arn = &state_machine(&config().await, "wire-retrain").await;
@@ -254,6 +383,7 @@ async fn sagemaker_models_configs_endpoints_and_weights() {
                 initial_weight: if *v == "a" { 0.9 } else { 0.1 },
             })
             .collect(),
+        shadow_variants: vec![],
         data_capture: Some(DataCapture {
             destination_s3_uri: "s3://wire-data/capture".into(),
             sampling_percentage: 25,

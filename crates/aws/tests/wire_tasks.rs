@@ -154,6 +154,7 @@ async fn a_live_look_on_the_wire_reads_capture_hours_and_ground_truth() {
         .create_endpoint_config(&weighbridge_tasks::ports::EndpointConfig {
             name: config_name.clone(),
             variants,
+            shadow_variants: vec![],
             data_capture: Some(weighbridge_tasks::ports::DataCapture {
                 destination_s3_uri: format!("s3://{bucket}/capture"),
                 sampling_percentage: 50,

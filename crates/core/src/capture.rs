@@ -37,6 +37,23 @@ pub struct CapturedResponse {
     pub predictions: Vec<f64>,
 }
 
+/// One captured response of a variant that shares its requests with another (a shadow
+/// and its production variant), with what pairs the two records of one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MirroredResponse {
+    /// The label join key: `inferenceId` when the caller set one, else `eventId`.
+    pub key: String,
+    /// The caller's `inferenceId`, if set: the pairing key when both records carry it.
+    pub inference_id: Option<String>,
+    /// FNV-1a hash of the captured request body (`endpointInput`, as captured), if the
+    /// capture includes inputs: the pairing key without an `inferenceId`.
+    pub request_hash: Option<u64>,
+    /// `inferenceTime` as written (RFC 3339), bounding the body-hash pairing in time.
+    pub inference_time: Option<String>,
+    /// The predictions, one per request row.
+    pub predictions: Vec<f64>,
+}
+
 /// One ground-truth record: the join key and the labels, one per request row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroundTruth {
@@ -82,6 +99,35 @@ struct EventMetadata<'a> {
     event_id: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     inference_id: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MirroredLine<'a> {
+    #[serde(borrow)]
+    capture_data: MirroredData<'a>,
+    #[serde(borrow)]
+    event_metadata: TimedMetadata<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MirroredData<'a> {
+    #[serde(borrow)]
+    endpoint_input: Option<Payload<'a>>,
+    #[serde(borrow)]
+    endpoint_output: Option<Payload<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TimedMetadata<'a> {
+    #[serde(default, borrow)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    inference_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    inference_time: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -145,7 +191,56 @@ pub fn parse_capture_line(line: &str) -> Result<CapturedResponse> {
         .capture_data
         .endpoint_output
         .ok_or_else(|| CoreError::invalid_payload("no endpointOutput: capture the Output mode"))?;
-    let text = payload_text(&output)?;
+    let predictions = output_predictions(&output)?;
+    Ok(CapturedResponse { key, predictions })
+}
+
+/// Reads one capture line of a mirrored pair (a shadow's, or its production variant's):
+/// the predictions, the label key, and the pairing keys (`inferenceId`, request-body
+/// hash, `inferenceTime`).
+pub fn parse_mirrored_line(line: &str) -> Result<MirroredResponse> {
+    let record: MirroredLine = serde_json::from_str(line)
+        .map_err(|e| CoreError::invalid_payload(format!("not a Data Capture record: {e}")))?;
+    let meta = &record.event_metadata;
+    let key = join_key(&EventMetadata {
+        event_id: meta.event_id.clone(),
+        inference_id: meta.inference_id.clone(),
+    })?;
+    let output = record
+        .capture_data
+        .endpoint_output
+        .ok_or_else(|| CoreError::invalid_payload("no endpointOutput: capture the Output mode"))?;
+    let request_hash = record.capture_data.endpoint_input.as_ref().map(|input| {
+        let text = match &input.data {
+            Data::Text(t) => Cow::Borrowed(t.as_ref()),
+            Data::Numbers(n) => Cow::Owned(format!("{n:?}")),
+        };
+        fnv1a(text.as_bytes())
+    });
+    Ok(MirroredResponse {
+        key,
+        inference_id: meta
+            .inference_id
+            .as_deref()
+            .filter(|id| !id.is_empty())
+            .map(str::to_string),
+        request_hash,
+        inference_time: meta.inference_time.as_deref().map(str::to_string),
+        predictions: output_predictions(&output)?,
+    })
+}
+
+/// FNV-1a, 64 bits: stable across builds and machines (unlike `std`'s hasher), so the
+/// pairing of a look is reproducible.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A response's predictions, one per request row (never empty).
+fn output_predictions(output: &Payload<'_>) -> Result<Vec<f64>> {
+    let text = payload_text(output)?;
     let format = output
         .observed_content_type
         .as_deref()
@@ -165,7 +260,7 @@ pub fn parse_capture_line(line: &str) -> Result<CapturedResponse> {
     if predictions.is_empty() {
         return Err(CoreError::invalid_payload("endpointOutput holds no prediction"));
     }
-    Ok(CapturedResponse { key, predictions })
+    Ok(predictions)
 }
 
 /// Reads one ground-truth line: `data` as CSV values (commas or new lines), a JSON
@@ -239,6 +334,35 @@ mod tests {
         format!(
             r#"{{"captureData":{{"endpointInput":{{"observedContentType":"text/csv","mode":"INPUT","data":"1,2","encoding":"CSV"}},"endpointOutput":{output}}},"eventMetadata":{meta},"eventVersion":"0"}}"#
         )
+    }
+
+    #[test]
+    fn a_mirrored_record_carries_its_pairing_keys() {
+        let with_id = capture(
+            r#"{"observedContentType":"text/csv","mode":"OUTPUT","data":"0.5","encoding":"CSV"}"#,
+            r#"{"eventId":"e-1","inferenceId":"order-7","inferenceTime":"2026-12-01T10:00:00Z"}"#,
+        );
+        let m = parse_mirrored_line(&with_id).unwrap();
+        assert_eq!(
+            (m.key.as_str(), m.inference_id.as_deref()),
+            ("order-7", Some("order-7"))
+        );
+        assert_eq!(m.inference_time.as_deref(), Some("2026-12-01T10:00:00Z"));
+        assert_eq!(m.predictions, vec![0.5]);
+        let without = capture(
+            r#"{"observedContentType":"text/csv","mode":"OUTPUT","data":"0.6","encoding":"CSV"}"#,
+            r#"{"eventId":"e-2"}"#,
+        );
+        let n = parse_mirrored_line(&without).unwrap();
+        assert_eq!((n.key.as_str(), n.inference_id), ("e-2", None));
+        assert_eq!(n.request_hash, m.request_hash, "the same body hashes alike");
+        let other = with_id.replace(r#""data":"1,2""#, r#""data":"1,3""#);
+        assert_ne!(parse_mirrored_line(&other).unwrap().request_hash, m.request_hash);
+        let no_input = with_id.replace(
+            r#""endpointInput":{"observedContentType":"text/csv","mode":"INPUT","data":"1,2","encoding":"CSV"},"#,
+            "",
+        );
+        assert_eq!(parse_mirrored_line(&no_input).unwrap().request_hash, None);
     }
 
     #[test]

@@ -287,7 +287,11 @@ pub async fn deploy(
         superseded,
         capture: live_capture,
     } = planned;
-    let data_capture = input.data_capture.as_ref().map(CaptureInput::to_port).or(live_capture);
+    let data_capture = input
+        .data_capture
+        .as_ref()
+        .map(CaptureInput::to_port)
+        .or(live_capture);
     if !shadows.is_empty() && data_capture.is_none() {
         return Err(TaskError::InvalidInput(format!(
             "mode shadow: endpoint {} does not capture, and a shadow's evidence is its captured responses; set dataCapture",
@@ -406,7 +410,9 @@ async fn plan_variants(
     if input.mode == DeployMode::Shadow {
         // The shadow's weight over the production variant's is the share mirrored.
         let production = if total > 0.0 { total } else { 1.0 };
-        shadows.push(candidate(production * f64::from(input.shadow_sampling_percentage) / 100.0));
+        shadows.push(candidate(
+            production * f64::from(input.shadow_sampling_percentage) / 100.0,
+        ));
     } else {
         // Relative weights: the challenger gets `share` of the traffic.
         let weight = if total > 0.0 {

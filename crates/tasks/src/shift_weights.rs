@@ -132,7 +132,9 @@ fn validate(input: &ShiftWeightsInput) -> Result<(), TaskError> {
         ShiftAction::Promote { winner } => validation::sagemaker_name("winner", winner),
         ShiftAction::Rollback { loser, .. } => validation::sagemaker_name("loser", loser),
         ShiftAction::Graduate {
-            shadow, initial_share, ..
+            shadow,
+            initial_share,
+            ..
         } => {
             if !(*initial_share > 0.0 && *initial_share < 1.0) {
                 return Err(TaskError::InvalidInput(format!(
@@ -253,7 +255,9 @@ pub async fn shift_weights(
             };
             graduate(sagemaker, input, &live, &plan, &mut out).await?
         }
-        ShiftAction::RemoveShadow { shadow } => remove_shadow(sagemaker, input, &live, shadow, &mut out).await?,
+        ShiftAction::RemoveShadow { shadow } => {
+            remove_shadow(sagemaker, input, &live, shadow, &mut out).await?
+        }
         ShiftAction::Cleanup {
             superseded_config,
             models,
@@ -490,8 +494,17 @@ async fn switch_config(
         .update_endpoint(&endpoint.name, &name, None)
         .await
         .map_err(port(format!("UpdateEndpoint {}", endpoint.name)))?;
-    let in_use = |m: &str| next.variants.iter().chain(&next.shadow_variants).any(|k| k.model_name == m);
-    out.weights = next.variants.iter().map(|v| (v.name.clone(), v.initial_weight)).collect();
+    let in_use = |m: &str| {
+        next.variants
+            .iter()
+            .chain(&next.shadow_variants)
+            .any(|k| k.model_name == m)
+    };
+    out.weights = next
+        .variants
+        .iter()
+        .map(|v| (v.name.clone(), v.initial_weight))
+        .collect();
     out.new_config = Some(name);
     out.superseded_config = Some(endpoint.config_name.clone());
     out.retired_models = retired
@@ -522,8 +535,11 @@ async fn graduate(
     in_service(endpoint)?;
     known_shadow(endpoint, plan.shadow)?;
     let config = live_config(sagemaker, endpoint).await?;
-    let (mut shadow, others): (Vec<_>, Vec<_>) =
-        config.shadow_variants.iter().cloned().partition(|v| v.name == plan.shadow);
+    let (mut shadow, others): (Vec<_>, Vec<_>) = config
+        .shadow_variants
+        .iter()
+        .cloned()
+        .partition(|v| v.name == plan.shadow);
     let Some(mut graduate) = shadow.pop() else {
         return Err(not_a_shadow(endpoint, plan.shadow));
     };
@@ -558,7 +574,11 @@ async fn remove_shadow(
     in_service(endpoint)?;
     known_shadow(endpoint, shadow)?;
     let config = live_config(sagemaker, endpoint).await?;
-    let (removed, kept): (Vec<_>, Vec<_>) = config.shadow_variants.iter().cloned().partition(|v| v.name == shadow);
+    let (removed, kept): (Vec<_>, Vec<_>) = config
+        .shadow_variants
+        .iter()
+        .cloned()
+        .partition(|v| v.name == shadow);
     let next = EndpointConfig {
         shadow_variants: kept,
         ..config
@@ -580,6 +600,10 @@ fn not_a_shadow(endpoint: &EndpointDescription, name: &str) -> TaskError {
     TaskError::InvalidInput(format!(
         "{name:?} is not a shadow variant of endpoint {} (shadow variants: {})",
         endpoint.name,
-        if shadows.is_empty() { "none".to_string() } else { shadows.join(", ") }
+        if shadows.is_empty() {
+            "none".to_string()
+        } else {
+            shadows.join(", ")
+        }
     ))
 }

@@ -27,9 +27,9 @@ use weighbridge_tasks::names::{execution_arn, fingerprint};
 use crate::training::{self, Dataset};
 use weighbridge_tasks::ports::{
     EndpointConfig, EndpointDescription, EndpointStatus, InvokeRequest, InvokeResponse, MetricDatum,
-    MetricSink, ModelRequest, ObjectChunks, ObjectStore, ObjectSummary, PortError, PortResult, PutCondition,
-    Runtime, SageMaker, StoredObject, TrainingJobDescription, TrainingJobRequest, TrainingStatus,
-    VariantState, Workflows,
+    MetricQuery, MetricSink, MetricTotals, ModelRequest, ObjectChunks, ObjectStore, ObjectSummary, PortError,
+    PortResult, PutCondition, Runtime, SageMaker, StoredObject, TrainingJobDescription, TrainingJobRequest,
+    TrainingStatus, VariantState, Workflows,
 };
 
 /// A model's prediction for one row of features.
@@ -87,6 +87,10 @@ pub struct World {
     /// The capture file each `endpoint/variant` appends to: its hour, key and lines.
     #[serde(default)]
     capture_files: BTreeMap<String, (String, String, u32)>,
+    /// Invocation metrics (`AWS/SageMaker`) per `endpoint/variant/hour`, as SageMaker
+    /// publishes them for production and shadow variants alike.
+    #[serde(default)]
+    invocations: BTreeMap<String, runtime::InvocationHour>,
 }
 
 /// A backend's persisted state: the world, the objects, the clock and the timing.
@@ -125,6 +129,9 @@ struct State {
     /// A routing fault: a variant's weight multiplied when routing, unseen by
     /// DescribeEndpoint (what a sample ratio mismatch looks like from outside).
     routing_skew: BTreeMap<String, f64>,
+    /// The `ModelLatency` a variant reports, in microseconds (default
+    /// [`runtime::DEFAULT_MODEL_LATENCY_US`]): a slow shadow, without waiting for one.
+    model_latency_us: BTreeMap<String, f64>,
 }
 
 /// An endpoint change in progress: since when, and the config and variants to roll back to.

@@ -1,5 +1,9 @@
 //! SageMaker Runtime: `InvokeEndpoint` routed by the variants' weights (seeded) or
-//! `TargetVariant`, served by the models trained here (or registered with [`MemoryBackend::serve`]).
+//! `TargetVariant`, served by the models trained here (or registered with
+//! [`MemoryBackend::serve`]). An endpoint with a shadow variant mirrors a share of its
+//! requests to it (the shadow's weight over the production variant's, seeded): the
+//! shadow answers, its response is captured under its own variant and never returned.
+//! Every answer is counted in the `AWS/SageMaker` invocation metrics per variant and hour.
 
 use super::*;
 
@@ -13,6 +17,70 @@ impl MemoryBackend {
     ) {
         self.with(|s| s.predictors.insert(model.to_string(), (Arc::new(predict), style)));
     }
+
+    /// The `ModelLatency` (microseconds) `variant` reports from now on: a slow model.
+    pub fn set_model_latency(&self, variant: &str, micros: f64) {
+        self.with(|s| s.model_latency_us.insert(variant.to_string(), micros));
+    }
+}
+
+/// The `ModelLatency` a variant reports unless [`MemoryBackend::set_model_latency`] says.
+pub const DEFAULT_MODEL_LATENCY_US: f64 = 2_000.0;
+
+/// One variant's invocation metrics in one hour.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct InvocationHour {
+    invocations: u64,
+    latency_us: f64,
+    errors_5xx: u64,
+}
+
+/// Counts one answer of `variant` in its hour's metrics.
+fn count_invocation(s: &mut State, endpoint: &str, variant: &str, now: DateTime<Utc>, error_5xx: bool) {
+    let latency = s
+        .model_latency_us
+        .get(variant)
+        .copied()
+        .unwrap_or(DEFAULT_MODEL_LATENCY_US);
+    let hour = now.timestamp().div_euclid(3600);
+    let cell = s
+        .world
+        .invocations
+        .entry(format!("{endpoint}/{variant}/{hour}"))
+        .or_default();
+    cell.invocations += 1;
+    cell.latency_us += latency;
+    cell.errors_5xx += u64::from(error_5xx);
+}
+
+/// A metric's totals over the hours of one variant (what GetMetricStatistics sums).
+pub(super) fn invocation_totals(
+    s: &State,
+    endpoint: &str,
+    variant: &str,
+    metric: &str,
+    hours: std::ops::Range<i64>,
+) -> MetricTotals {
+    let prefix = format!("{endpoint}/{variant}/");
+    let cells = s
+        .world
+        .invocations
+        .iter()
+        .filter_map(|(k, c)| Some((k.strip_prefix(&prefix)?.parse::<i64>().ok()?, c)))
+        .filter(|(h, _)| hours.contains(h));
+    cells.fold(MetricTotals::default(), |t, (_, c)| {
+        let n = c.invocations as f64;
+        let sum = match metric {
+            "ModelLatency" => c.latency_us,
+            "Invocations" => n,
+            "Invocation5XXErrors" => c.errors_5xx as f64,
+            _ => 0.0,
+        };
+        MetricTotals {
+            sample_count: t.sample_count + n,
+            sum: t.sum + sum,
+        }
+    })
 }
 
 /// A predictor for a model whose artifact is in the local S3 (a model trained here).
@@ -50,15 +118,31 @@ impl Runtime for MemoryBackend {
         let scores: Vec<f64> = request_rows(&r.body).iter().map(|row| predict(row)).collect();
         let (body, content_type) = answer(style, &scores);
         let now = self.clock.now();
-        self.with(|s| {
+        let shadow = self.with(|s| {
             let exchange = capture::Exchange {
                 request: r,
                 variant: &variant,
                 response: body.as_bytes(),
                 response_type: content_type,
             };
-            capture::record(s, now, &exchange)
+            capture::record(s, now, &exchange);
+            count_invocation(s, &r.endpoint, &variant, now, style == ResponseStyle::Garbage);
+            mirrored_to(s, r)
         });
+        if let Some((predict, style, shadow)) = shadow {
+            let scores: Vec<f64> = request_rows(&r.body).iter().map(|row| predict(row)).collect();
+            let (shadow_body, shadow_type) = answer(style, &scores);
+            self.with(|s| {
+                let exchange = capture::Exchange {
+                    request: r,
+                    variant: &shadow,
+                    response: shadow_body.as_bytes(),
+                    response_type: shadow_type,
+                };
+                capture::record(s, now, &exchange);
+                count_invocation(s, &r.endpoint, &shadow, now, style == ResponseStyle::Garbage);
+            });
+        }
         Ok(InvokeResponse {
             body: body.into_bytes(),
             content_type: Some(content_type.into()),
@@ -113,6 +197,40 @@ fn route(s: &mut State, r: &InvokeRequest) -> PortResult<(Predictor, ResponseSty
     let (p, style) =
         served.ok_or_else(|| PortError::Validation(format!("model {model} has no predictor served")))?;
     Ok((p, style, variant))
+}
+
+/// The shadow variant this request is mirrored to, if the endpoint has one and the
+/// request is sampled (the shadow's weight over the production variant's; seeded, and
+/// without a seed every request); `TargetVariant` requests are not mirrored.
+fn mirrored_to(s: &mut State, r: &InvokeRequest) -> Option<(Predictor, ResponseStyle, String)> {
+    if r.target_variant.is_some() {
+        return None;
+    }
+    let e = s.world.endpoints.get(&r.endpoint)?;
+    let shadow = e.shadow_variants.first()?.clone();
+    let production: f64 = e.variants.iter().map(|v| v.current_weight).sum();
+    let share = if production > 0.0 {
+        (shadow.current_weight / production).min(1.0)
+    } else {
+        1.0
+    };
+    let config = s.world.configs.get(&e.config_name)?;
+    let model = config
+        .shadow_variants
+        .iter()
+        .find(|v| v.name == shadow.name)?
+        .model_name
+        .clone();
+    let sampled = s.rng.as_mut().is_none_or(|rng| rng.random::<f64>() < share);
+    if !sampled {
+        return None;
+    }
+    let served = s.predictors.get(&model).cloned().or_else(|| {
+        let hosted = hosted_model(s, s.world.models.get(&model)?, None)?;
+        s.predictors.insert(model.clone(), hosted.clone());
+        Some(hosted)
+    })?;
+    Some((served.0, served.1, shadow.name))
 }
 
 /// A variant by the current weights (seeded); without a seed, the heaviest.

@@ -62,6 +62,7 @@ impl MemoryBackend {
                     }
                     (Some(reason), Some((config, variants))) => {
                         e.status = EndpointStatus::InService;
+                        e.shadow_variants = s.world.configs.get(&config).map(shadows_of).unwrap_or_default();
                         e.config_name = config;
                         e.variants = variants;
                         e.failure_reason = Some(reason);
@@ -205,15 +206,48 @@ fn updatable<'a>(
 }
 
 fn variants_of(config: &EndpointConfig) -> Vec<VariantState> {
-    config
+    config.variants.iter().map(state_of).collect()
+}
+
+fn shadows_of(config: &EndpointConfig) -> Vec<VariantState> {
+    config.shadow_variants.iter().map(state_of).collect()
+}
+
+fn state_of(v: &weighbridge_tasks::ports::VariantSpec) -> VariantState {
+    VariantState {
+        name: v.name.clone(),
+        current_weight: v.initial_weight,
+        current_instance_count: v.initial_instance_count,
+    }
+}
+
+/// `ShadowProductionVariants` as SageMaker validates them: at most one, and then exactly
+/// one production variant; variant names unique across both lists.
+fn check_shadow_variants(c: &EndpointConfig) -> PortResult<()> {
+    if c.shadow_variants.is_empty() {
+        return Ok(());
+    }
+    if c.shadow_variants.len() > 1 || c.variants.len() != 1 {
+        return Err(PortError::Validation(format!(
+            "Endpoint config {} has {} production and {} shadow variants; with ShadowProductionVariants, specify exactly one production variant and one shadow variant.",
+            c.name,
+            c.variants.len(),
+            c.shadow_variants.len()
+        )));
+    }
+    let mut names: Vec<&str> = c
         .variants
         .iter()
-        .map(|v| VariantState {
-            name: v.name.clone(),
-            current_weight: v.initial_weight,
-            current_instance_count: v.initial_instance_count,
-        })
-        .collect()
+        .chain(&c.shadow_variants)
+        .map(|v| v.name.as_str())
+        .collect();
+    names.sort_unstable();
+    if names.windows(2).any(|w| w[0] == w[1]) {
+        return Err(PortError::Validation(
+            "Variant names must be unique across ProductionVariants and ShadowProductionVariants.".into(),
+        ));
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -291,8 +325,9 @@ impl SageMaker for MemoryBackend {
         if let Some(capture) = &c.data_capture {
             check_data_capture(capture)?;
         }
+        check_shadow_variants(c)?;
         self.with(|s| {
-            for v in &c.variants {
+            for v in c.variants.iter().chain(&c.shadow_variants) {
                 if !s.world.models.contains_key(&v.model_name) {
                     return Err(PortError::Validation(format!(
                         "Could not find model \"{}\".",
@@ -334,6 +369,7 @@ impl SageMaker for MemoryBackend {
                     status: EndpointStatus::Creating,
                     failure_reason: None,
                     variants: variants_of(config),
+                    shadow_variants: shadows_of(config),
                 },
             );
             if s.timing.is_some() {
@@ -363,6 +399,7 @@ impl SageMaker for MemoryBackend {
             let previous = (e.config_name.clone(), e.variants.clone());
             e.config_name = config_name.into();
             e.variants = variants_of(&config);
+            e.shadow_variants = shadows_of(&config);
             e.status = EndpointStatus::Updating;
             e.failure_reason = None;
             if s.timing.is_some() {

@@ -158,7 +158,7 @@ impl Joined {
 }
 
 /// A prediction–label pair is usable: as many labels as rows, finite, 0/1 for classes.
-fn check_pair(predictions: &[f64], labels: &[f64], classes: bool) -> Result<(), String> {
+pub(super) fn check_pair(predictions: &[f64], labels: &[f64], classes: bool) -> Result<(), String> {
     if predictions.len() != labels.len() {
         return Err(format!(
             "{} predictions but {} labels for this request; write one label per request row",

@@ -208,7 +208,7 @@ pub(super) async fn live_look(
 
 /// A new experiment's live state: its first hour (`startAt`, else the first full hour
 /// after every variant has captured, within `lookbackHours`) and its first window.
-async fn open_state(
+pub(super) async fn open_state(
     store: &dyn ObjectStore,
     input: &EvaluateVariantsInput,
     source: &CaptureSource,
@@ -365,7 +365,7 @@ struct Counted {
 }
 
 /// Every label written in `hours`, by join key (the first record of a key wins).
-async fn read_ground_truth(
+pub(super) async fn read_ground_truth(
     store: &dyn ObjectStore,
     input: &EvaluateVariantsInput,
     location: &Location,
@@ -433,7 +433,11 @@ impl Problems {
 
 /// More malformed lines than `maxMalformedShare` of those read fail the look (nothing
 /// is committed), naming the first few.
-fn check_malformed(source: &CaptureSource, summary: &LiveLookSummary, lines: u64) -> Result<(), TaskError> {
+pub(super) fn check_malformed(
+    source: &CaptureSource,
+    summary: &LiveLookSummary,
+    lines: u64,
+) -> Result<(), TaskError> {
     if summary.malformed == 0
         || (summary.malformed as f64) <= source.max_malformed_share * lines.max(1) as f64
     {

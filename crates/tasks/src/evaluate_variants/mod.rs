@@ -5,6 +5,10 @@
 //! that arrives later → SRM and label-coverage checks → two-sample evidence per weight
 //! window → the policy → the weights.
 //!
+//! An endpoint with a **shadow variant** (`shadow.rs`): its production and shadow
+//! captures of the same requests paired, joined with ground truth → paired evidence →
+//! `graduate`, `remove` or `hold` (the workflow changes the endpoint).
+//!
 //! `source: {type: "testSet"}` (the offline fallback, the default):
 //! DescribeEndpoint (must be InService) → the labelled test objects under a prefix that
 //! this experiment has not scored yet → every variant scores the same rows
@@ -45,11 +49,12 @@ mod live_checks;
 mod plan;
 mod publish;
 mod scoring;
+mod shadow;
 mod types;
 
 pub use types::{
-    CaptureSource, EvaluateVariantsInput, EvaluateVariantsOutput, LiveReport, LiveVariant, Source,
-    VariantReport,
+    CaptureSource, EvaluateVariantsInput, EvaluateVariantsOutput, LiveReport, LiveVariant, ShadowReport,
+    ShadowSettings, Source, VariantReport,
 };
 
 use evidence::{accumulate_auc, accumulate_rows, challenger_evidence, variant_reports};
@@ -99,9 +104,14 @@ pub async fn evaluate_variants(
         store,
         metrics_sink,
     };
-    match &input.source {
-        Source::TestSet => test_set_look(&ports, runtime, input, &endpoint, format).await,
-        Source::Capture(source) => capture_look(&ports, input, source, &endpoint).await,
+    match (&input.source, endpoint.shadow_variants.is_empty()) {
+        (Source::TestSet, true) => test_set_look(&ports, runtime, input, &endpoint, format).await,
+        (Source::Capture(source), true) => capture_look(&ports, input, source, &endpoint).await,
+        (Source::Capture(source), false) => shadow::shadow_look(&ports, input, source, &endpoint).await,
+        (Source::TestSet, false) => Err(TaskError::InvalidInput(format!(
+            "endpoint {} has the shadow variant {}, whose evidence is the mirrored traffic it answers (a shadow cannot be invoked with TargetVariant); use source capture",
+            endpoint.name, endpoint.shadow_variants[0].name
+        ))),
     }
 }
 
@@ -238,6 +248,7 @@ async fn finish_look(
         applied: look.applied,
         experiment_key: plan.experiment_key.clone(),
         live: None,
+        shadow: None,
     })
 }
 
@@ -439,6 +450,7 @@ mod tests {
                     current_instance_count: 1,
                 })
                 .collect(),
+            shadow_variants: vec![],
         }
     }
 

@@ -63,6 +63,57 @@ pub struct EvaluateVariantsInput {
     /// hours are counted from it; a test-set look does not use it.
     #[serde(default)]
     pub as_of: Option<String>,
+    /// For an endpoint with a shadow variant (its looks read `source: capture`): how long
+    /// it may stay in shadow, how its records pair, its operational limits.
+    #[serde(default)]
+    pub shadow: ShadowSettings,
+}
+
+/// The settings of a shadow look.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ShadowSettings {
+    /// Hours the shadow may run from the experiment's first hour before it is removed
+    /// without a significant improvement (default 336: two weeks; SageMaker's own shadow
+    /// tests run at most 30 days).
+    #[serde(default = "two_weeks")]
+    pub max_shadow_hours: u32,
+    /// Largest relative increase of the shadow's mean `ModelLatency` over the production
+    /// variant's before it is removed (default 0.2: 20 % slower).
+    #[serde(default = "fifth")]
+    pub max_latency_increase: f64,
+    /// Largest increase of the shadow's `Invocation5XXErrors` per invocation over the
+    /// production variant's (default 0.001: one more error per thousand requests).
+    #[serde(default = "per_mille")]
+    pub max_error_rate_increase: f64,
+    /// Records without a shared `inferenceId` pair by request body within this many
+    /// seconds of each other (default 60).
+    #[serde(default = "minute")]
+    pub pairing_window_seconds: u32,
+}
+
+impl Default for ShadowSettings {
+    fn default() -> Self {
+        Self {
+            max_shadow_hours: two_weeks(),
+            max_latency_increase: fifth(),
+            max_error_rate_increase: per_mille(),
+            pairing_window_seconds: minute(),
+        }
+    }
+}
+
+fn two_weeks() -> u32 {
+    336
+}
+fn fifth() -> f64 {
+    0.2
+}
+fn per_mille() -> f64 {
+    0.001
+}
+fn minute() -> u32 {
+    60
 }
 
 /// Where a look's evidence comes from.
@@ -224,6 +275,38 @@ pub struct EvaluateVariantsOutput {
     /// The live source's look: requests, label coverage, SRM, malformed lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveReport>,
+    /// A shadow look's pairing and operational checks (`action` is then `graduate`,
+    /// `remove` or `hold`, and nothing on the endpoint changes: the workflow does it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowReport>,
+}
+
+/// What a shadow look paired and measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShadowReport {
+    /// The production variant (the champion).
+    pub production: String,
+    /// The shadow variant.
+    pub shadow: String,
+    /// Share of the production variant's requests mirrored (the shadow's weight over
+    /// the production variant's).
+    pub sampling_share: f64,
+    /// Shadow records paired with their production record this look, by `inferenceId`.
+    pub paired_by_inference_id: u64,
+    /// The same, by request body within `pairingWindowSeconds`.
+    pub paired_by_body: u64,
+    /// Shadow records with no production partner this look (not counted as evidence):
+    /// no `inferenceId` and no captured body, or the partner fell in an hour not read.
+    pub unpaired_shadow: u64,
+    /// Production records without a shadow record (most are simply not mirrored).
+    pub unmirrored_production: u64,
+    /// Paired requests with a label this look.
+    pub labelled_pairs: u64,
+    /// The operational checks (`ModelLatency`, `Invocation5XXErrors` per invocation).
+    pub operational: Vec<weighbridge_core::shadow::OperationalCheck>,
+    /// Hours since the experiment's first hour.
+    pub hours_in_shadow: i64,
 }
 
 /// What a live look saw, for the report and the state machine.
