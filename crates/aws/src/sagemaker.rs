@@ -374,6 +374,9 @@ impl SageMaker for SageMakerControl {
                 .iter()
                 .map(state_from_sdk)
                 .collect(),
+            last_modified: d
+                .last_modified_time()
+                .and_then(|t| chrono::DateTime::from_timestamp_millis(t.to_millis().ok()?)),
         })
     }
 

@@ -92,8 +92,9 @@ pub struct DeployInput {
     pub data_capture: Option<CaptureInput>,
     /// `weighted` (default): the candidate joins as a production variant at
     /// `initialShare`. `shadow`: it joins as the endpoint's shadow variant and serves no
-    /// one until it graduates (the endpoint must exist, with exactly one production
-    /// variant, no shadow, and Data Capture on — the captures are its evidence).
+    /// one until it graduates (the endpoint must have exactly one production variant, no
+    /// shadow, and Data Capture on — the captures are its evidence). The first model has
+    /// nothing to shadow and creates the endpoint in either mode.
     #[serde(default)]
     pub mode: DeployMode,
     /// `shadow` mode: the percentage of the production variant's requests mirrored to the
@@ -388,13 +389,8 @@ async fn plan_variants(
         initial_instance_count: input.initial_instance_count,
         initial_weight: weight,
     };
+    // The first model has nothing to shadow: it creates the endpoint in either mode.
     let Some(endpoint) = live else {
-        if input.mode == DeployMode::Shadow {
-            return Err(TaskError::InvalidInput(format!(
-                "mode shadow: endpoint {} does not exist, and a shadow mirrors a production variant; deploy the first model weighted",
-                input.endpoint_name
-            )));
-        }
         return Ok(Planned {
             variants: vec![candidate(1.0)],
             shadows: Vec::new(),

@@ -255,6 +255,10 @@ pub struct EndpointDescription {
     /// Its shadow variants (at most one), their weights as configured.
     #[serde(default)]
     pub shadow_variants: Vec<VariantState>,
+    /// When it last changed (`LastModifiedTime`): a live experiment never starts before
+    /// its endpoint's current config did.
+    #[serde(default)]
+    pub last_modified: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The SageMaker control plane, as far as the tasks use it.

@@ -370,6 +370,7 @@ impl SageMaker for MemoryBackend {
                     failure_reason: None,
                     variants: variants_of(config),
                     shadow_variants: shadows_of(config),
+                    last_modified: Some(now),
                 },
             );
             if s.timing.is_some() {
@@ -400,6 +401,7 @@ impl SageMaker for MemoryBackend {
             e.config_name = config_name.into();
             e.variants = variants_of(&config);
             e.shadow_variants = shadows_of(&config);
+            e.last_modified = Some(now);
             e.status = EndpointStatus::Updating;
             e.failure_reason = None;
             if s.timing.is_some() {

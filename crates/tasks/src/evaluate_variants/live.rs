@@ -39,6 +39,8 @@ pub(super) struct Location {
     pub(super) sampling_percentage: Option<u32>,
     /// The look's time.
     pub(super) as_of: DateTime<Utc>,
+    /// When the endpoint's current config took over (`LastModifiedTime`), if known.
+    pub(super) config_since: Option<DateTime<Utc>>,
 }
 
 /// The capture location and the look's time: the input's, else the endpoint config's
@@ -73,6 +75,7 @@ pub(super) async fn locate(
         truth_prefix: slash(&truth_prefix),
         sampling_percentage: capture.map(|c| c.sampling_percentage),
         as_of,
+        config_since: endpoint.last_modified,
     })
 }
 
@@ -216,6 +219,9 @@ pub(super) async fn open_state(
     plan: &Plan,
 ) -> Result<LiveState, TaskError> {
     let now = hour_of(location.as_of);
+    // Never before the endpoint's current config: after a graduation the same names
+    // served other shares (a shadow's mirrored requests), which are not this experiment's.
+    let config_start = location.config_since.map_or(i64::MIN, |t| hour_of(t) + 1);
     let start = match source.start_at()? {
         Some(t) => hour_of(t),
         None => first_shared_hour(
@@ -227,7 +233,8 @@ pub(super) async fn open_state(
             now,
         )
         .await?
-        .map_or(now, |h| h + 1),
+        .map_or(now, |h| h + 1)
+        .max(config_start.min(now)),
     };
     Ok(LiveState {
         started_hour: start,

@@ -451,6 +451,7 @@ mod tests {
                 })
                 .collect(),
             shadow_variants: vec![],
+            last_modified: None,
         }
     }
 

@@ -38,8 +38,12 @@ pub(super) async fn shadow_look(
     let pair = ShadowPair::of(endpoint)?;
     let location = live::locate(ports.sagemaker, endpoint, source, input.look_time()?).await?;
     let planned = with_shadow_arm(endpoint, &pair);
+    // A shadow experiment's record is its own: the A/B that may follow a graduation
+    // compares the same names with unpaired evidence, in another record.
     let plan = Plan::resolve(input, &planned, &location.capture_bucket, &|arms| {
-        live::default_experiment_key(&location, &input.endpoint_name, arms)
+        let mut marked = arms.to_vec();
+        marked.push("~shadow".into());
+        live::default_experiment_key(&location, &input.endpoint_name, &marked)
     })?;
     let (mut record, etag) = load_record(ports.store, input, &plan).await?;
     let mut state = match record.live.take() {
