@@ -26,7 +26,10 @@ fn main() {
         for f in &shadow {
             println!("{}", f.line);
         }
-        println!("elapsed {:.1} s on {threads} threads", started.elapsed().as_secs_f64());
+        println!(
+            "elapsed {:.1} s on {threads} threads",
+            started.elapsed().as_secs_f64()
+        );
         std::process::exit(i32::from(shadow.iter().any(|f| !f.passed())));
     }
     let p = figures_policy("rmse");
