@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Binomial, Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::{evidence, separation, Figure, Scenario};
+use super::{evidence, held_figure, median_look, rate, separation, Figure, Scenario};
 use crate::compare::{
     auc_estimate, unpaired_auc_difference, welch_difference, LossMoments, LossStatistic, TwoSampleDifference,
 };
@@ -72,19 +72,7 @@ enum Window {
 impl LiveSimulation {
     /// Runs every experiment on `threads` threads; results depend only on the seed.
     pub fn run(&self, threads: usize) -> Vec<LiveOutcome> {
-        let threads = threads.clamp(1, self.runs.max(1));
-        let per = self.runs.div_ceil(threads);
-        let mut outcomes = vec![LiveOutcome::default(); self.runs];
-        std::thread::scope(|scope| {
-            for (chunk, out) in outcomes.chunks_mut(per).enumerate() {
-                scope.spawn(move || {
-                    for (i, slot) in out.iter_mut().enumerate() {
-                        *slot = self.one_run((chunk * per + i) as u64);
-                    }
-                });
-            }
-        });
-        outcomes
+        super::run_each(self.runs, threads, |run| self.one_run(run))
     }
 
     fn one_run(&self, run: u64) -> LiveOutcome {
@@ -214,15 +202,6 @@ fn difference(a: &Window, c: &Window) -> Option<(TwoSampleDifference, f64)> {
     }
 }
 
-/// Share of runs for which `at` is `Some(look <= within)`.
-pub fn live_rate(outcomes: &[LiveOutcome], within: u32, at: impl Fn(&LiveOutcome) -> Option<u32>) -> f64 {
-    outcomes
-        .iter()
-        .filter(|o| at(o).is_some_and(|l| l <= within))
-        .count() as f64
-        / outcomes.len().max(1) as f64
-}
-
 /// Requests per look in the published live figures (all variants together).
 pub const LIVE_REQUESTS_PER_LOOK: u64 = 20_000;
 /// Share of requests labelled in the published live figures.
@@ -248,26 +227,6 @@ pub(super) fn live(
         policy: super::figures_policy(metric),
     }
     .run(threads)
-}
-
-fn figure(
-    id: &'static str,
-    metric: &'static str,
-    value: f64,
-    at_most: bool,
-    target: f64,
-    text: String,
-) -> Figure {
-    let passed = if at_most { value <= target } else { value >= target };
-    Figure {
-        id,
-        metric,
-        value,
-        at_most: Some(at_most),
-        target,
-        naive_rate: None,
-        line: format!("{id} {metric} live: {text} {}", super::pass_mark(passed)),
-    }
 }
 
 /// D4–D7 on live traffic, `runs` experiments each: the challenger starts at 10 % of
@@ -296,17 +255,18 @@ pub fn live_decision_quality(runs: usize, threads: usize) -> Vec<Figure> {
     );
     let aa_auc = live(auc(0.0), "auc", 20, 1.0, runs, 4050, threads);
     for (metric, runs_of) in [("rmse", &aa), ("auc", &aa_auc)] {
-        let value = live_rate(runs_of, 20, |o| o.promoted_at);
-        let naive = live_rate(runs_of, 20, |o| o.naive_win_at);
-        let mut d4 = figure("D4", metric, value, true, 0.05, format!(
+        let value = rate(runs_of, 20, |o| o.promoted_at);
+        let naive = rate(runs_of, 20, |o| o.naive_win_at);
+        let mut d4 = held_figure("live", "D4", metric, value, true, 0.05, format!(
             "A/A, 20 looks: false-promotion rate {value:.4} (target ≤ 0.05); false rollback {:.4}; naive test (uncorrected z at alpha, every look) finds the challenger better in {naive:.4}",
-            live_rate(runs_of, 20, |o| o.rolled_back_at)
+            rate(runs_of, 20, |o| o.rolled_back_at)
         ));
         d4.naive_rate = Some(naive);
         figures.push(d4);
     }
-    let srm_alarms = live_rate(&[aa, aa_auc].concat(), 20, |o| o.srm_at);
-    figures.push(figure(
+    let srm_alarms = rate(&[aa, aa_auc].concat(), 20, |o| o.srm_at);
+    figures.push(held_figure(
+        "live",
         "D7",
         "rmse",
         srm_alarms,
@@ -319,13 +279,11 @@ pub fn live_decision_quality(runs: usize, threads: usize) -> Vec<Figure> {
         ("auc", auc(0.02), "AUC +0.02 (0.80 → 0.82)", 4200),
     ] {
         let up = live(scenario, metric, 14, 1.0, runs, seed, threads);
-        let value = live_rate(&up, 14, |o| o.promoted_at);
-        let mut looks: Vec<u32> = up.iter().filter_map(|o| o.promoted_at).collect();
-        looks.sort_unstable();
-        figures.push(figure("D5", metric, value, false, 0.90, format!(
+        let value = rate(&up, 14, |o| o.promoted_at);
+        figures.push(held_figure("live", "D5", metric, value, false, 0.90, format!(
             "challenger {text}: promoted within 14 looks in {value:.4} of runs (target ≥ 0.90); median promotion look {}; wrongly rolled back {:.4}",
-            looks.get(looks.len() / 2).map_or("-".to_string(), |l| l.to_string()),
-            live_rate(&up, 14, |o| o.rolled_back_at)
+            median_look(up.iter().filter_map(|o| o.promoted_at).collect()),
+            rate(&up, 14, |o| o.rolled_back_at)
         )));
     }
     let skewed = live(
@@ -337,10 +295,10 @@ pub fn live_decision_quality(runs: usize, threads: usize) -> Vec<Figure> {
         4300,
         threads,
     );
-    let value = live_rate(&skewed, 3, |o| o.srm_at);
+    let value = rate(&skewed, 3, |o| o.srm_at);
     let moved = skewed.iter().filter(|o| o.moved_during_srm).count();
-    let before = live_rate(&skewed, 14, |o| o.promoted_at);
-    figures.push(figure("D6", "rmse", value, false, 0.95, format!(
+    let before = rate(&skewed, 14, |o| o.promoted_at);
+    figures.push(held_figure("live", "D6", "rmse", value, false, 0.95, format!(
         "challenger gets 8% instead of 10% (and has 5% lower RMSE): SRM flagged within 3 looks in {value:.4} of runs (target ≥ 0.95); promoted while the SRM stood in {moved} runs; promoted at all {before:.4}"
     )));
     if moved > 0 {

@@ -22,7 +22,7 @@
 mod live;
 mod shadow;
 pub use live::{
-    live_decision_quality, live_rate, LiveOutcome, LiveSimulation, LIVE_LABEL_SHARE, LIVE_REQUESTS_PER_LOOK,
+    live_decision_quality, LiveOutcome, LiveSimulation, LIVE_LABEL_SHARE, LIVE_REQUESTS_PER_LOOK,
 };
 pub use shadow::{shadow_decision_quality, ShadowOutcome, ShadowSimulation, SHADOW_SAMPLING};
 
@@ -58,7 +58,7 @@ pub enum Scenario {
 }
 
 /// How each run of a simulation ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RunOutcome {
     /// The look (1-based) at which the challenger was promoted, if it was.
     pub promoted_at: Option<u32>,
@@ -91,22 +91,7 @@ pub struct Simulation {
 impl Simulation {
     /// Runs every experiment on `threads` threads; results depend only on the seed.
     pub fn run(&self, threads: usize) -> Vec<RunOutcome> {
-        let threads = threads.clamp(1, self.runs.max(1));
-        let per = self.runs.div_ceil(threads);
-        let mut outcomes = vec![None; self.runs];
-        std::thread::scope(|scope| {
-            for (chunk, out) in outcomes.chunks_mut(per).enumerate() {
-                scope.spawn(move || {
-                    for (i, slot) in out.iter_mut().enumerate() {
-                        *slot = Some(self.one_run((chunk * per + i) as u64));
-                    }
-                });
-            }
-        });
-        outcomes
-            .into_iter()
-            .map(|o| o.unwrap_or_else(|| unreachable!("every run's slot is filled before the scope ends")))
-            .collect()
+        run_each(self.runs, threads, |run| self.one_run(run))
     }
 
     fn one_run(&self, run: u64) -> RunOutcome {
@@ -226,6 +211,25 @@ impl PairedEvidence {
     }
 }
 
+/// Runs `one(0..runs)` on `threads` threads, in run order: each run depends only on its
+/// index (and the simulation's seed), so the results do not depend on the threads.
+fn run_each<T: Default + Clone + Send>(runs: usize, threads: usize, one: impl Fn(u64) -> T + Sync) -> Vec<T> {
+    let threads = threads.clamp(1, runs.max(1));
+    let per = runs.div_ceil(threads).max(1);
+    let mut outcomes = vec![T::default(); runs];
+    let one = &one;
+    std::thread::scope(|scope| {
+        for (chunk, out) in outcomes.chunks_mut(per).enumerate() {
+            scope.spawn(move || {
+                for (i, slot) in out.iter_mut().enumerate() {
+                    *slot = one((chunk * per + i) as u64);
+                }
+            });
+        }
+    });
+    outcomes
+}
+
 /// The class separation μ that gives a binormal AUC: AUC = Φ(μ/√2).
 fn separation(auc: f64) -> f64 {
     std::f64::consts::SQRT_2 * normal::quantile(auc)
@@ -245,8 +249,8 @@ fn evidence(metric: &str, champion_value: f64, difference: f64, se: f64, rows: u
     }
 }
 
-/// Share of runs for which `at` is `Some(look <= within)`.
-pub fn rate(outcomes: &[RunOutcome], within: u32, at: impl Fn(&RunOutcome) -> Option<u32>) -> f64 {
+/// Share of runs for which `at` is `Some(look <= within)` (any simulation's outcomes).
+pub fn rate<T>(outcomes: &[T], within: u32, at: impl Fn(&T) -> Option<u32>) -> f64 {
     let hits = outcomes
         .iter()
         .filter(|o| at(o).is_some_and(|l| l <= within))
@@ -327,6 +331,37 @@ fn simulate(
     .run(threads)
 }
 
+/// A figure held to a target (`at_most` it, or at least it); `source` names the
+/// simulation in the printed line (`live`, `shadow`).
+fn held_figure(
+    source: &str,
+    id: &'static str,
+    metric: &'static str,
+    value: f64,
+    at_most: bool,
+    target: f64,
+    text: String,
+) -> Figure {
+    let passed = if at_most { value <= target } else { value >= target };
+    Figure {
+        id,
+        metric,
+        value,
+        at_most: Some(at_most),
+        target,
+        naive_rate: None,
+        line: format!("{id} {metric} {source}: {text} {}", pass_mark(passed)),
+    }
+}
+
+/// The median of the looks at which something happened, `-` when it never did.
+fn median_look(mut looks: Vec<u32>) -> String {
+    looks.sort_unstable();
+    looks
+        .get(looks.len() / 2)
+        .map_or("-".to_string(), |l| l.to_string())
+}
+
 fn pass_mark(passed: bool) -> &'static str {
     if passed {
         "PASS"
@@ -387,8 +422,6 @@ pub fn decision_quality(runs: usize, threads: usize) -> Vec<Figure> {
         });
         let up = simulate(better, metric, 10, runs, seed + 1, threads);
         let value = rate(&up, 10, |o| o.promoted_at);
-        let mut looks: Vec<u32> = up.iter().filter_map(|o| o.promoted_at).collect();
-        looks.sort_unstable();
         figures.push(Figure {
             id: "D2",
             metric,
@@ -399,7 +432,7 @@ pub fn decision_quality(runs: usize, threads: usize) -> Vec<Figure> {
             line: format!(
                 "D2 {metric} challenger {better_text}: promoted within 10 looks in {value:.4} of runs (target ≥ 0.90) {}; median promotion look {}; wrongly rolled back {:.4}",
                 pass_mark(value >= 0.90),
-                looks.get(looks.len() / 2).map_or("-".to_string(), |l| l.to_string()),
+                median_look(up.iter().filter_map(|o| o.promoted_at).collect()),
                 rate(&up, 10, |o| o.rolled_back_at),
             ),
         });

@@ -17,8 +17,8 @@ use rand::SeedableRng;
 use rand_distr::{Binomial, Distribution};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::live::{live, live_rate};
-use super::{figures_policy, pass_mark, Figure, PairedEvidence, Scenario, SHARED_NOISE};
+use super::live::live;
+use super::{figures_policy, held_figure, median_look, rate, Figure, PairedEvidence, Scenario, SHARED_NOISE};
 use crate::policy::{Action, PolicyConfig};
 use crate::shadow::{decide_shadow, ShadowEvidence};
 
@@ -62,19 +62,7 @@ pub struct ShadowOutcome {
 impl ShadowSimulation {
     /// Runs every experiment on `threads` threads; results depend only on the seed.
     pub fn run(&self, threads: usize) -> Vec<ShadowOutcome> {
-        let threads = threads.clamp(1, self.runs.max(1));
-        let per = self.runs.div_ceil(threads);
-        let mut outcomes = vec![ShadowOutcome::default(); self.runs];
-        std::thread::scope(|scope| {
-            for (chunk, out) in outcomes.chunks_mut(per).enumerate() {
-                scope.spawn(move || {
-                    for (i, slot) in out.iter_mut().enumerate() {
-                        *slot = self.one_run((chunk * per + i) as u64);
-                    }
-                });
-            }
-        });
-        outcomes
+        super::run_each(self.runs, threads, |run| self.one_run(run))
     }
 
     fn one_run(&self, run: u64) -> ShadowOutcome {
@@ -121,21 +109,6 @@ impl ShadowSimulation {
     }
 }
 
-fn rate(outcomes: &[ShadowOutcome], within: u32, at: impl Fn(&ShadowOutcome) -> Option<u32>) -> f64 {
-    outcomes
-        .iter()
-        .filter(|o| at(o).is_some_and(|l| l <= within))
-        .count() as f64
-        / outcomes.len().max(1) as f64
-}
-
-fn median(mut looks: Vec<u32>) -> String {
-    looks.sort_unstable();
-    looks
-        .get(looks.len() / 2)
-        .map_or("-".to_string(), |l| l.to_string())
-}
-
 fn shadow(
     scenario: Scenario,
     metric: &str,
@@ -154,26 +127,6 @@ fn shadow(
         policy: figures_policy(metric),
     }
     .run(threads)
-}
-
-fn figure(
-    id: &'static str,
-    metric: &'static str,
-    value: f64,
-    at_most: bool,
-    target: f64,
-    text: String,
-) -> Figure {
-    let passed = if at_most { value <= target } else { value >= target };
-    Figure {
-        id,
-        metric,
-        value,
-        at_most: Some(at_most),
-        target,
-        naive_rate: None,
-        line: format!("{id} {metric} shadow: {text} {}", pass_mark(passed)),
-    }
 }
 
 /// D8–D10 in shadow, `runs` experiments each: 20,000 production requests per look, 10 %
@@ -196,7 +149,7 @@ pub fn shadow_decision_quality(runs: usize, threads: usize) -> Vec<Figure> {
     ] {
         let aa = shadow(same, metric, 20, runs, seed, threads);
         let value = rate(&aa, 20, |o| o.graduated_at);
-        figures.push(figure("D8", metric, value, true, 0.05, format!(
+        figures.push(held_figure("shadow", "D8", metric, value, true, 0.05, format!(
             "A/A, 10% mirrored, 20 looks: false-graduation rate {value:.4} (target ≤ 0.05); wrongly removed as worse {:.4}",
             rate(&aa, 20, |o| o.removed_at)
         )));
@@ -217,17 +170,17 @@ pub fn shadow_decision_quality(runs: usize, threads: usize) -> Vec<Figure> {
             rmse => rmse,
         };
         let ab = live(unpaired_scenario, metric, 30, 1.0, runs, seed + 50, threads);
-        figures.push(figure("D9", metric, value, false, 0.90, format!(
+        figures.push(held_figure("shadow", "D9", metric, value, false, 0.90, format!(
             "shadow {text}: graduated within 7 looks in {value:.4} of runs (target ≥ 0.90); median graduation look {}; wrongly removed {:.4} | unpaired live A/B, same traffic (challenger at 10%): promoted within 7 looks in {:.4}, median promotion look {}",
-            median(up.iter().filter_map(|o| o.graduated_at).collect()),
+            median_look(up.iter().filter_map(|o| o.graduated_at).collect()),
             rate(&up, 7, |o| o.removed_at),
-            live_rate(&ab, 7, |o| o.promoted_at),
-            median(ab.iter().filter_map(|o| o.promoted_at).collect()),
+            rate(&ab, 7, |o| o.promoted_at),
+            median_look(ab.iter().filter_map(|o| o.promoted_at).collect()),
         )));
     }
     let down = shadow(Scenario::Rmse { ratio: 1.05 }, "rmse", 3, runs, 8300, threads);
     let value = rate(&down, 3, |o| o.removed_at);
-    figures.push(figure("D10", "rmse", value, false, 0.95, format!(
+    figures.push(held_figure("shadow", "D10", "rmse", value, false, 0.95, format!(
         "shadow 5% higher RMSE: removed within 3 looks in {value:.4} of runs (target ≥ 0.95); wrongly graduated {:.4}",
         rate(&down, 3, |o| o.graduated_at)
     )));
