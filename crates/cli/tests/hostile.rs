@@ -243,6 +243,14 @@ fn catalogue(s: &str) -> Vec<Row> {
         ("executionName", json!("a/b"), "refuses in execution names"),
         ("image", json!({"kind": "docker"}), "unknown variant `docker`"),
         ("environment", json!({"": "x"}), "at most 100 variables"),
+        ("mode", json!("canary"), "unknown variant `canary`"),
+        ("mode", json!(["shadow"]), "invalid type"),
+        (
+            "shadowSamplingPercent",
+            json!(10),
+            "unknown field `shadowSamplingPercent`",
+        ),
+        ("shadowSamplingPercentage", json!(-1), "invalid value"),
     ] {
         rows.push(invoke(s, "deploy", path, value, says));
     }
@@ -308,6 +316,37 @@ fn catalogue(s: &str) -> Vec<Row> {
             "is not an s3:// URI",
         ),
         ("asOf", json!("2026-13-01T00:00:00Z"), "RFC 3339"),
+        (
+            "shadow",
+            json!({"maxShadowHour": 24}),
+            "unknown field `maxShadowHour`",
+        ),
+        ("shadow", json!("two weeks"), "invalid type"),
+        (
+            "shadow",
+            json!({"maxShadowHours": 0}),
+            "shadow.maxShadowHours is 0",
+        ),
+        (
+            "shadow",
+            json!({"pairingWindowSeconds": 86_400}),
+            "shadow.pairingWindowSeconds",
+        ),
+        (
+            "shadow",
+            json!({"maxLatencyIncrease": -0.5}),
+            "shadow.maxLatencyIncrease is -0.5",
+        ),
+        (
+            "shadow",
+            json!({"maxLatencyIncrease": f64::MAX}),
+            "shadow.maxLatencyIncrease",
+        ),
+        (
+            "shadow",
+            json!({"maxErrorRateIncrease": 2.0}),
+            "shadow.maxErrorRateIncrease is 2",
+        ),
         (
             "source",
             json!({"type": "capture", "groundTruthUri": "s3://bkt/gt", "startAt": "01/12/2026"}),
@@ -388,6 +427,26 @@ fn catalogue(s: &str) -> Vec<Row> {
             "unknown variant `teleport`",
         ),
         (json!({"endpointName": "salary"}), "missing field `action`"),
+        (
+            json!({"endpointName": "salary", "executionName": "x", "action": "graduate", "shadow": "../x"}),
+            "is not a valid SageMaker name",
+        ),
+        (
+            json!({"endpointName": "salary", "executionName": "x", "action": "graduate", "shadow": "s", "initialShare": 1.0}),
+            "must be between 0 and 1",
+        ),
+        (
+            json!({"endpointName": "salary", "executionName": "x", "action": "removeShadow", "shadow": "a".repeat(300)}),
+            "is not a valid SageMaker name",
+        ),
+        (
+            json!({"endpointName": "salary", "action": "removeShadow"}),
+            "missing field `shadow`",
+        ),
+        (
+            json!({"endpointName": "salary", "executionName": "x", "action": "removeShadow", "shadow": "champion"}),
+            "is not a shadow variant of endpoint",
+        ),
         (
             json!({"action": "promote", "winner": "a"}),
             "missing field `endpointName`",

@@ -24,6 +24,7 @@ pub(super) fn validate(input: &EvaluateVariantsInput) -> Result<Format, TaskErro
         }
         Source::Capture(source) => check_capture_source(source)?,
     }
+    check_shadow_settings(&input.shadow)?;
     if let Some(key) = &input.experiment_key {
         validation::object_key("experimentKey", key)?;
     }
@@ -89,6 +90,35 @@ fn check_capture_source(source: &CaptureSource) -> Result<(), TaskError> {
         return Err(TaskError::InvalidInput(format!(
             "source.srmAlpha is {}; use a false-alarm level above 0 and below 0.5 (e.g. 0.01)",
             source.srm_alpha
+        )));
+    }
+    Ok(())
+}
+
+/// The shadow settings: a duration up to a year (SageMaker's own shadow tests stop at
+/// 30 days), a pairing window up to an hour (the look reads whole hours), and limits
+/// that a worse shadow can exceed (a negative one would remove every shadow).
+fn check_shadow_settings(shadow: &ShadowSettings) -> Result<(), TaskError> {
+    validation::bounded(
+        "shadow.maxShadowHours",
+        shadow.max_shadow_hours as usize,
+        1..=24 * 365,
+    )?;
+    validation::bounded(
+        "shadow.pairingWindowSeconds",
+        shadow.pairing_window_seconds as usize,
+        1..=3600,
+    )?;
+    if !(shadow.max_latency_increase >= 0.0 && shadow.max_latency_increase <= 100.0) {
+        return Err(TaskError::InvalidInput(format!(
+            "shadow.maxLatencyIncrease is {}; use a relative increase from 0 to 100 (0.2: 20 % slower)",
+            shadow.max_latency_increase
+        )));
+    }
+    if !(0.0..=1.0).contains(&shadow.max_error_rate_increase) {
+        return Err(TaskError::InvalidInput(format!(
+            "shadow.maxErrorRateIncrease is {}; use errors per invocation from 0 to 1 (0.001: one in a thousand)",
+            shadow.max_error_rate_increase
         )));
     }
     Ok(())
