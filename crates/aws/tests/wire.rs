@@ -235,18 +235,7 @@ async fn sagemaker_shadow_variants_round_trip() {
     let p = ports().await;
     let sm = &p.sagemaker;
     let (model_a, model_b) = (unique("wire-prod"), unique("wire-shadow"));
-    for name in [&model_a, &model_b] {
-        sm.create_model(&ModelRequest {
-            name: name.into(),
-            image: "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1".into(),
-            model_data_url: Some(format!("s3://wire-data/{name}/model.tar.gz")),
-            role_arn: ROLE.into(),
-            multi_model: false,
-            environment: BTreeMap::new(),
-        })
-        .await
-        .unwrap();
-    }
+    create_models(sm, &[&model_a, &model_b]).await;
     let variant = |name: &str, model: &str, weight: f64| VariantSpec {
         name: name.into(),
         model_name: model.into(),
@@ -348,16 +337,11 @@ async fn sagemaker_training_jobs() {
     assert!(matches!(stop, Err(PortError::Unavailable(_))), "{stop:?}");
 }
 
-#[tokio::test]
-#[ignore = "needs moto server: run by .ci/run"]
-async fn sagemaker_models_configs_endpoints_and_weights() {
-    let p = ports().await;
-    let sm = &p.sagemaker;
-    let (model_a, model_b) = (unique("wire-model-a"), unique("wire-model-b"));
-    let (config_name, endpoint) = (unique("wire-config"), unique("wire-endpoint"));
-    for name in [&model_a, &model_b] {
+/// CreateModel for each name (an xgboost image, an artifact under `s3://wire-data/<name>/`).
+async fn create_models(sm: &impl SageMaker, names: &[&String]) {
+    for name in names {
         sm.create_model(&ModelRequest {
-            name: name.into(),
+            name: name.to_string(),
             image: "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1".into(),
             model_data_url: Some(format!("s3://wire-data/{name}/model.tar.gz")),
             role_arn: ROLE.into(),
@@ -367,6 +351,16 @@ async fn sagemaker_models_configs_endpoints_and_weights() {
         .await
         .unwrap();
     }
+}
+
+#[tokio::test]
+#[ignore = "needs moto server: run by .ci/run"]
+async fn sagemaker_models_configs_endpoints_and_weights() {
+    let p = ports().await;
+    let sm = &p.sagemaker;
+    let (model_a, model_b) = (unique("wire-model-a"), unique("wire-model-b"));
+    let (config_name, endpoint) = (unique("wire-config"), unique("wire-endpoint"));
+    create_models(sm, &[&model_a, &model_b]).await;
     let config = EndpointConfig {
         name: config_name.clone(),
         variants: ["a", "b"]

@@ -99,6 +99,9 @@ struct EventMetadata<'a> {
     event_id: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     inference_id: Option<Cow<'a, str>>,
+    /// Only a mirrored pair's reader uses it (to bound body-hash pairing in time).
+    #[serde(default, borrow)]
+    inference_time: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -107,7 +110,7 @@ struct MirroredLine<'a> {
     #[serde(borrow)]
     capture_data: MirroredData<'a>,
     #[serde(borrow)]
-    event_metadata: TimedMetadata<'a>,
+    event_metadata: EventMetadata<'a>,
 }
 
 #[derive(Deserialize)]
@@ -117,17 +120,6 @@ struct MirroredData<'a> {
     endpoint_input: Option<Payload<'a>>,
     #[serde(borrow)]
     endpoint_output: Option<Payload<'a>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TimedMetadata<'a> {
-    #[serde(default, borrow)]
-    event_id: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    inference_id: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    inference_time: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -202,10 +194,7 @@ pub fn parse_mirrored_line(line: &str) -> Result<MirroredResponse> {
     let record: MirroredLine = serde_json::from_str(line)
         .map_err(|e| CoreError::invalid_payload(format!("not a Data Capture record: {e}")))?;
     let meta = &record.event_metadata;
-    let key = join_key(&EventMetadata {
-        event_id: meta.event_id.clone(),
-        inference_id: meta.inference_id.clone(),
-    })?;
+    let key = join_key(meta)?;
     let output = record
         .capture_data
         .endpoint_output

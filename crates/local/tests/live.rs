@@ -2,12 +2,13 @@
 //! traffic routed by the weights, captured → labels a few hours late → looks → decisions.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
+mod traffic;
+use traffic::{run_hours, traffic};
+
 use chrono::Duration;
-use rand::Rng;
 use serde_json::json;
 use weighbridge_asl::interpreter::Clock;
 use weighbridge_core::policy::Action;
-use weighbridge_local::traffic::{Traffic, TrafficConfig};
 use weighbridge_local::{MemoryBackend, ResponseStyle};
 use weighbridge_tasks::deploy::{deploy, DeployInput};
 use weighbridge_tasks::evaluate_variants::{evaluate_variants, EvaluateVariantsOutput};
@@ -59,33 +60,6 @@ async fn live_endpoint(challenger_noise: f64) -> MemoryBackend {
         });
     }
     b
-}
-
-fn traffic(requests_per_hour: usize) -> Traffic {
-    Traffic::new(
-        TrafficConfig {
-            endpoint: "salary".into(),
-            requests_per_hour,
-            label_delay: Duration::hours(6),
-            label_share: 0.9,
-            unlabelled_variants: vec![],
-            truth: ("data".into(), "ground-truth/".into()),
-        },
-        5,
-    )
-}
-
-/// y = x0 + (x1 − 0.5): the champion's error is x1 − 0.5 − (x1 − 0.5)·0 … i.e. the
-/// models' errors scale with their noise factor.
-fn example(rng: &mut rand::rngs::StdRng) -> (Vec<f64>, f64) {
-    let (x0, x1): (f64, f64) = (rng.random::<f64>() * 10.0, rng.random());
-    (vec![x0, x1], x0)
-}
-
-async fn run_hours(b: &MemoryBackend, t: &mut Traffic, hours: usize) {
-    for _ in 0..hours {
-        t.run_hour(b, example).await.unwrap();
-    }
 }
 
 async fn look(

@@ -4,12 +4,12 @@
 //! checks) → graduate → a weighted A/B → promote; or → remove.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
-use chrono::Duration;
-use rand::Rng;
+mod traffic;
+use traffic::{example, run_hours, traffic};
+
 use serde_json::json;
 use weighbridge_asl::interpreter::Clock;
 use weighbridge_core::policy::Action;
-use weighbridge_local::traffic::{Traffic, TrafficConfig};
 use weighbridge_local::{MemoryBackend, ResponseStyle};
 use weighbridge_tasks::deploy::{deploy, DeployInput};
 use weighbridge_tasks::evaluate_variants::{evaluate_variants, EvaluateVariantsOutput};
@@ -80,31 +80,6 @@ async fn shadowed_endpoint(challenger_noise: f64, capture_percent: u32) -> Memor
     b
 }
 
-fn traffic() -> Traffic {
-    Traffic::new(
-        TrafficConfig {
-            endpoint: "salary".into(),
-            requests_per_hour: 200,
-            label_delay: Duration::hours(6),
-            label_share: 0.9,
-            unlabelled_variants: vec![],
-            truth: ("data".into(), "ground-truth/".into()),
-        },
-        5,
-    )
-}
-
-fn example(rng: &mut rand::rngs::StdRng) -> (Vec<f64>, f64) {
-    let (x0, x1): (f64, f64) = (rng.random::<f64>() * 10.0, rng.random());
-    (vec![x0, x1], x0)
-}
-
-async fn run_hours(b: &MemoryBackend, t: &mut Traffic, hours: usize) {
-    for _ in 0..hours {
-        t.run_hour(b, example).await.unwrap();
-    }
-}
-
 async fn look(b: &MemoryBackend, policy: serde_json::Value) -> EvaluateVariantsOutput {
     let input = json!({
         "endpointName": "salary",
@@ -153,7 +128,7 @@ async fn shadow_records(b: &MemoryBackend) -> usize {
 #[tokio::test]
 async fn a_better_shadow_graduates_into_an_ab_and_is_promoted() {
     let b = shadowed_endpoint(0.3, 100).await;
-    let mut t = traffic();
+    let mut t = traffic(200);
     run_hours(&b, &mut t, 30).await;
     assert!(
         shadow_records(&b).await > 1000,
@@ -213,7 +188,7 @@ async fn a_better_shadow_graduates_into_an_ab_and_is_promoted() {
 #[tokio::test]
 async fn a_worse_shadow_is_removed_without_ever_serving_a_request() {
     let b = shadowed_endpoint(3.0, 100).await;
-    let mut t = traffic();
+    let mut t = traffic(200);
     let served = t.run_hour(&b, example).await;
     assert!(served.is_ok());
     run_hours(&b, &mut t, 29).await;
@@ -241,7 +216,7 @@ async fn records_that_cannot_be_paired_are_counted_not_guessed() {
     // Half the requests captured: a shadow record whose production record was not
     // captured has no partner.
     let b = shadowed_endpoint(0.3, 50).await;
-    let mut t = traffic();
+    let mut t = traffic(200);
     run_hours(&b, &mut t, 30).await;
     let out = look(&b, json!({"primaryMetric": "rmse", "minRows": 100})).await;
     let r = out.shadow.unwrap();
@@ -266,7 +241,7 @@ async fn records_that_cannot_be_paired_are_counted_not_guessed() {
 async fn a_slow_shadow_trips_the_latency_guardrail_and_is_removed() {
     let b = shadowed_endpoint(0.3, 100).await;
     b.set_model_latency("challenger", 5_000.0);
-    let mut t = traffic();
+    let mut t = traffic(200);
     run_hours(&b, &mut t, 30).await;
     let out = look(&b, json!({"primaryMetric": "rmse", "minRows": 100})).await;
     assert_eq!(out.action, Action::Remove, "{}", out.decision.reason);

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::endpoint::live_config;
+use crate::endpoint::{live_config, weight_for_share};
 use crate::error::{port, tolerate_existing};
 use crate::image_uris::{builtin_image, ImageScope};
 use crate::names::readable_unique;
@@ -410,13 +410,7 @@ async fn plan_variants(
             production * f64::from(input.shadow_sampling_percentage) / 100.0,
         ));
     } else {
-        // Relative weights: the challenger gets `share` of the traffic.
-        let weight = if total > 0.0 {
-            input.initial_share * total / (1.0 - input.initial_share)
-        } else {
-            1.0
-        };
-        variants.push(candidate(weight));
+        variants.push(candidate(weight_for_share(input.initial_share, total)));
     }
     Ok(Planned {
         variants,

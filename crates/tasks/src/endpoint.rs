@@ -32,3 +32,14 @@ pub(crate) async fn live_config(
         .collect();
     Ok(EndpointConfig { variants, ..config })
 }
+
+/// The relative weight that gives a new variant `share` of the traffic beside variants
+/// whose weights sum to `others` (SageMaker's weights are relative); 1 when the others
+/// weigh nothing.
+pub(crate) fn weight_for_share(share: f64, others: f64) -> f64 {
+    if others > 0.0 {
+        share * others / (1.0 - share)
+    } else {
+        1.0
+    }
+}

@@ -261,6 +261,21 @@ pub struct EndpointDescription {
     pub last_modified: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+impl EndpointDescription {
+    /// Share of the production traffic mirrored to the shadow variant — its weight over
+    /// the production variants' (at most 1; all of it while production weighs nothing)
+    /// — or `None` without a shadow.
+    pub fn mirrored_share(&self) -> Option<f64> {
+        let shadow = self.shadow_variants.first()?;
+        let production: f64 = self.variants.iter().map(|v| v.current_weight).sum();
+        Some(if production > 0.0 {
+            (shadow.current_weight / production).min(1.0)
+        } else {
+            1.0
+        })
+    }
+}
+
 /// The SageMaker control plane, as far as the tasks use it.
 #[async_trait]
 pub trait SageMaker: Send + Sync {

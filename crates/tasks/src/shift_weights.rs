@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use weighbridge_core::policy::normalise;
 
-use crate::endpoint::live_config;
+use crate::endpoint::{live_config, weight_for_share};
 use crate::error::{port, tolerate_existing, tolerate_missing};
 use crate::names::readable_unique;
 use crate::ports::{EndpointConfig, EndpointDescription, EndpointStatus, SageMaker, VariantSpec};
@@ -449,12 +449,11 @@ async fn replace_config(
     keep: impl Fn(&str) -> bool,
     out: &mut ShiftWeightsOutput,
 ) -> Result<(), TaskError> {
-    let live = live_config(sagemaker, endpoint).await?;
-    let (kept, retired): (Vec<_>, Vec<_>) = live.variants.iter().cloned().partition(|v| keep(&v.name));
-    let next = EndpointConfig {
-        variants: kept,
-        ..live.clone()
-    };
+    let mut next = live_config(sagemaker, endpoint).await?;
+    let (kept, retired): (Vec<_>, Vec<_>) = std::mem::take(&mut next.variants)
+        .into_iter()
+        .partition(|v| keep(&v.name));
+    next.variants = kept;
     switch_config(sagemaker, input, endpoint, next, &retired, out).await
 }
 
@@ -548,8 +547,7 @@ async fn graduate(
         (vec![graduate], config.variants.clone())
     } else {
         let production: f64 = config.variants.iter().map(|v| v.initial_weight).sum();
-        let production = if production > 0.0 { production } else { 1.0 };
-        graduate.initial_weight = plan.initial_share * production / (1.0 - plan.initial_share);
+        graduate.initial_weight = weight_for_share(plan.initial_share, production);
         let mut variants = config.variants.clone();
         variants.push(graduate);
         (variants, Vec::new())

@@ -87,10 +87,10 @@ pub struct World {
     /// The capture file each `endpoint/variant` appends to: its hour, key and lines.
     #[serde(default)]
     capture_files: BTreeMap<String, (String, String, u32)>,
-    /// Invocation metrics (`AWS/SageMaker`) per `endpoint/variant/hour`, as SageMaker
+    /// Invocation metrics (`AWS/SageMaker`) per endpoint, variant and hour, as SageMaker
     /// publishes them for production and shadow variants alike.
     #[serde(default)]
-    invocations: BTreeMap<String, runtime::InvocationHour>,
+    invocations: runtime::InvocationMetrics,
 }
 
 /// A backend's persisted state: the world, the objects, the clock and the timing.

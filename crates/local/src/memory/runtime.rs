@@ -35,6 +35,18 @@ pub struct InvocationHour {
     errors_5xx: u64,
 }
 
+/// Invocation metrics: endpoint → variant → hour → counts.
+pub(super) type InvocationMetrics = BTreeMap<String, BTreeMap<String, BTreeMap<i64, InvocationHour>>>;
+
+/// The value under `key`, inserted as the default the first time (every InvokeEndpoint
+/// passes here: a key is allocated only when it is new).
+fn slot<'a, V: Default>(map: &'a mut BTreeMap<String, V>, key: &str) -> &'a mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).unwrap_or_else(|| unreachable!("inserted above"))
+}
+
 /// Counts one answer of `variant` in its hour's metrics.
 fn count_invocation(s: &mut State, endpoint: &str, variant: &str, now: DateTime<Utc>, error_5xx: bool) {
     let latency = s
@@ -42,12 +54,8 @@ fn count_invocation(s: &mut State, endpoint: &str, variant: &str, now: DateTime<
         .get(variant)
         .copied()
         .unwrap_or(DEFAULT_MODEL_LATENCY_US);
-    let hour = now.timestamp().div_euclid(3600);
-    let cell = s
-        .world
-        .invocations
-        .entry(format!("{endpoint}/{variant}/{hour}"))
-        .or_default();
+    let hours = slot(slot(&mut s.world.invocations, endpoint), variant);
+    let cell = hours.entry(now.timestamp().div_euclid(3600)).or_default();
     cell.invocations += 1;
     cell.latency_us += latency;
     cell.errors_5xx += u64::from(error_5xx);
@@ -61,14 +69,10 @@ pub(super) fn invocation_totals(
     metric: &str,
     hours: std::ops::Range<i64>,
 ) -> MetricTotals {
-    let prefix = format!("{endpoint}/{variant}/");
-    let cells = s
-        .world
-        .invocations
-        .iter()
-        .filter_map(|(k, c)| Some((k.strip_prefix(&prefix)?.parse::<i64>().ok()?, c)))
-        .filter(|(h, _)| hours.contains(h));
-    cells.fold(MetricTotals::default(), |t, (_, c)| {
+    let Some(cells) = s.world.invocations.get(endpoint).and_then(|v| v.get(variant)) else {
+        return MetricTotals::default();
+    };
+    cells.range(hours).fold(MetricTotals::default(), |t, (_, c)| {
         let n = c.invocations as f64;
         let sum = match metric {
             "ModelLatency" => c.latency_us,
@@ -80,6 +84,21 @@ pub(super) fn invocation_totals(
             sample_count: t.sample_count + n,
             sum: t.sum + sum,
         }
+    })
+}
+
+/// The predictor of `model` (cached under `key`): one registered with `serve`, else
+/// the artifact of the model `hosted` (at `target` under it, for a multi-model endpoint).
+fn predictor(
+    s: &mut State,
+    key: &str,
+    hosted: &str,
+    target: Option<&str>,
+) -> Option<(Predictor, ResponseStyle)> {
+    s.predictors.get(key).cloned().or_else(|| {
+        let served = hosted_model(s, s.world.models.get(hosted)?, target)?;
+        s.predictors.insert(key.to_string(), served.clone());
+        Some(served)
     })
 }
 
@@ -115,39 +134,43 @@ impl Runtime for MemoryBackend {
             tokio::time::sleep(latency).await;
         }
         let (predict, style, variant) = self.with(|s| route(s, r))?;
-        let scores: Vec<f64> = request_rows(&r.body).iter().map(|row| predict(row)).collect();
-        let (body, content_type) = answer(style, &scores);
         let now = self.clock.now();
-        let shadow = self.with(|s| {
-            let exchange = capture::Exchange {
-                request: r,
-                variant: &variant,
-                response: body.as_bytes(),
-                response_type: content_type,
-            };
-            capture::record(s, now, &exchange);
-            count_invocation(s, &r.endpoint, &variant, now, style == ResponseStyle::Garbage);
-            mirrored_to(s, r)
-        });
-        if let Some((predict, style, shadow)) = shadow {
-            let scores: Vec<f64> = request_rows(&r.body).iter().map(|row| predict(row)).collect();
-            let (shadow_body, shadow_type) = answer(style, &scores);
-            self.with(|s| {
-                let exchange = capture::Exchange {
-                    request: r,
-                    variant: &shadow,
-                    response: shadow_body.as_bytes(),
-                    response_type: shadow_type,
-                };
-                capture::record(s, now, &exchange);
-                count_invocation(s, &r.endpoint, &shadow, now, style == ResponseStyle::Garbage);
-            });
+        let (body, content_type) = self.answer_and_record(r, &variant, (&predict, style), now);
+        if let Some((predict, style, shadow)) = self.with(|s| mirrored_to(s, r)) {
+            // The shadow answers too: its response is captured and counted, never returned.
+            self.answer_and_record(r, &shadow, (&predict, style), now);
         }
         Ok(InvokeResponse {
             body: body.into_bytes(),
             content_type: Some(content_type.into()),
             invoked_variant: Some(variant),
         })
+    }
+}
+
+impl MemoryBackend {
+    /// `variant`'s answer to the request, captured (if sampled) and counted in its
+    /// invocation metrics.
+    fn answer_and_record(
+        &self,
+        r: &InvokeRequest,
+        variant: &str,
+        (predict, style): (&Predictor, ResponseStyle),
+        now: DateTime<Utc>,
+    ) -> (String, &'static str) {
+        let scores: Vec<f64> = request_rows(&r.body).iter().map(|row| predict(row)).collect();
+        let (body, content_type) = answer(style, &scores);
+        self.with(|s| {
+            let exchange = capture::Exchange {
+                request: r,
+                variant,
+                response: body.as_bytes(),
+                response_type: content_type,
+            };
+            capture::record(s, now, &exchange);
+            count_invocation(s, &r.endpoint, variant, now, style == ResponseStyle::Garbage);
+        });
+        (body, content_type)
     }
 }
 
@@ -189,11 +212,7 @@ fn route(s: &mut State, r: &InvokeRequest) -> PortResult<(Predictor, ResponseSty
             ))
         })?;
     let model = r.target_model.clone().unwrap_or_else(|| variant_model.clone());
-    let served = s.predictors.get(&model).cloned().or_else(|| {
-        let hosted = hosted_model(s, s.world.models.get(&variant_model)?, r.target_model.as_deref())?;
-        s.predictors.insert(model.clone(), hosted.clone());
-        Some(hosted)
-    });
+    let served = predictor(s, &model, &variant_model, r.target_model.as_deref());
     let (p, style) =
         served.ok_or_else(|| PortError::Validation(format!("model {model} has no predictor served")))?;
     Ok((p, style, variant))
@@ -207,13 +226,8 @@ fn mirrored_to(s: &mut State, r: &InvokeRequest) -> Option<(Predictor, ResponseS
         return None;
     }
     let e = s.world.endpoints.get(&r.endpoint)?;
+    let share = e.mirrored_share()?;
     let shadow = e.shadow_variants.first()?.clone();
-    let production: f64 = e.variants.iter().map(|v| v.current_weight).sum();
-    let share = if production > 0.0 {
-        (shadow.current_weight / production).min(1.0)
-    } else {
-        1.0
-    };
     let config = s.world.configs.get(&e.config_name)?;
     let model = config
         .shadow_variants
@@ -225,12 +239,8 @@ fn mirrored_to(s: &mut State, r: &InvokeRequest) -> Option<(Predictor, ResponseS
     if !sampled {
         return None;
     }
-    let served = s.predictors.get(&model).cloned().or_else(|| {
-        let hosted = hosted_model(s, s.world.models.get(&model)?, None)?;
-        s.predictors.insert(model.clone(), hosted.clone());
-        Some(hosted)
-    })?;
-    Some((served.0, served.1, shadow.name))
+    let (predict, style) = predictor(s, &model, &model, None)?;
+    Some((predict, style, shadow.name))
 }
 
 /// A variant by the current weights (seeded); without a seed, the heaviest.

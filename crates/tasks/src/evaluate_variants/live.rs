@@ -80,6 +80,16 @@ pub(super) async fn locate(
 }
 
 impl Location {
+    /// The look's hour bounds: the end of the hours closed (settled) by its time, and
+    /// the end of those whose captures' label delay has passed.
+    pub(super) fn look_hours(&self, source: &CaptureSource) -> (Hour, Hour) {
+        let closed_end = hour_of(self.as_of - Duration::minutes(i64::from(source.settle_minutes)));
+        let matured_end = closed_end.min(hour_of(
+            self.as_of - Duration::hours(i64::from(source.max_label_delay_hours)),
+        ));
+        (closed_end, matured_end)
+    }
+
     /// An arm's capture objects in `hours` (each with its hour), listed by exact hour
     /// prefixes under `<prefix>/<endpoint>/<arm>/`.
     pub(super) async fn arm_captures(
@@ -145,19 +155,13 @@ pub(super) async fn live_look(
     record: &mut ExperimentRecord,
 ) -> Result<LiveLookSummary, TaskError> {
     let arms = plan.arms.names().to_vec();
-    let mut state = match record.live.take() {
-        Some(state) => state,
-        None => open_state(store, input, source, location, plan).await?,
-    };
+    let mut state = take_state(store, input, source, location, plan, record).await?;
     follow_weights(&mut state, &plan.arm_weights(), hour_of(location.as_of));
     if source.acknowledge_srm && state.srm.flagged_at_window.is_some() {
         state.srm.reset();
     }
-    let closed_end = hour_of(location.as_of - Duration::minutes(i64::from(source.settle_minutes)));
+    let (closed_end, matured_end) = location.look_hours(source);
     let mut summary = LiveLookSummary::default();
-    let matured_end = closed_end.min(hour_of(
-        location.as_of - Duration::hours(i64::from(source.max_label_delay_hours)),
-    ));
     // The evidence first: its pass over the matured captures also counts their requests,
     // so an hour both checks need (a first look, a look after a pause) is read once.
     let mut counted = Counted::default();
@@ -209,9 +213,25 @@ pub(super) async fn live_look(
     Ok(summary)
 }
 
+/// The experiment's live state, taken out of the record (the caller puts it back), or
+/// a new one.
+pub(super) async fn take_state(
+    store: &dyn ObjectStore,
+    input: &EvaluateVariantsInput,
+    source: &CaptureSource,
+    location: &Location,
+    plan: &Plan,
+    record: &mut ExperimentRecord,
+) -> Result<LiveState, TaskError> {
+    match record.live.take() {
+        Some(state) => Ok(state),
+        None => open_state(store, input, source, location, plan).await,
+    }
+}
+
 /// A new experiment's live state: its first hour (`startAt`, else the first full hour
 /// after every variant has captured, within `lookbackHours`) and its first window.
-pub(super) async fn open_state(
+async fn open_state(
     store: &dyn ObjectStore,
     input: &EvaluateVariantsInput,
     source: &CaptureSource,

@@ -17,13 +17,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Duration};
+use chrono::DateTime;
 use weighbridge_core::capture::{parse_mirrored_line, MirroredResponse};
 use weighbridge_core::shadow::{decide_shadow, OperationalCheck, ShadowEvidence};
 
 use super::hours::{hour_of, lines_of, start_of, Hour};
 use super::join::check_pair;
-use super::live::{check_malformed, open_state, read_ground_truth, LiveLookSummary, Location, Problems};
+use super::live::{check_malformed, read_ground_truth, take_state, LiveLookSummary, Location, Problems};
 use super::*;
 use crate::experiment::LiveState;
 use crate::ports::{MetricQuery, VariantState};
@@ -46,10 +46,7 @@ pub(super) async fn shadow_look(
         live::default_experiment_key(&location, &input.endpoint_name, &marked)
     })?;
     let (mut record, etag) = load_record(ports.store, input, &plan).await?;
-    let mut state = match record.live.take() {
-        Some(state) => state,
-        None => open_state(ports.store, input, source, &location, &plan).await?,
-    };
+    let mut state = take_state(ports.store, input, source, &location, &plan, &mut record).await?;
     let (summary, mut report) = read_matured(
         ports.store,
         input,
@@ -86,10 +83,11 @@ pub(super) async fn shadow_look(
     Ok(out)
 }
 
-/// The endpoint's production variant and its shadow.
+/// The endpoint's production variant and its shadow, and the share of requests mirrored.
 struct ShadowPair {
     production: VariantState,
     shadow: VariantState,
+    sampling_share: f64,
 }
 
 impl ShadowPair {
@@ -98,6 +96,7 @@ impl ShadowPair {
             ([production], [shadow]) => Ok(Self {
                 production: production.clone(),
                 shadow: shadow.clone(),
+                sampling_share: endpoint.mirrored_share().unwrap_or(1.0),
             }),
             _ => Err(TaskError::InvalidInput(format!(
                 "endpoint {} has {} production and {} shadow variants; a shadow look needs exactly one of each, as SageMaker allows",
@@ -105,15 +104,6 @@ impl ShadowPair {
                 endpoint.variants.len(),
                 endpoint.shadow_variants.len()
             ))),
-        }
-    }
-
-    /// Share of the production variant's requests mirrored.
-    fn sampling_share(&self) -> f64 {
-        if self.production.current_weight > 0.0 {
-            (self.shadow.current_weight / self.production.current_weight).min(1.0)
-        } else {
-            1.0
         }
     }
 }
@@ -146,7 +136,7 @@ async fn read_matured(
     let mut report = ShadowReport {
         production: pair.production.name.clone(),
         shadow: pair.shadow.name.clone(),
-        sampling_share: pair.sampling_share(),
+        sampling_share: pair.sampling_share,
         paired_by_inference_id: 0,
         paired_by_body: 0,
         unpaired_shadow: 0,
@@ -155,10 +145,7 @@ async fn read_matured(
         operational: Vec::new(),
         hours_in_shadow: 0,
     };
-    let closed_end = hour_of(location.as_of - Duration::minutes(i64::from(source.settle_minutes)));
-    let matured_end = closed_end.min(hour_of(
-        location.as_of - Duration::hours(i64::from(source.max_label_delay_hours)),
-    ));
+    let (closed_end, matured_end) = location.look_hours(source);
     if matured_end <= state.evidence_hour {
         return Ok((summary, report));
     }
