@@ -269,6 +269,8 @@ fn iam_is_least_privilege() {
     // Actions that have no resource-level permissions, where "*" is the only choice.
     let star_ok = [
         "cloudwatch:PutMetricData",
+        // The service authorization reference lists no resource type for it either.
+        "cloudwatch:GetMetricStatistics",
         "logs:CreateLogDelivery",
         "logs:GetLogDelivery",
         "logs:UpdateLogDelivery",
