@@ -174,6 +174,33 @@ fn the_test_set_scenario_stays_reachable() {
 }
 
 #[test]
+fn the_shadow_scenario_graduates_then_promotes_and_removes_the_worse() {
+    let dir = scratch("demo-shadow");
+    let state = dir.join("state");
+    let out = weighbridge(&[
+        "demo",
+        "--scenario",
+        "shadow",
+        "--state-dir",
+        state.to_str().unwrap(),
+    ]);
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    for expected in [
+        "each candidate a shadow first",
+        "graduate (new config)",
+        "promote after",
+        "remove after",
+    ] {
+        assert!(
+            shown.contains(expected),
+            "shadow demo lacks {expected:?}:\n{shown}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn validate_passes_on_the_project_and_names_the_problem_in_a_broken_copy() {
     let out = weighbridge(&["validate", "--root", repo().to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));

@@ -60,6 +60,58 @@ async fn the_live_demo_promotes_on_traffic_catches_the_srm_and_rolls_back() {
 }
 
 #[tokio::test]
+async fn the_shadow_demo_graduates_the_better_model_and_catches_the_worse_in_shadow() {
+    let backend = demo_backend(42);
+    let mut recorder = Recorder::default();
+    let config = DemoConfig {
+        scenario: Scenario::Shadow,
+        ..DemoConfig::default()
+    };
+    let summary = run_demo(&backend, &config, &mut recorder).await.unwrap();
+    let actions = |e: u32| -> Vec<&str> {
+        summary
+            .looks
+            .iter()
+            .filter(|l| l.experiment == e)
+            .map(|l| l.action.as_str())
+            .collect()
+    };
+    let (better, worse) = (
+        summary.retrains[1].variant.clone().unwrap(),
+        summary.retrains[2].variant.clone().unwrap(),
+    );
+    // The better candidate: shadowed, graduated into a weighted A/B, then promoted.
+    let first = actions(1);
+    let graduated = first.iter().position(|a| *a == "graduate").expect("graduated");
+    assert!(first[..graduated].iter().all(|a| *a == "hold"), "{first:?}");
+    assert!(first[graduated + 1..].contains(&"shift"), "{first:?}");
+    assert_eq!(first.last(), Some(&"promote"), "{first:?}");
+    let first_looks: Vec<&LookReport> = summary.looks.iter().filter(|l| l.experiment == 1).collect();
+    assert!(
+        first_looks[..graduated]
+            .iter()
+            .all(|l| !l.weights.contains_key(&better)),
+        "in shadow it serves no one"
+    );
+    assert!(
+        (first_looks[graduated].weights[&better] - 0.1).abs() < 1e-9,
+        "graduated at 10 %"
+    );
+    // The worse one: caught in shadow, removed, never a production variant.
+    assert_eq!(actions(2).last(), Some(&"remove"), "{:?}", actions(2));
+    assert!(summary
+        .looks
+        .iter()
+        .all(|l| l.weights.get(&worse).is_none_or(|w| *w == 0.0)));
+    assert_eq!(
+        summary.final_weights.keys().cloned().collect::<Vec<_>>(),
+        vec![better]
+    );
+    assert!(backend.endpoint("salary").unwrap().shadow_variants.is_empty());
+    assert_eq!(recorder.looks, summary.looks.len());
+}
+
+#[tokio::test]
 async fn the_test_set_demo_promotes_the_better_model_and_rolls_back_the_worse() {
     let backend = demo_backend(42);
     let mut recorder = Recorder::default();

@@ -62,6 +62,13 @@ fn the_task_samples_parse_and_validate() {
         weighbridge_tasks::evaluate_variants::Source::Capture(_)
     ));
     let _: ShiftWeightsInput = parse_input(event("shift-weights.json")).unwrap();
+    let shadow: DeployInput = parse_input(event("deploy-shadow.json")).unwrap();
+    assert_eq!(shadow.mode, weighbridge_tasks::deploy::DeployMode::Shadow);
+    let graduate: ShiftWeightsInput = parse_input(event("shift-weights-graduate.json")).unwrap();
+    assert!(matches!(
+        graduate.action,
+        weighbridge_tasks::shift_weights::ShiftAction::Graduate { .. }
+    ));
 }
 
 #[test]

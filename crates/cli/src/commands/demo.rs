@@ -2,7 +2,9 @@
 //! challenger promoted by scheduled A/B looks, a worse one rolled back — with a spinner
 //! per phase, a table per look, a summary and an SVG plot of weights and RMSE. By
 //! default the looks decide on live traffic (captured requests, labels a day late, an
-//! SRM injected and caught); `--scenario test-set` re-scores labelled test objects.
+//! SRM injected and caught); `--scenario shadow` deploys each candidate as a shadow
+//! first (graduated into the A/B, or removed before it serves anyone); `--scenario
+//! test-set` re-scores labelled test objects.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -42,6 +44,8 @@ pub enum DemoScenario {
     Live,
     /// Labelled test objects re-scored on every variant.
     TestSet,
+    /// Live traffic, each candidate a shadow first (mirrored requests, paired evidence).
+    Shadow,
 }
 
 /// Draws a spinner per phase and a line per finished step.
@@ -177,15 +181,22 @@ fn live_table(summary: &DemoSummary, progress: &Progress) -> Table {
                     Some((false, e)) => format!("ok (e {e:.2})"),
                     None => "–".into(),
                 }),
-                only_first(format!(
-                    "{}{}",
-                    l.action,
-                    if l.applied { "" } else { " (not applied)" }
-                )),
+                only_first(decision_text(l)),
             ]);
         }
     }
     t
+}
+
+/// A look's decision as the tables show it: a shadow's graduation or removal is a new
+/// endpoint config the workflow makes after the look; any other decision is the
+/// evaluator's, marked when it was not applied.
+fn decision_text(l: &LookReport) -> String {
+    match (l.action.as_str(), l.applied) {
+        ("graduate" | "remove", _) => format!("{} (new config)", l.action),
+        (action, true) => action.to_string(),
+        (action, false) => format!("{action} (not applied)"),
+    }
 }
 
 fn look_table(summary: &DemoSummary, progress: &Progress) -> Table {
@@ -220,11 +231,7 @@ fn look_table(summary: &DemoSummary, progress: &Progress) -> Table {
                     "{:.0}%",
                     100.0 * l.weights.get(&v.variant).copied().unwrap_or(0.0)
                 ),
-                only_first(format!(
-                    "{}{}",
-                    l.action,
-                    if l.applied { "" } else { " (not applied)" }
-                )),
+                only_first(decision_text(l)),
             ]);
         }
     }
@@ -239,6 +246,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         scenario: match args.scenario {
             DemoScenario::Live => Scenario::Live,
             DemoScenario::TestSet => Scenario::TestSet,
+            DemoScenario::Shadow => Scenario::Shadow,
         },
         ..DemoConfig::default()
     };
@@ -256,6 +264,12 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     progress.finish();
 
     match config.scenario {
+        Scenario::Shadow => {
+            println!(
+                "\nScheduled looks on live traffic, each candidate a shadow first (shadow looks pair its answers with the production variant's for the same requests; after a graduation the looks are a weighted A/B; RMSE lower is better; improvement = champion − challenger RMSE with always-valid 95% bounds)"
+            );
+            println!("{}", live_table(&summary, &progress));
+        }
         Scenario::Live => {
             println!(
                 "\nScheduled A/B looks on live traffic (requests captured in the day before the look; labelled rows joined after their day-long label delay; RMSE lower is better; improvement = champion − challenger RMSE with always-valid 95% bounds; weights after the look)"

@@ -2,7 +2,8 @@
 //! captured, labels arriving the next day, then the scheduled `ab-evaluation` look on
 //! the endpoint's own traffic. A router fault can be injected for the first looks of an
 //! experiment (the challenger receives half its share): the SRM monitor flags it, the
-//! experiment holds, and once the fault is fixed the operator acknowledges it.
+//! experiment holds, and once the fault is fixed the operator acknowledges it. The
+//! shadow scenario runs the same looks: the evaluator sees the shadow on the endpoint.
 
 use chrono::Duration;
 use rand::Rng;
@@ -70,7 +71,7 @@ impl Demo<'_> {
             let acknowledge = flagged && n > skewed_looks + 1;
             let report = self.live_look(experiment, n, acknowledge).await?;
             observer.looked(&report);
-            let done = report.action == "promote" || report.action == "rollback";
+            let done = super::ends_experiment(&report.action);
             looks.push(report);
             if done {
                 break;

@@ -4,10 +4,12 @@
 //! back. Every step runs the real state machines and task code; the caller watches
 //! through an [`Observer`] (the CLI draws progress, tables and a plot from it).
 //!
-//! Two scenarios: [`Scenario::Live`] (the default, `live.rs`) decides on the endpoint's
+//! Three scenarios: [`Scenario::Live`] (the default, `live.rs`) decides on the endpoint's
 //! own traffic — requests over virtual days, captured, labels a day late, an SRM
-//! injected and caught — and [`Scenario::TestSet`] on labelled test objects re-scored on
-//! every variant.
+//! injected and caught; [`Scenario::Shadow`] deploys each candidate as a shadow first —
+//! the better one graduates into a weighted A/B and is promoted, the worse one is caught
+//! in shadow and never serves a request; [`Scenario::TestSet`] decides on labelled test
+//! objects re-scored on every variant.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -37,6 +39,8 @@ pub enum Scenario {
     Live,
     /// Labelled test objects, re-scored on every variant.
     TestSet,
+    /// Live traffic, each candidate a shadow first (paired evidence on mirrored requests).
+    Shadow,
 }
 
 /// What the demo does, and how much.
@@ -104,7 +108,7 @@ pub struct LookReport {
     pub new_rows: u64,
     /// Every variant's line.
     pub variants: Vec<VariantLook>,
-    /// `hold`, `shift`, `promote` or `rollback`.
+    /// `hold`, `shift`, `promote`, `rollback`, or for a shadow `graduate` or `remove`.
     pub action: String,
     /// Whether the weights were changed.
     pub applied: bool,
@@ -298,7 +302,7 @@ impl Demo<'_> {
                                "policy": {"primaryMetric": "rmse", "maxStep": 0.2, "floor": 0.05}});
             let report = self.scheduled_look(experiment, n, input).await?;
             observer.looked(&report);
-            let done = report.action == "promote" || report.action == "rollback";
+            let done = ends_experiment(&report.action);
             looks.push(report);
             if done {
                 break;
@@ -332,6 +336,12 @@ impl Demo<'_> {
         });
         Ok(report)
     }
+}
+
+/// Whether a look's action ends its experiment: a promotion, a rollback or a shadow's
+/// removal (a graduation starts the weighted A/B that decides the rest).
+fn ends_experiment(action: &str) -> bool {
+    matches!(action, "promote" | "rollback" | "remove")
 }
 
 fn retrain_report(key: &str, r: &ExecutionResult, minutes: i64) -> Result<RetrainReport, String> {
@@ -453,9 +463,13 @@ pub async fn run_demo(
     observer: &mut dyn Observer,
 ) -> Result<DemoSummary, String> {
     let start = backend.clock().now();
+    let mut env = demo_env();
+    if config.scenario == Scenario::Shadow {
+        env.start_retraining.training_defaults["deploy"]["mode"] = json!("shadow");
+    }
     let mut demo = Demo {
         backend,
-        env: demo_env(),
+        env,
         deployment: Deployment::embedded(),
         config: config.clone(),
         looks_run: 0,
@@ -483,6 +497,9 @@ pub async fn run_demo(
                 let skewed_looks = if batch == 3 { 2 } else { 0 };
                 looks.extend(demo.live_experiment(batch - 1, skewed_looks, observer).await?)
             }
+            // Each candidate starts as a shadow: the same scheduled looks graduate it
+            // (a weighted A/B follows, in the same experiment) or remove it.
+            (Scenario::Shadow, _) => looks.extend(demo.live_experiment(batch - 1, 0, observer).await?),
         }
     }
     let live = backend.endpoint(ENDPOINT).map(|e| e.variants).unwrap_or_default();
