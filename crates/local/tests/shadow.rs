@@ -15,7 +15,7 @@ use weighbridge_tasks::deploy::{deploy, DeployInput};
 use weighbridge_tasks::evaluate_variants::{evaluate_variants, EvaluateVariantsOutput};
 use weighbridge_tasks::parse_input;
 use weighbridge_tasks::ports::{ObjectStore, SageMaker};
-use weighbridge_tasks::shift_weights::{shift_weights, ShiftWeightsInput};
+use weighbridge_tasks::shift_weights::{shift_weights, ShiftWeightsInput, ShiftWeightsOutput};
 
 const ROLE: &str = "arn:aws:iam::000000000000:role/sagemaker";
 
@@ -98,15 +98,16 @@ async fn look(b: &MemoryBackend, policy: serde_json::Value) -> EvaluateVariantsO
     .unwrap()
 }
 
-async fn shift(b: &MemoryBackend, action: serde_json::Value) {
+async fn shift(b: &MemoryBackend, action: serde_json::Value) -> ShiftWeightsOutput {
     let mut input = json!({"endpointName": "salary", "executionName": "shift-1"});
     input
         .as_object_mut()
         .unwrap()
         .extend(action.as_object().unwrap().clone());
     let input: ShiftWeightsInput = parse_input(input).unwrap();
-    shift_weights(&b.clone(), &input).await.unwrap();
+    let out = shift_weights(&b.clone(), &input).await.unwrap();
     b.settle();
+    out
 }
 
 /// Requests the shadow answered (its capture records), and those it returned (none).
@@ -183,6 +184,33 @@ async fn a_better_shadow_graduates_into_an_ab_and_is_promoted() {
     assert_ne!(ab.experiment_key, first.experiment_key);
     assert_eq!(ab.action, Action::Promote, "{}", ab.decision.reason);
     assert!(ab.applied);
+}
+
+#[tokio::test]
+async fn graduating_by_promotion_replaces_the_production_variant_at_once() {
+    let b = shadowed_endpoint(0.3, 100).await;
+    let out = shift(
+        &b,
+        json!({"action": "graduate", "shadow": "challenger", "promote": true}),
+    )
+    .await;
+    let e = b.endpoint("salary").unwrap();
+    assert_eq!(
+        e.variants.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
+        ["challenger"]
+    );
+    assert!(e.shadow_variants.is_empty());
+    assert_eq!(out.weights.get("challenger"), Some(&1.0));
+    assert_eq!(
+        out.retired_models.len(),
+        1,
+        "the production variant's model is retired: {out:?}"
+    );
+    let config = b
+        .describe_endpoint_config(out.new_config.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert!(config.data_capture.is_some(), "the new config keeps capturing");
 }
 
 #[tokio::test]

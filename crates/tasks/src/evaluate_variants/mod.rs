@@ -53,8 +53,8 @@ mod shadow;
 mod types;
 
 pub use types::{
-    CaptureSource, EvaluateVariantsInput, EvaluateVariantsOutput, LiveReport, LiveVariant, ShadowReport,
-    ShadowSettings, Source, VariantReport,
+    CaptureSource, EvaluateVariantsInput, EvaluateVariantsOutput, Graduation, LiveReport, LiveVariant,
+    ShadowReport, ShadowSettings, Source, VariantReport,
 };
 
 use evidence::{accumulate_auc, accumulate_rows, challenger_evidence, variant_reports};
@@ -249,6 +249,7 @@ async fn finish_look(
         experiment_key: plan.experiment_key.clone(),
         live: None,
         shadow: None,
+        graduation: input.shadow.graduation(),
     })
 }
 

@@ -115,6 +115,12 @@ fn check_shadow_settings(shadow: &ShadowSettings) -> Result<(), TaskError> {
             shadow.max_latency_increase
         )));
     }
+    if !(shadow.graduate_share > 0.0 && shadow.graduate_share < 1.0) {
+        return Err(TaskError::InvalidInput(format!(
+            "shadow.graduateShare is {}; use a share between 0 and 1 (0.1: 10 % of the traffic)",
+            shadow.graduate_share
+        )));
+    }
     if !(0.0..=1.0).contains(&shadow.max_error_rate_increase) {
         return Err(TaskError::InvalidInput(format!(
             "shadow.maxErrorRateIncrease is {}; use errors per invocation from 0 to 1 (0.001: one in a thousand)",

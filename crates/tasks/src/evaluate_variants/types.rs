@@ -90,6 +90,26 @@ pub struct ShadowSettings {
     /// seconds of each other (default 60).
     #[serde(default = "minute")]
     pub pairing_window_seconds: u32,
+    /// A graduating shadow's share of the traffic as a production variant, in (0, 1)
+    /// (default 0.1): the weighted A/B that follows starts there. The workflow passes it
+    /// to shift-weights `graduate` (output `graduation`).
+    #[serde(default = "tenth")]
+    pub graduate_share: f64,
+    /// Graduate by replacing the production variant at once, without a weighted A/B
+    /// (default false).
+    #[serde(default)]
+    pub graduate_by_promotion: bool,
+}
+
+/// How a graduating shadow joins the production variants (the input's shadow settings,
+/// echoed for the workflow's shift-weights `graduate`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Graduation {
+    /// Its share of the traffic.
+    pub initial_share: f64,
+    /// Whether it replaces the production variant at once.
+    pub promote: bool,
 }
 
 impl Default for ShadowSettings {
@@ -99,6 +119,18 @@ impl Default for ShadowSettings {
             max_latency_increase: fifth(),
             max_error_rate_increase: per_mille(),
             pairing_window_seconds: minute(),
+            graduate_share: tenth(),
+            graduate_by_promotion: false,
+        }
+    }
+}
+
+impl ShadowSettings {
+    /// What the workflow passes to shift-weights `graduate`.
+    pub fn graduation(&self) -> Graduation {
+        Graduation {
+            initial_share: self.graduate_share,
+            promote: self.graduate_by_promotion,
         }
     }
 }
@@ -279,6 +311,9 @@ pub struct EvaluateVariantsOutput {
     /// `remove` or `hold`, and nothing on the endpoint changes: the workflow does it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<ShadowReport>,
+    /// How a shadow graduates (from `shadow` in the input), present on every look so the
+    /// workflow's graduate step can always read it.
+    pub graduation: Graduation,
 }
 
 /// What a shadow look paired and measured.
