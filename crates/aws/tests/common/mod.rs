@@ -21,9 +21,12 @@ pub async fn config() -> SdkConfig {
         .await
 }
 
-/// Names unique to this test process, so a reused moto server does not collide.
+/// A name no other call makes, in this run or another (moto keeps state between runs
+/// and the tests of one binary share it): `<base>-<pid>-<n>`.
 pub fn unique(base: &str) -> String {
-    format!("{base}-{}", std::process::id())
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{base}-{}-{n}", std::process::id())
 }
 
 /// Creates a one-state machine in moto (it never runs anything) and returns its ARN.
