@@ -32,12 +32,14 @@ pub fn classify_parts(status: Option<u16>, code: &str, message: &str, text: Stri
         | "TooManyRequestsException"
         | "SlowDown"
         | "RequestLimitExceeded"
-        | "ProvisionedThroughputExceededException" => return PortError::Throttled(text),
+        | "ProvisionedThroughputExceededException"
+        | "ConcurrentUpdateException" => return PortError::Throttled(text),
         "ResourceNotFound"
         | "ResourceNotFoundException"
         | "NoSuchKey"
         | "NoSuchBucket"
         | "ExecutionDoesNotExist"
+        | "ObjectNotFoundException"
         | "StateMachineDoesNotExist"
         | "NotFound" => return PortError::NotFound(text),
         "ResourceInUse" | "ExecutionAlreadyExists" => return PortError::AlreadyExists(text),

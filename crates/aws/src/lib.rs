@@ -6,6 +6,7 @@
 //! adapters at moto server).
 #![warn(missing_docs)]
 
+mod autoscaling;
 mod cloudwatch;
 mod errors;
 mod runtime;
@@ -13,6 +14,7 @@ mod s3;
 mod sagemaker;
 mod sfn;
 
+pub use autoscaling::ApplicationAutoScaling;
 pub use cloudwatch::CloudWatchMetrics;
 pub use runtime::SageMakerRuntime;
 pub use s3::S3Store;
@@ -24,6 +26,8 @@ pub use sfn::StepFunctions;
 pub struct AwsPorts {
     /// SageMaker's control plane.
     pub sagemaker: SageMakerControl,
+    /// Application Auto Scaling.
+    pub autoscaling: ApplicationAutoScaling,
     /// SageMaker Runtime (InvokeEndpoint).
     pub runtime: SageMakerRuntime,
     /// S3.
@@ -41,6 +45,7 @@ impl AwsPorts {
     pub fn ports(&self) -> weighbridge_tasks::functions::Ports<'_> {
         weighbridge_tasks::functions::Ports {
             sagemaker: &self.sagemaker,
+            autoscaling: &self.autoscaling,
             runtime: &self.runtime,
             s3: &self.s3,
             cloudwatch: &self.cloudwatch,
@@ -65,6 +70,7 @@ impl AwsPorts {
             .build();
         Self {
             sagemaker: SageMakerControl::new(aws_sdk_sagemaker::Client::new(config)),
+            autoscaling: ApplicationAutoScaling::new(aws_sdk_applicationautoscaling::Client::new(config)),
             runtime: SageMakerRuntime::new(aws_sdk_sagemakerruntime::Client::new(config)),
             s3: S3Store::new(aws_sdk_s3::Client::from_conf(s3_config)),
             cloudwatch: CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(config)),

@@ -8,15 +8,16 @@ use aws_sdk_sagemaker::types::{
     CaptureContentTypeHeader, CaptureMode, CaptureOption, CheckpointConfig, ContainerDefinition,
     ContainerMode, DataCaptureConfig, DataSource, DeploymentConfig, DesiredWeightAndCapacity,
     EndpointStatus as SdkEndpointStatus, OutputDataConfig, ProductionVariant, ProductionVariantInstanceType,
-    ResourceConfig, S3DataDistribution, S3DataSource, S3DataType, StoppingCondition, Tag,
-    TrafficRoutingConfig, TrafficRoutingConfigType, TrainingInputMode, TrainingInstanceType,
-    TrainingJobStatus,
+    ResourceConfig, RollingUpdatePolicy, S3DataDistribution, S3DataSource, S3DataType, StoppingCondition,
+    Tag, TrafficRoutingConfig, TrafficRoutingConfigType, TrainingInputMode, TrainingInstanceType,
+    TrainingJobStatus, VariantProperty, VariantPropertyType,
 };
 use aws_sdk_sagemaker::Client;
 use serde_json::Value;
 use weighbridge_tasks::ports::{
-    DataCapture, EndpointConfig, EndpointDescription, EndpointStatus, ModelRequest, PortError, PortResult,
-    SageMaker, TrainingJobDescription, TrainingJobRequest, TrainingStatus, VariantSpec, VariantState,
+    DataCapture, EndpointConfig, EndpointDescription, EndpointStatus, EndpointUpdate, ModelRequest,
+    PortError, PortResult, SageMaker, TrainingJobDescription, TrainingJobRequest, TrainingStatus,
+    VariantSpec, VariantState,
 };
 
 use crate::errors::classify;
@@ -48,8 +49,31 @@ fn endpoint_status(s: Option<&SdkEndpointStatus>) -> EndpointStatus {
     }
 }
 
+/// A `CapacitySize` (`{"Type": …, "Value": …}`) from its JSON form.
+fn capacity(json: Option<&Value>) -> PortResult<Option<CapacitySize>> {
+    let bad = |m: &str| PortError::Validation(format!("DeploymentConfig: {m}"));
+    let Some(s) = json else {
+        return Ok(None);
+    };
+    let t = s
+        .get("Type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("CapacitySize.Type"))?;
+    let v = s
+        .get("Value")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| bad("CapacitySize.Value"))? as i32;
+    Ok(Some(
+        CapacitySize::builder()
+            .r#type(CapacitySizeType::from(t))
+            .value(v)
+            .build(),
+    ))
+}
+
 /// The API's DeploymentConfig from its JSON form (BlueGreenUpdatePolicy with canary,
-/// linear or all-at-once traffic routing, and AutoRollbackConfiguration alarms).
+/// linear or all-at-once traffic routing, RollingUpdatePolicy, and
+/// AutoRollbackConfiguration alarms).
 pub fn deployment_config(json: &Value) -> PortResult<DeploymentConfig> {
     let bad = |m: &str| PortError::Validation(format!("DeploymentConfig: {m}"));
     let mut out = DeploymentConfig::builder();
@@ -65,30 +89,11 @@ pub fn deployment_config(json: &Value) -> PortResult<DeploymentConfig> {
             .get("WaitIntervalInSeconds")
             .and_then(Value::as_i64)
             .unwrap_or(0) as i32;
-        let size = |key: &str| -> PortResult<Option<CapacitySize>> {
-            let Some(s) = routing.get(key) else {
-                return Ok(None);
-            };
-            let t = s
-                .get("Type")
-                .and_then(Value::as_str)
-                .ok_or_else(|| bad("CapacitySize.Type"))?;
-            let v = s
-                .get("Value")
-                .and_then(Value::as_i64)
-                .ok_or_else(|| bad("CapacitySize.Value"))? as i32;
-            Ok(Some(
-                CapacitySize::builder()
-                    .r#type(CapacitySizeType::from(t))
-                    .value(v)
-                    .build(),
-            ))
-        };
         let routing = TrafficRoutingConfig::builder()
             .r#type(TrafficRoutingConfigType::from(kind))
             .wait_interval_in_seconds(wait)
-            .set_canary_size(size("CanarySize")?)
-            .set_linear_step_size(size("LinearStepSize")?)
+            .set_canary_size(capacity(routing.get("CanarySize"))?)
+            .set_linear_step_size(capacity(routing.get("LinearStepSize"))?)
             .build();
         let mut p = BlueGreenUpdatePolicy::builder().traffic_routing_configuration(routing);
         if let Some(t) = policy.get("TerminationWaitInSeconds").and_then(Value::as_i64) {
@@ -101,6 +106,17 @@ pub fn deployment_config(json: &Value) -> PortResult<DeploymentConfig> {
             p = p.maximum_execution_timeout_in_seconds(t as i32);
         }
         out = out.blue_green_update_policy(p.build());
+    }
+    if let Some(policy) = json.get("RollingUpdatePolicy") {
+        let seconds = |key: &str| policy.get(key).and_then(Value::as_i64).map(|t| t as i32);
+        out = out.rolling_update_policy(
+            RollingUpdatePolicy::builder()
+                .set_maximum_batch_size(capacity(policy.get("MaximumBatchSize"))?)
+                .set_wait_interval_in_seconds(seconds("WaitIntervalInSeconds"))
+                .set_maximum_execution_timeout_in_seconds(seconds("MaximumExecutionTimeoutInSeconds"))
+                .set_rollback_maximum_batch_size(capacity(policy.get("RollbackMaximumBatchSize"))?)
+                .build(),
+        );
     }
     if let Some(rollback) = json.get("AutoRollbackConfiguration") {
         let alarms = rollback
@@ -337,18 +353,25 @@ impl SageMaker for SageMakerControl {
         Ok(out.endpoint_arn().unwrap_or_default().to_string())
     }
 
-    async fn update_endpoint(
-        &self,
-        name: &str,
-        config_name: &str,
-        deployment: Option<&Value>,
-    ) -> PortResult<()> {
-        let deployment = deployment.map(deployment_config).transpose()?;
+    async fn update_endpoint(&self, update: &EndpointUpdate<'_>) -> PortResult<()> {
+        let deployment = update.deployment_config.map(deployment_config).transpose()?;
+        // Weights and capture always come from the new config (Weighbridge's); the
+        // instance counts, when retained, from the live endpoint (autoscaling's).
+        let excluded = [
+            VariantPropertyType::DesiredWeight,
+            VariantPropertyType::DataCaptureConfig,
+        ]
+        .into_iter()
+        .map(|kind| VariantProperty::builder().variant_property_type(kind).build())
+        .collect::<Vec<_>>();
+        let retain = update.retain_instance_counts;
         self.client
             .update_endpoint()
-            .endpoint_name(name)
-            .endpoint_config_name(config_name)
+            .endpoint_name(update.name)
+            .endpoint_config_name(update.config_name)
             .set_deployment_config(deployment)
+            .set_retain_all_variant_properties(retain.then_some(true))
+            .set_exclude_retained_variant_properties(retain.then_some(excluded))
             .send()
             .await
             .map_err(classify)?;

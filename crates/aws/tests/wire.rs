@@ -21,9 +21,9 @@ use weighbridge_aws::AwsPorts;
 mod common;
 use common::{config, moto, state_machine, unique};
 use weighbridge_tasks::ports::{
-    DataCapture, EndpointConfig, EndpointStatus, InvokeRequest, MetricDatum, MetricQuery, MetricSink,
-    ModelRequest, ObjectStore, PortError, PutCondition, Runtime, SageMaker, TrainingJobRequest, VariantSpec,
-    Workflows,
+    DataCapture, EndpointConfig, EndpointStatus, EndpointUpdate, InvokeRequest, MetricDatum, MetricQuery,
+    MetricSink, ModelRequest, ObjectStore, PortError, PutCondition, Runtime, SageMaker, TrainingJobRequest,
+    VariantSpec, Workflows,
 };
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/sagemaker";
@@ -415,7 +415,14 @@ async fn sagemaker_models_configs_endpoints_and_weights() {
         live.variants
     );
     // moto answers UpdateEndpoint with HTTP 500: it must arrive as retryable, not as a panic.
-    let update = sm.update_endpoint(&endpoint, &config_name, None).await;
+    let update = sm
+        .update_endpoint(&EndpointUpdate {
+            name: &endpoint,
+            config_name: &config_name,
+            deployment_config: None,
+            retain_instance_counts: true,
+        })
+        .await;
     assert!(matches!(update, Err(PortError::Unavailable(_))), "{update:?}");
     let missing = sm.describe_endpoint("wire-no-such-endpoint").await;
     assert!(matches!(missing, Err(PortError::NotFound(_))), "{missing:?}");

@@ -13,6 +13,7 @@ impl MemoryBackend {
     pub fn ports(&self) -> Ports<'_> {
         Ports {
             sagemaker: self,
+            autoscaling: self,
             runtime: self,
             s3: self,
             cloudwatch: self,

@@ -13,7 +13,7 @@ use weighbridge_local::{MemoryBackend, ResponseStyle};
 use weighbridge_tasks::deploy::{deploy, DeployInput};
 use weighbridge_tasks::evaluate_variants::{evaluate_variants, EvaluateVariantsOutput};
 use weighbridge_tasks::parse_input;
-use weighbridge_tasks::ports::{ObjectStore, PutCondition, SageMaker};
+use weighbridge_tasks::ports::{EndpointUpdate, ObjectStore, PutCondition, SageMaker};
 
 const ROLE: &str = "arn:aws:iam::000000000000:role/sagemaker";
 
@@ -36,11 +36,11 @@ fn deploy_input(variant: &str, execution: &str) -> DeployInput {
 async fn live_endpoint(challenger_noise: f64) -> MemoryBackend {
     let b = MemoryBackend::new();
     b.seed_routing(11);
-    deploy(&b, "us-east-1", &deploy_input("champion", "e1"))
+    deploy(&b, &b, "us-east-1", &deploy_input("champion", "e1"))
         .await
         .unwrap();
     b.settle();
-    let out = deploy(&b, "us-east-1", &deploy_input("challenger", "e2"))
+    let out = deploy(&b, &b, "us-east-1", &deploy_input("challenger", "e2"))
         .await
         .unwrap();
     b.settle();
@@ -306,7 +306,14 @@ async fn json_and_base64_captures_are_evidence_too() {
         c.json_content_types.clear();
     }
     b.create_endpoint_config(&plain).await.unwrap();
-    b.update_endpoint("salary", "salary-base64", None).await.unwrap();
+    b.update_endpoint(&EndpointUpdate {
+        name: "salary",
+        config_name: "salary-base64",
+        deployment_config: None,
+        retain_instance_counts: false,
+    })
+    .await
+    .unwrap();
     b.settle();
     run_hours(&b, &mut t, 28).await;
     let newest = b

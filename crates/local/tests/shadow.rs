@@ -42,11 +42,12 @@ async fn shadowed_endpoint(challenger_noise: f64, capture_percent: u32) -> Memor
     let b = MemoryBackend::new();
     b.seed_routing(7);
     let capture = json!({"dataCapture": {"destinationS3Uri": "s3://data/capture", "samplingPercentage": capture_percent}});
-    deploy(&b, "us-east-1", &deploy_input("champion", "e1", capture))
+    deploy(&b, &b, "us-east-1", &deploy_input("champion", "e1", capture))
         .await
         .unwrap();
     b.settle();
     let out = deploy(
+        &b,
         &b,
         "us-east-1",
         &deploy_input(
@@ -105,7 +106,7 @@ async fn shift(b: &MemoryBackend, action: serde_json::Value) -> ShiftWeightsOutp
         .unwrap()
         .extend(action.as_object().unwrap().clone());
     let input: ShiftWeightsInput = parse_input(input).unwrap();
-    let out = shift_weights(&b.clone(), &input).await.unwrap();
+    let out = shift_weights(&b.clone(), &b.clone(), &input).await.unwrap();
     b.settle();
     out
 }
@@ -289,6 +290,7 @@ async fn shadow_deploys_follow_sagemakers_rules() {
     let b = MemoryBackend::new();
     let first = deploy(
         &b,
+        &b,
         "us-east-1",
         &deploy_input("champion", "e1", json!({"mode": "shadow"})),
     )
@@ -299,6 +301,7 @@ async fn shadow_deploys_follow_sagemakers_rules() {
     b.settle();
     let no_capture = deploy(
         &b,
+        &b,
         "us-east-1",
         &deploy_input("c", "e2", json!({"mode": "shadow"})),
     )
@@ -308,11 +311,12 @@ async fn shadow_deploys_follow_sagemakers_rules() {
         no_capture.to_string().contains("does not capture"),
         "{no_capture}"
     );
-    deploy(&b, "us-east-1", &deploy_input("b", "e3", json!({})))
+    deploy(&b, &b, "us-east-1", &deploy_input("b", "e3", json!({})))
         .await
         .unwrap();
     b.settle();
     let two = deploy(
+        &b,
         &b,
         "us-east-1",
         &deploy_input(
@@ -332,15 +336,20 @@ async fn shadow_deploys_follow_sagemakers_rules() {
         "image": {"kind": "builtin", "name": "xgboost"}, "modelDataUrl": "s3://data/m.tar.gz", "roleArn": ROLE,
         "mode": "shadow", "shadowSamplingPercentage": 0}))
     .unwrap();
-    assert!(deploy(&b, "us-east-1", &pct)
+    assert!(deploy(&b, &b, "us-east-1", &pct)
         .await
         .unwrap_err()
         .to_string()
         .contains("shadowSamplingPercentage"));
     let shadowed = shadowed_endpoint(1.0, 100).await;
-    let weighted = deploy(&shadowed, "us-east-1", &deploy_input("d", "e5", json!({})))
-        .await
-        .unwrap_err();
+    let weighted = deploy(
+        &shadowed,
+        &shadowed,
+        "us-east-1",
+        &deploy_input("d", "e5", json!({})),
+    )
+    .await
+    .unwrap_err();
     assert!(
         weighted.to_string().contains("graduate or remove it first"),
         "{weighted}"

@@ -3,8 +3,15 @@
 //! challenger at a configured share of the traffic — or, with `mode: shadow`, as the
 //! endpoint's **shadow variant**: it answers a mirrored copy of `shadowSamplingPercentage`
 //! of the production variant's requests, its responses captured and never returned.
-//! DeploymentConfig (blue/green canary or linear, auto-rollback alarms) is passed through
-//! untouched.
+//! With `mode: replace` the candidate takes the place of an existing variant's model
+//! under the same name — the one update SageMaker's deployment guardrails apply to, so
+//! the one a `deploymentConfig` (blue/green canary or linear, rolling, auto-rollback
+//! alarms) is accepted for ([`crate::guardrails`] refuses it for any other).
+//!
+//! Autoscaling is carried through ([`crate::scaling`]): the new config gives every live
+//! variant its live instance count and UpdateEndpoint retains it, and with
+//! `copyScalingToChallenger` the challenger gets the champion's scalable target and
+//! policies once the endpoint is InService (the output's `scaling.restore`).
 //!
 //! SageMaker's rules for a shadow, checked before anything is created: at most one shadow
 //! variant per endpoint, and then exactly one production variant; not on a multi-model
@@ -18,12 +25,14 @@ use serde_json::Value;
 
 use crate::endpoint::{live_config, weight_for_share};
 use crate::error::{port, tolerate_existing};
+use crate::guardrails::{self, UpdateKind};
 use crate::image_uris::{builtin_image, ImageScope};
 use crate::names::readable_unique;
 use crate::ports::{
-    DataCapture, EndpointConfig, EndpointDescription, EndpointStatus, ModelRequest, PortError, SageMaker,
-    VariantSpec,
+    Autoscaling, DataCapture, EndpointConfig, EndpointDescription, EndpointStatus, EndpointUpdate,
+    ModelRequest, PortError, SageMaker, VariantSpec,
 };
+use crate::scaling::{self, ScalingReport};
 use crate::{validation, TaskError};
 
 /// The most production variants one endpoint may have (an API limit).
@@ -60,7 +69,8 @@ pub struct DeployInput {
     pub execution_name: String,
     /// The endpoint to create, or to add the candidate to.
     pub endpoint_name: String,
-    /// The new variant's name (unique on the endpoint).
+    /// The new variant's name (unique on the endpoint); in `replace` mode, the existing
+    /// production variant whose model the candidate replaces.
     pub variant_name: String,
     /// The serving container.
     pub image: ServingImage,
@@ -74,18 +84,28 @@ pub struct DeployInput {
     /// Environment variables of the container (at most 100).
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
-    /// The instance type (default `ml.m5.large`).
-    #[serde(default = "instance_type")]
-    pub instance_type: String,
-    /// Instances behind the variant (default 1).
+    /// The new variant's instance type (default `ml.m5.large`). `replace` keeps the
+    /// replaced variant's type and refuses another (a retype is not a model swap).
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    /// Instances behind a new variant (default 1; `replace` keeps the live count).
     #[serde(default = "one")]
     pub initial_instance_count: i32,
     /// The challenger's share of traffic when added to a live endpoint (0 < share < 1).
     #[serde(default = "share")]
     pub initial_share: f64,
-    /// DeploymentConfig for UpdateEndpoint, passed through as is.
+    /// SageMaker's `DeploymentConfig` for UpdateEndpoint (`BlueGreenUpdatePolicy` or
+    /// `RollingUpdatePolicy`, `AutoRollbackConfiguration`), checked against the update:
+    /// only `replace` keeps the variant names, which guardrails require; any other
+    /// update is refused with `Weighbridge.InvalidInput` rather than silently unguarded.
     #[serde(default)]
     pub deployment_config: Option<Value>,
+    /// Give a new weighted challenger a copy of the champion's autoscaling (scalable
+    /// target and policies) once the endpoint is InService (default false: the
+    /// challenger runs its `initialInstanceCount` until it wins, and a promotion moves
+    /// the champion's scaling to it).
+    #[serde(default)]
+    pub copy_scaling_to_challenger: bool,
     /// Data Capture for the new config (the live A/B evidence). Absent: a live endpoint
     /// keeps the capture it has, a new one captures nothing.
     #[serde(default)]
@@ -113,6 +133,19 @@ pub enum DeployMode {
     Weighted,
     /// As the shadow variant: mirrored requests, responses captured, never returned.
     Shadow,
+    /// In place of an existing production variant's model, under the same name, at its
+    /// weight, type and count: a blue/green update that `deploymentConfig` can guard.
+    Replace,
+}
+
+impl DeployMode {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Weighted => "weighted",
+            Self::Shadow => "shadow",
+            Self::Replace => "replace",
+        }
+    }
 }
 
 /// Data Capture as the input asks for it (`DataCaptureConfig` with SageMaker's limits).
@@ -185,9 +218,9 @@ impl CaptureInput {
     }
 }
 
-fn instance_type() -> String {
-    "ml.m5.large".into()
-}
+/// The default instance type of a new variant.
+const DEFAULT_INSTANCE_TYPE: &str = "ml.m5.large";
+
 fn one() -> i32 {
     1
 }
@@ -201,8 +234,8 @@ fn share() -> f64 {
 pub struct DeployOutput {
     /// The endpoint.
     pub endpoint_name: String,
-    /// `created` (a new endpoint), `updated` (a challenger added) or `shadowed` (the
-    /// candidate added as the shadow variant).
+    /// `created` (a new endpoint), `updated` (a challenger added), `shadowed` (the
+    /// candidate added as the shadow variant) or `replaced` (a variant's model swapped).
     pub action: String,
     /// The SageMaker model created for the candidate.
     pub model_name: String,
@@ -215,14 +248,26 @@ pub struct DeployOutput {
     /// The shadow variant the candidate became, in `shadow` mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow_variant: Option<String>,
+    /// What the update did to autoscaling; `scaling.restore` is applied by shift-weights
+    /// `restoreScaling` once the endpoint is InService.
+    #[serde(default)]
+    pub scaling: ScalingReport,
+    /// How many of the workflow's 30-second polls the change may take: an hour, or a
+    /// guarded update's `MaximumExecutionTimeoutInSeconds` plus ten minutes.
+    pub endpoint_polls: i64,
 }
+
+/// Polls of 30 seconds the workflow allows an unguarded create or update (an hour).
+const DEFAULT_POLLS: i64 = 120;
 
 fn validate(input: &DeployInput) -> Result<(), TaskError> {
     validation::execution_name("executionName", &input.execution_name)?;
     validation::sagemaker_name("endpointName", &input.endpoint_name)?;
     validation::sagemaker_name("variantName", &input.variant_name)?;
     validation::role_arn("roleArn", &input.role_arn)?;
-    validation::instance_type("instanceType", &input.instance_type)?;
+    if let Some(instance_type) = &input.instance_type {
+        validation::instance_type("instanceType", instance_type)?;
+    }
     if input.multi_model {
         validation::s3_uri("modelDataUrl", &input.model_data_url)?;
     } else {
@@ -265,9 +310,11 @@ fn validate(input: &DeployInput) -> Result<(), TaskError> {
     Ok(())
 }
 
-/// Deploys the candidate: a new endpoint, or a challenger variant on a live one.
+/// Deploys the candidate: a new endpoint, a challenger (or shadow) on a live one, or a
+/// variant's model replaced.
 pub async fn deploy(
     sagemaker: &dyn SageMaker,
+    autoscaling: &dyn Autoscaling,
     region: &str,
     input: &DeployInput,
 ) -> Result<DeployOutput, TaskError> {
@@ -281,62 +328,138 @@ pub async fn deploy(
     );
     // Read everything and validate against it before the first mutating call.
     let live = describe_if_any(sagemaker, &input.endpoint_name).await?;
-    let planned = plan_variants(sagemaker, input, &model_name, live.as_ref()).await?;
+    let target = plan_target(sagemaker, input, &model_name, live.as_ref()).await?;
+    let scaling_plan = match &live {
+        Some(endpoint) => {
+            let copy_to = (input.copy_scaling_to_challenger && input.mode == DeployMode::Weighted)
+                .then_some(input.variant_name.as_str());
+            Some(scaling::plan(autoscaling, endpoint, &target.config, copy_to).await?)
+        }
+        None => None,
+    };
+    create_model(sagemaker, input, &model_name, image).await?;
+    tolerate_existing(
+        sagemaker.create_endpoint_config(&target.config).await,
+        &format!("CreateEndpointConfig {}", target.config.name),
+    )?;
+    let scaling = match &scaling_plan {
+        Some(plan) => scaling::before_update(autoscaling, &input.endpoint_name, plan).await?,
+        None => ScalingReport::default(),
+    };
+    let action = create_or_update(sagemaker, input, &target.config.name, live.is_none()).await?;
+    tracing::info!(endpoint = %input.endpoint_name, action, config = %target.config.name, "deployed");
+    Ok(target.output(input, action, model_name, scaling))
+}
+
+/// The config the endpoint moves to, and what the output reports about it.
+struct Target {
+    config: EndpointConfig,
+    superseded: Option<String>,
+    endpoint_polls: i64,
+}
+
+impl Target {
+    fn output(
+        self,
+        input: &DeployInput,
+        action: &str,
+        model_name: String,
+        scaling: ScalingReport,
+    ) -> DeployOutput {
+        let variants = &self.config.variants;
+        let total: f64 = variants.iter().map(|v| v.initial_weight).sum();
+        let shadow_variant = self.config.shadow_variants.first().map(|v| v.name.clone());
+        let action = match input.mode {
+            DeployMode::Shadow if action == "updated" => "shadowed",
+            DeployMode::Replace if action == "updated" => "replaced",
+            _ => action,
+        };
+        DeployOutput {
+            endpoint_name: input.endpoint_name.clone(),
+            action: action.into(),
+            model_name,
+            new_config: self.config.name.clone(),
+            superseded_config: self.superseded,
+            weights: variants
+                .iter()
+                .map(|v| (v.name.clone(), v.initial_weight / total))
+                .collect(),
+            shadow_variant: shadow_variant.filter(|_| input.mode == DeployMode::Shadow),
+            scaling,
+            endpoint_polls: self.endpoint_polls,
+        }
+    }
+}
+
+/// The new config — its variants, capture and deterministic name — checked against
+/// SageMaker's rules for shadows and guardrails.
+async fn plan_target(
+    sagemaker: &dyn SageMaker,
+    input: &DeployInput,
+    model_name: &str,
+    live: Option<&EndpointDescription>,
+) -> Result<Target, TaskError> {
     let Planned {
         variants,
         shadows,
         superseded,
         capture: live_capture,
-    } = planned;
+    } = plan_variants(sagemaker, input, model_name, live).await?;
     let data_capture = input
         .data_capture
         .as_ref()
         .map(CaptureInput::to_port)
         .or(live_capture);
-    if !shadows.is_empty() && data_capture.is_none() {
+    if input.mode == DeployMode::Shadow && !shadows.is_empty() && data_capture.is_none() {
         return Err(TaskError::InvalidInput(format!(
             "mode shadow: endpoint {} does not capture, and a shadow's evidence is its captured responses; set dataCapture",
             input.endpoint_name
         )));
     }
-    let config_fingerprint =
-        serde_json::to_string(&(&variants, &shadows)).map_err(crate::error::unserialisable)?;
-    let new_config = readable_unique(
+    let endpoint_polls = match &input.deployment_config {
+        Some(config) => {
+            let kind = update_kind(input, live, &variants);
+            let timeout = guardrails::check(config, &kind)?;
+            ((timeout + 600) / 30).max(DEFAULT_POLLS)
+        }
+        None => DEFAULT_POLLS,
+    };
+    let fingerprint = serde_json::to_string(&(&variants, &shadows)).map_err(crate::error::unserialisable)?;
+    let name = readable_unique(
         &input.endpoint_name,
-        &[&input.execution_name, &config_fingerprint],
+        &[&input.execution_name, &fingerprint],
         63,
         false,
     );
-    create_model(sagemaker, input, &model_name, image).await?;
-    let shadow_variant = shadows.first().map(|v| v.name.clone());
-    let config = EndpointConfig {
-        name: new_config.clone(),
-        variants: variants.clone(),
-        shadow_variants: shadows,
-        data_capture,
-    };
-    tolerate_existing(
-        sagemaker.create_endpoint_config(&config).await,
-        &format!("CreateEndpointConfig {new_config}"),
-    )?;
-    let action = match create_or_update(sagemaker, input, &new_config, live.is_none()).await? {
-        _ if shadow_variant.is_some() => "shadowed",
-        action => action,
-    };
-    let total: f64 = variants.iter().map(|v| v.initial_weight).sum();
-    tracing::info!(endpoint = %input.endpoint_name, action, config = %new_config, "deployed");
-    Ok(DeployOutput {
-        endpoint_name: input.endpoint_name.clone(),
-        action: action.into(),
-        model_name,
-        new_config,
-        superseded_config: superseded,
-        weights: variants
-            .iter()
-            .map(|v| (v.name.clone(), v.initial_weight / total))
-            .collect(),
-        shadow_variant,
+    Ok(Target {
+        config: EndpointConfig {
+            name,
+            variants,
+            shadow_variants: shadows,
+            data_capture,
+        },
+        superseded,
+        endpoint_polls,
     })
+}
+
+/// What kind of change the deploy makes, as guardrails see it.
+fn update_kind<'a>(
+    input: &'a DeployInput,
+    live: Option<&EndpointDescription>,
+    variants: &'a [VariantSpec],
+) -> UpdateKind<'a> {
+    match (live, input.mode) {
+        (None, _) => UpdateKind::Create,
+        (Some(endpoint), DeployMode::Replace) => UpdateKind::SameVariants {
+            variant_count: endpoint.variants.len(),
+            instance_types: variants.iter().map(|v| v.instance_type.as_str()).collect(),
+        },
+        (Some(_), mode) => UpdateKind::VariantsChange {
+            added: &input.variant_name,
+            mode: mode.name(),
+        },
+    }
 }
 
 /// The serving image: a built-in algorithm's for the region, or the one given.
@@ -385,7 +508,10 @@ async fn plan_variants(
     let candidate = |weight: f64| VariantSpec {
         name: input.variant_name.clone(),
         model_name: model_name.to_string(),
-        instance_type: input.instance_type.clone(),
+        instance_type: input
+            .instance_type
+            .clone()
+            .unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.to_string()),
         initial_instance_count: input.initial_instance_count,
         initial_weight: weight,
     };
@@ -402,8 +528,10 @@ async fn plan_variants(
     let live = live_config(sagemaker, endpoint).await?;
     let mut variants = live.variants;
     let total: f64 = variants.iter().map(|v| v.initial_weight).sum();
-    let mut shadows = Vec::new();
-    if input.mode == DeployMode::Shadow {
+    let mut shadows = live.shadow_variants;
+    if input.mode == DeployMode::Replace {
+        replace_model(input, endpoint, &mut variants, model_name)?;
+    } else if input.mode == DeployMode::Shadow {
         // The shadow's weight over the production variant's is the share mirrored.
         let production = if total > 0.0 { total } else { 1.0 };
         shadows.push(candidate(
@@ -418,6 +546,33 @@ async fn plan_variants(
         superseded: Some(endpoint.config_name.clone()),
         capture: live.data_capture,
     })
+}
+
+/// `replace`: the named production variant serves the candidate's model, at its own
+/// weight, type and count.
+fn replace_model(
+    input: &DeployInput,
+    endpoint: &EndpointDescription,
+    variants: &mut [VariantSpec],
+    model_name: &str,
+) -> Result<(), TaskError> {
+    let names: Vec<String> = variants.iter().map(|v| v.name.clone()).collect();
+    let Some(slot) = variants.iter_mut().find(|v| v.name == input.variant_name) else {
+        return Err(TaskError::InvalidInput(format!(
+            "mode replace: endpoint {} has no production variant {:?} (it has {}); name the variant whose model the candidate replaces",
+            endpoint.name,
+            input.variant_name,
+            names.join(", ")
+        )));
+    };
+    if let Some(asked) = input.instance_type.as_ref().filter(|t| **t != slot.instance_type) {
+        return Err(TaskError::InvalidInput(format!(
+            "mode replace keeps variant {} on {}; instanceType {asked} would change its instance type, which is not a model swap (deploy a new variant instead)",
+            slot.name, slot.instance_type
+        )));
+    }
+    slot.model_name = model_name.to_string();
+    Ok(())
 }
 
 /// A challenger joins an InService endpoint, under a new name, within the variant limit;
@@ -437,6 +592,9 @@ fn check_room_for_challenger(input: &DeployInput, endpoint: &EndpointDescription
             .chain(&endpoint.shadow_variants)
             .map(|v| v.name.as_str())
     };
+    if input.mode == DeployMode::Replace {
+        return Ok(());
+    }
     if names().any(|v| v == input.variant_name) {
         return Err(TaskError::InvalidInput(format!(
             "endpoint {} already has a variant {:?}; choose a new variantName",
@@ -503,8 +661,14 @@ async fn create_or_update(
             .map_err(port(format!("CreateEndpoint {}", input.endpoint_name)))?;
         return Ok("created");
     }
+    let update = EndpointUpdate {
+        name: &input.endpoint_name,
+        config_name: new_config,
+        deployment_config: input.deployment_config.as_ref(),
+        retain_instance_counts: true,
+    };
     sagemaker
-        .update_endpoint(&input.endpoint_name, new_config, input.deployment_config.as_ref())
+        .update_endpoint(&update)
         .await
         .map_err(port(format!("UpdateEndpoint {}", input.endpoint_name)))?;
     Ok("updated")

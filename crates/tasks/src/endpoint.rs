@@ -4,9 +4,11 @@ use crate::error::port;
 use crate::ports::{EndpointConfig, EndpointDescription, SageMaker, VariantSpec};
 use crate::TaskError;
 
-/// The endpoint's current config with each variant carrying the weight it has live now
-/// (DescribeEndpoint's CurrentWeight), so a new config keeps today's traffic split —
-/// and its Data Capture, so a new config keeps capturing.
+/// The endpoint's current config with each variant carrying the weight and the instance
+/// count it has live now (DescribeEndpoint's CurrentWeight and CurrentInstanceCount), so
+/// a new config keeps today's traffic split and today's capacity (what autoscaling set,
+/// not the old config's initial count) — and its Data Capture, so a new config keeps
+/// capturing.
 pub(crate) async fn live_config(
     sagemaker: &dyn SageMaker,
     endpoint: &EndpointDescription,
@@ -19,18 +21,32 @@ pub(crate) async fn live_config(
         .variants
         .into_iter()
         .map(|v| {
-            let live = endpoint
-                .variants
-                .iter()
-                .find(|s| s.name == v.name)
-                .map(|s| s.current_weight);
+            let live = endpoint.variants.iter().find(|s| s.name == v.name);
             VariantSpec {
-                initial_weight: live.unwrap_or(v.initial_weight),
+                initial_weight: live.map_or(v.initial_weight, |s| s.current_weight),
+                initial_instance_count: live
+                    .map_or(v.initial_instance_count, |s| s.current_instance_count.max(1)),
                 ..v
             }
         })
         .collect();
-    Ok(EndpointConfig { variants, ..config })
+    let shadow_variants = config
+        .shadow_variants
+        .into_iter()
+        .map(|v| {
+            let live = endpoint.shadow_variants.iter().find(|s| s.name == v.name);
+            VariantSpec {
+                initial_instance_count: live
+                    .map_or(v.initial_instance_count, |s| s.current_instance_count.max(1)),
+                ..v
+            }
+        })
+        .collect();
+    Ok(EndpointConfig {
+        variants,
+        shadow_variants,
+        ..config
+    })
 }
 
 /// The relative weight that gives a new variant `share` of the traffic beside variants

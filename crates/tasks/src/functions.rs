@@ -10,7 +10,7 @@ use crate::deploy::deploy;
 use crate::evaluate_model::evaluate_model;
 use crate::evaluate_variants::evaluate_variants;
 use crate::input::parse_input;
-use crate::ports::{MetricSink, ObjectStore, Runtime, SageMaker, Workflows};
+use crate::ports::{Autoscaling, MetricSink, ObjectStore, Runtime, SageMaker, Workflows};
 use crate::shift_weights::shift_weights;
 use crate::start_retraining::{start_retraining, StartRetrainingConfig};
 use crate::train::train;
@@ -22,6 +22,8 @@ use crate::TaskError;
 pub struct Ports<'a> {
     /// SageMaker's control plane.
     pub sagemaker: &'a dyn SageMaker,
+    /// Application Auto Scaling (endpoint variants' scalable targets and policies).
+    pub autoscaling: &'a dyn Autoscaling,
     /// SageMaker Runtime (InvokeEndpoint).
     pub runtime: &'a dyn Runtime,
     /// S3.
@@ -102,14 +104,24 @@ pub async fn invoke(
         }
         "train" => to_json(train(ports.sagemaker, &env.region, &parse_input(event)?).await?),
         "evaluate-model" => to_json(evaluate_model(ports.sagemaker, ports.s3, &parse_input(event)?).await?),
-        "deploy" => to_json(deploy(ports.sagemaker, &env.region, &parse_input(event)?).await?),
+        "deploy" => to_json(
+            deploy(
+                ports.sagemaker,
+                ports.autoscaling,
+                &env.region,
+                &parse_input(event)?,
+            )
+            .await?,
+        ),
         "evaluate-variants" => {
             let input = parse_input(with_default(event, "namespace", &env.metric_namespace))?;
             to_json(
                 evaluate_variants(ports.sagemaker, ports.runtime, ports.s3, ports.cloudwatch, &input).await?,
             )
         }
-        "shift-weights" => to_json(shift_weights(ports.sagemaker, &parse_input(event)?).await?),
+        "shift-weights" => {
+            to_json(shift_weights(ports.sagemaker, ports.autoscaling, &parse_input(event)?).await?)
+        }
         other => Err(TaskError::InvalidInput(format!(
             "no function {}; the functions are {}",
             crate::validation::shown(other),

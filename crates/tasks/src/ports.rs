@@ -7,6 +7,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+mod autoscaling;
+pub use autoscaling::*;
+
 /// How a port call failed, in the terms the tasks act on.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum PortError {
@@ -276,6 +279,22 @@ impl EndpointDescription {
     }
 }
 
+/// One UpdateEndpoint call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EndpointUpdate<'a> {
+    /// The endpoint.
+    pub name: &'a str,
+    /// The config it moves to.
+    pub config_name: &'a str,
+    /// The API's `DeploymentConfig` JSON (checked by deploy against the kind of update).
+    pub deployment_config: Option<&'a serde_json::Value>,
+    /// `RetainAllVariantProperties` with `ExcludeRetainedVariantProperties`
+    /// `[DesiredWeight, DataCaptureConfig]`: a variant the new config keeps by name keeps
+    /// its live instance count (what autoscaling set), while the weights and the capture
+    /// still come from the new config — Weighbridge's.
+    pub retain_instance_counts: bool,
+}
+
 /// The SageMaker control plane, as far as the tasks use it.
 #[async_trait]
 pub trait SageMaker: Send + Sync {
@@ -297,13 +316,8 @@ pub trait SageMaker: Send + Sync {
     async fn delete_endpoint_config(&self, name: &str) -> PortResult<()>;
     /// CreateEndpoint; answers its ARN.
     async fn create_endpoint(&self, name: &str, config_name: &str) -> PortResult<String>;
-    /// `deployment_config` is passed through as the API's DeploymentConfig JSON.
-    async fn update_endpoint(
-        &self,
-        name: &str,
-        config_name: &str,
-        deployment_config: Option<&serde_json::Value>,
-    ) -> PortResult<()>;
+    /// UpdateEndpoint.
+    async fn update_endpoint(&self, update: &EndpointUpdate<'_>) -> PortResult<()>;
     /// DescribeEndpoint.
     async fn describe_endpoint(&self, name: &str) -> PortResult<EndpointDescription>;
     /// DeleteEndpoint (a workflow's cleanup of an endpoint it created that failed).

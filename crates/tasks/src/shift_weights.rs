@@ -3,6 +3,10 @@
 //! back (challenger to weight 0, or removed), graduate a shadow variant (a production
 //! variant at `initialShare`, or the only one) or remove it — and clean up superseded
 //! configs and models, but only once the endpoint is InService on its new config.
+//!
+//! A config switch carries autoscaling through ([`crate::scaling`]): the removed scaled
+//! variants deregistered first, a promoted winner staged with the champion's scaling and
+//! sized for its load, and `restoreScaling` registering the rest after the wait.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +16,10 @@ use weighbridge_core::policy::normalise;
 use crate::endpoint::{live_config, weight_for_share};
 use crate::error::{port, tolerate_existing, tolerate_missing};
 use crate::names::readable_unique;
-use crate::ports::{EndpointConfig, EndpointDescription, EndpointStatus, SageMaker, VariantSpec};
+use crate::ports::{
+    Autoscaling, EndpointConfig, EndpointDescription, EndpointStatus, EndpointUpdate, SageMaker, VariantSpec,
+};
+use crate::scaling::{self, ScalingReport, ScalingRestore};
 use crate::{validation, TaskError};
 
 /// What to do.
@@ -62,6 +69,13 @@ pub enum ShiftAction {
     RemoveShadow {
         /// The shadow variant.
         shadow: String,
+    },
+    /// Register each variant's autoscaling (unsuspended, with its policies) once the
+    /// endpoint is InService on the config that keeps it: the `scaling.restore` list of
+    /// the deploy or shift that changed the endpoint.
+    RestoreScaling {
+        /// What to register.
+        restore: Vec<ScalingRestore>,
     },
     /// Delete a superseded config and models once the endpoint is InService on another.
     #[serde(rename_all = "camelCase")]
@@ -144,6 +158,7 @@ fn validate(input: &ShiftWeightsInput) -> Result<(), TaskError> {
             validation::sagemaker_name("shadow", shadow)
         }
         ShiftAction::RemoveShadow { shadow } => validation::sagemaker_name("shadow", shadow),
+        ShiftAction::RestoreScaling { restore } => scaling::validate_restores(restore),
         ShiftAction::Cleanup {
             superseded_config,
             models,
@@ -174,6 +189,13 @@ pub struct ShiftWeightsOutput {
     pub retired_models: Vec<String>,
     /// Deleted by a cleanup.
     pub deleted: Vec<String>,
+    /// What a config switch did to autoscaling; `scaling.restore` is the next
+    /// `restoreScaling`'s input, once the endpoint is InService.
+    #[serde(default)]
+    pub scaling: ScalingReport,
+    /// Variants whose autoscaling a `restoreScaling` registered.
+    #[serde(default)]
+    pub restored: Vec<String>,
 }
 
 fn in_service(endpoint: &EndpointDescription) -> Result<(), TaskError> {
@@ -204,12 +226,25 @@ fn known(endpoint: &EndpointDescription, name: &str) -> Result<(), TaskError> {
     }
 }
 
+/// The services an action calls and the input it serves.
+struct Ctx<'a> {
+    sagemaker: &'a dyn SageMaker,
+    autoscaling: &'a dyn Autoscaling,
+    input: &'a ShiftWeightsInput,
+}
+
 /// Applies the action.
 pub async fn shift_weights(
     sagemaker: &dyn SageMaker,
+    autoscaling: &dyn Autoscaling,
     input: &ShiftWeightsInput,
 ) -> Result<ShiftWeightsOutput, TaskError> {
     validate(input)?;
+    let ctx = &Ctx {
+        sagemaker,
+        autoscaling,
+        input,
+    };
     let endpoint = sagemaker
         .describe_endpoint(&input.endpoint_name)
         .await
@@ -228,6 +263,8 @@ pub async fn shift_weights(
         superseded_config: None,
         retired_models: Vec::new(),
         deleted: Vec::new(),
+        scaling: ScalingReport::default(),
+        restored: Vec::new(),
     };
     let live = Live {
         endpoint: &endpoint,
@@ -235,14 +272,10 @@ pub async fn shift_weights(
         previous: &previous,
     };
     match &input.action {
-        ShiftAction::Set { weights } => set(sagemaker, input, &live, weights, &mut out).await?,
-        ShiftAction::Step { target, step } => {
-            step_toward(sagemaker, input, &live, target, *step, &mut out).await?
-        }
-        ShiftAction::Promote { winner } => promote(sagemaker, input, &live, winner, &mut out).await?,
-        ShiftAction::Rollback { loser, remove } => {
-            rollback(sagemaker, input, &live, loser, *remove, &mut out).await?
-        }
+        ShiftAction::Set { weights } => set(ctx, &live, weights, &mut out).await?,
+        ShiftAction::Step { target, step } => step_toward(ctx, &live, target, *step, &mut out).await?,
+        ShiftAction::Promote { winner } => promote(ctx, &live, winner, &mut out).await?,
+        ShiftAction::Rollback { loser, remove } => rollback(ctx, &live, loser, *remove, &mut out).await?,
         ShiftAction::Graduate {
             shadow,
             initial_share,
@@ -253,15 +286,17 @@ pub async fn shift_weights(
                 initial_share: *initial_share,
                 promote: *promote,
             };
-            graduate(sagemaker, input, &live, &plan, &mut out).await?
+            graduate(ctx, &live, &plan, &mut out).await?
         }
-        ShiftAction::RemoveShadow { shadow } => {
-            remove_shadow(sagemaker, input, &live, shadow, &mut out).await?
-        }
+        ShiftAction::RemoveShadow { shadow } => remove_shadow(ctx, &live, shadow, &mut out).await?,
         ShiftAction::Cleanup {
             superseded_config,
             models,
-        } => cleanup(sagemaker, &live, superseded_config, models, &mut out).await?,
+        } => cleanup(ctx, &live, superseded_config, models, &mut out).await?,
+        ShiftAction::RestoreScaling { restore } => {
+            in_service(&endpoint)?;
+            out.restored = scaling::restore(autoscaling, &endpoint, restore).await?;
+        }
     }
     Ok(out)
 }
@@ -277,8 +312,7 @@ struct Live<'a> {
 
 /// `set`: these weights for every variant.
 async fn set(
-    sagemaker: &dyn SageMaker,
-    input: &ShiftWeightsInput,
+    ctx: &Ctx<'_>,
     live: &Live<'_>,
     weights: &BTreeMap<String, f64>,
     out: &mut ShiftWeightsOutput,
@@ -296,14 +330,13 @@ async fn set(
         )));
     }
     out.weights = normalise(weights)?;
-    apply_weights(sagemaker, &input.endpoint_name, &out.weights).await?;
+    apply_weights(ctx.sagemaker, &ctx.input.endpoint_name, &out.weights).await?;
     Ok(())
 }
 
 /// `step`: each share toward the target by at most `step`.
 async fn step_toward(
-    sagemaker: &dyn SageMaker,
-    input: &ShiftWeightsInput,
+    ctx: &Ctx<'_>,
     live: &Live<'_>,
     target: &BTreeMap<String, f64>,
     step: f64,
@@ -327,14 +360,13 @@ async fn step_toward(
         })
         .collect();
     out.weights = normalise(&stepped)?;
-    apply_weights(sagemaker, &input.endpoint_name, &out.weights).await?;
+    apply_weights(ctx.sagemaker, &ctx.input.endpoint_name, &out.weights).await?;
     Ok(())
 }
 
 /// `promote`: a config with the winner alone, then UpdateEndpoint.
 async fn promote(
-    sagemaker: &dyn SageMaker,
-    input: &ShiftWeightsInput,
+    ctx: &Ctx<'_>,
     live: &Live<'_>,
     winner: &str,
     out: &mut ShiftWeightsOutput,
@@ -343,14 +375,13 @@ async fn promote(
     in_service(endpoint)?;
     known(endpoint, winner)?;
     let keep = |v: &str| v == winner;
-    replace_config(sagemaker, input, endpoint, keep, out).await?;
+    replace_config(ctx, endpoint, keep, Load::TakeOver, out).await?;
     Ok(())
 }
 
 /// `rollback`: the loser to weight 0, or out of the endpoint with `remove`.
 async fn rollback(
-    sagemaker: &dyn SageMaker,
-    input: &ShiftWeightsInput,
+    ctx: &Ctx<'_>,
     live: &Live<'_>,
     loser: &str,
     remove: bool,
@@ -374,17 +405,17 @@ async fn rollback(
         ))
     })?;
     if remove {
-        replace_config(sagemaker, input, endpoint, |v| v != loser, out).await?;
+        replace_config(ctx, endpoint, |v| v != loser, Load::Keep, out).await?;
     } else {
         out.weights = rest;
-        apply_weights(sagemaker, &input.endpoint_name, &out.weights).await?;
+        apply_weights(ctx.sagemaker, &ctx.input.endpoint_name, &out.weights).await?;
     }
     Ok(())
 }
 
 /// `cleanup`: the superseded config and models, once the endpoint serves another config.
 async fn cleanup(
-    sagemaker: &dyn SageMaker,
+    ctx: &Ctx<'_>,
     live: &Live<'_>,
     superseded_config: &str,
     models: &[String],
@@ -397,7 +428,8 @@ async fn cleanup(
             endpoint.name, endpoint.status, endpoint.config_name
         )));
     }
-    let serving = sagemaker
+    let serving = ctx
+        .sagemaker
         .describe_endpoint_config(&endpoint.config_name)
         .await
         .map_err(port(format!("DescribeEndpointConfig {}", endpoint.config_name)))?;
@@ -415,13 +447,13 @@ async fn cleanup(
         }
     }
     tolerate_missing(
-        sagemaker.delete_endpoint_config(superseded_config).await,
+        ctx.sagemaker.delete_endpoint_config(superseded_config).await,
         &format!("DeleteEndpointConfig {superseded_config}"),
     )?;
     out.deleted.push(superseded_config.to_string());
     for model in models {
         tolerate_missing(
-            sagemaker.delete_model(model).await,
+            ctx.sagemaker.delete_model(model).await,
             &format!("DeleteModel {model}"),
         )?;
         out.deleted.push(model.clone());
@@ -440,78 +472,144 @@ async fn apply_weights(
         .map_err(port(format!("UpdateEndpointWeightsAndCapacities {endpoint}")))
 }
 
+/// Whether the variants a switch keeps take over the removed ones' load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Load {
+    /// They keep their own counts (a loser removed: it served little).
+    Keep,
+    /// Each gets at least the largest removed variant's count (a promotion: the winner
+    /// serves everything from the moment the update completes).
+    TakeOver,
+}
+
+fn take_over_capacity(kept: &mut [VariantSpec], retired: &[VariantSpec]) {
+    let load = retired
+        .iter()
+        .map(|v| v.initial_instance_count)
+        .max()
+        .unwrap_or(1);
+    for v in kept {
+        v.initial_instance_count = v.initial_instance_count.max(load);
+    }
+}
+
 /// A new config with the variants `keep` accepts (weights renormalised, the shadow
 /// kept), then UpdateEndpoint.
 async fn replace_config(
-    sagemaker: &dyn SageMaker,
-    input: &ShiftWeightsInput,
+    ctx: &Ctx<'_>,
     endpoint: &EndpointDescription,
     keep: impl Fn(&str) -> bool,
+    load: Load,
     out: &mut ShiftWeightsOutput,
 ) -> Result<(), TaskError> {
-    let mut next = live_config(sagemaker, endpoint).await?;
-    let (kept, retired): (Vec<_>, Vec<_>) = std::mem::take(&mut next.variants)
+    let mut next = live_config(ctx.sagemaker, endpoint).await?;
+    let (mut kept, retired): (Vec<_>, Vec<_>) = std::mem::take(&mut next.variants)
         .into_iter()
         .partition(|v| keep(&v.name));
+    if load == Load::TakeOver {
+        take_over_capacity(&mut kept, &retired);
+    }
     next.variants = kept;
-    switch_config(sagemaker, input, endpoint, next, &retired, out).await
+    switch_config(ctx, endpoint, next, &retired, out).await
 }
 
 /// Creates `next` (named after the execution and its variants; weights renormalised),
-/// moves the endpoint to it, and reports the models of `retired` it no longer uses.
+/// carries autoscaling through ([`scaling`]), moves the endpoint to it, and reports the
+/// models of `retired` it no longer uses.
 async fn switch_config(
-    sagemaker: &dyn SageMaker,
-    input: &ShiftWeightsInput,
+    ctx: &Ctx<'_>,
     endpoint: &EndpointDescription,
     mut next: EndpointConfig,
     retired: &[VariantSpec],
     out: &mut ShiftWeightsOutput,
 ) -> Result<(), TaskError> {
-    if input.execution_name.trim().is_empty() {
+    let execution_name = &ctx.input.execution_name;
+    if execution_name.trim().is_empty() {
         return Err(TaskError::InvalidInput(
             "executionName is empty; promote, graduate and the removals name a new config after it".into(),
         ));
     }
-    let total: f64 = next.variants.iter().map(|v| v.initial_weight).sum();
-    let count = next.variants.len() as f64;
-    for v in &mut next.variants {
+    renormalise(&mut next.variants);
+    let fingerprint = serde_json::to_string(&(&next.variants, &next.shadow_variants))
+        .map_err(crate::error::unserialisable)?;
+    next.name = readable_unique(&endpoint.name, &[execution_name, &fingerprint], 63, false);
+    let plan = scaling::plan(ctx.autoscaling, endpoint, &next, None).await?;
+    tolerate_existing(
+        ctx.sagemaker.create_endpoint_config(&next).await,
+        &format!("CreateEndpointConfig {}", next.name),
+    )?;
+    out.scaling = scaling::before_update(ctx.autoscaling, &endpoint.name, &plan).await?;
+    if endpoint.config_name == next.name {
+        // A re-run after the update went through: nothing left to change.
+        report_switch(endpoint, next, retired, out);
+        return Ok(());
+    }
+    let update = EndpointUpdate {
+        name: &endpoint.name,
+        config_name: &next.name,
+        deployment_config: None,
+        retain_instance_counts: keeps_live_counts(endpoint, &next),
+    };
+    ctx.sagemaker
+        .update_endpoint(&update)
+        .await
+        .map_err(port(format!("UpdateEndpoint {}", endpoint.name)))?;
+    report_switch(endpoint, next, retired, out);
+    Ok(())
+}
+
+/// Weights as shares summing to 1 (equal shares when they sum to nothing).
+fn renormalise(variants: &mut [VariantSpec]) {
+    let total: f64 = variants.iter().map(|v| v.initial_weight).sum();
+    let count = variants.len() as f64;
+    for v in variants {
         v.initial_weight = if total > 0.0 {
             v.initial_weight / total
         } else {
             1.0 / count
         };
     }
-    let fingerprint = serde_json::to_string(&(&next.variants, &next.shadow_variants))
-        .map_err(crate::error::unserialisable)?;
-    let name = readable_unique(&endpoint.name, &[&input.execution_name, &fingerprint], 63, false);
-    next.name = name.clone();
-    tolerate_existing(
-        sagemaker.create_endpoint_config(&next).await,
-        &format!("CreateEndpointConfig {name}"),
-    )?;
-    sagemaker
-        .update_endpoint(&endpoint.name, &name, None)
-        .await
-        .map_err(port(format!("UpdateEndpoint {}", endpoint.name)))?;
+}
+
+/// Whether UpdateEndpoint should retain the live instance counts: yes, unless the new
+/// config deliberately sizes a kept variant otherwise (a promoted winner that takes the
+/// champion's load) — then every count comes from the config, which carries the live
+/// counts of the rest.
+fn keeps_live_counts(endpoint: &EndpointDescription, next: &EndpointConfig) -> bool {
+    next.variants.iter().all(|v| {
+        endpoint
+            .variants
+            .iter()
+            .find(|live| live.name == v.name)
+            .is_none_or(|live| live.current_instance_count == v.initial_instance_count)
+    })
+}
+
+/// The output of a config switch: the new weights and config, and the retired models.
+fn report_switch(
+    endpoint: &EndpointDescription,
+    next: EndpointConfig,
+    retired: &[VariantSpec],
+    out: &mut ShiftWeightsOutput,
+) {
     let in_use = |m: &str| {
         next.variants
             .iter()
             .chain(&next.shadow_variants)
             .any(|k| k.model_name == m)
     };
-    out.weights = next
-        .variants
-        .iter()
-        .map(|v| (v.name.clone(), v.initial_weight))
-        .collect();
-    out.new_config = Some(name);
-    out.superseded_config = Some(endpoint.config_name.clone());
     out.retired_models = retired
         .iter()
         .map(|v| v.model_name.clone())
         .filter(|m| !in_use(m))
         .collect();
-    Ok(())
+    out.weights = next
+        .variants
+        .iter()
+        .map(|v| (v.name.clone(), v.initial_weight))
+        .collect();
+    out.superseded_config = (endpoint.config_name != next.name).then(|| endpoint.config_name.clone());
+    out.new_config = Some(next.name);
 }
 
 /// How a shadow graduates.
@@ -524,8 +622,7 @@ struct Graduation<'a> {
 /// `graduate`: the shadow becomes a production variant — beside the production variant
 /// at `initialShare`, or alone with `promote`.
 async fn graduate(
-    sagemaker: &dyn SageMaker,
-    input: &ShiftWeightsInput,
+    ctx: &Ctx<'_>,
     live: &Live<'_>,
     plan: &Graduation<'_>,
     out: &mut ShiftWeightsOutput,
@@ -533,7 +630,7 @@ async fn graduate(
     let endpoint = live.endpoint;
     in_service(endpoint)?;
     known_shadow(endpoint, plan.shadow)?;
-    let config = live_config(sagemaker, endpoint).await?;
+    let config = live_config(ctx.sagemaker, endpoint).await?;
     let (mut shadow, others): (Vec<_>, Vec<_>) = config
         .shadow_variants
         .iter()
@@ -544,7 +641,9 @@ async fn graduate(
     };
     let (variants, retired) = if plan.promote {
         graduate.initial_weight = 1.0;
-        (vec![graduate], config.variants.clone())
+        let mut alone = vec![graduate];
+        take_over_capacity(&mut alone, &config.variants);
+        (alone, config.variants.clone())
     } else {
         let production: f64 = config.variants.iter().map(|v| v.initial_weight).sum();
         graduate.initial_weight = weight_for_share(plan.initial_share, production);
@@ -557,13 +656,12 @@ async fn graduate(
         shadow_variants: others,
         ..config
     };
-    switch_config(sagemaker, input, endpoint, next, &retired, out).await
+    switch_config(ctx, endpoint, next, &retired, out).await
 }
 
 /// `removeShadow`: a config without the shadow variant.
 async fn remove_shadow(
-    sagemaker: &dyn SageMaker,
-    input: &ShiftWeightsInput,
+    ctx: &Ctx<'_>,
     live: &Live<'_>,
     shadow: &str,
     out: &mut ShiftWeightsOutput,
@@ -571,7 +669,7 @@ async fn remove_shadow(
     let endpoint = live.endpoint;
     in_service(endpoint)?;
     known_shadow(endpoint, shadow)?;
-    let config = live_config(sagemaker, endpoint).await?;
+    let config = live_config(ctx.sagemaker, endpoint).await?;
     let (removed, kept): (Vec<_>, Vec<_>) = config
         .shadow_variants
         .iter()
@@ -581,7 +679,7 @@ async fn remove_shadow(
         shadow_variants: kept,
         ..config
     };
-    switch_config(sagemaker, input, endpoint, next, &removed, out).await
+    switch_config(ctx, endpoint, next, &removed, out).await
 }
 
 /// The endpoint has this shadow variant.

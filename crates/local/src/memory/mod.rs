@@ -1,8 +1,9 @@
 //! The embedded backend: every port in memory, organised like the AWS services it stands
-//! for — one module per service ([`sagemaker`], [`runtime`], [`s3`], [`cloudwatch`],
-//! [`sfn`], [`transform`]), with what they share here: the state (the persisted
+//! for — one module per service ([`sagemaker`], [`autoscaling`], [`runtime`], [`s3`],
+//! [`cloudwatch`], [`sfn`], [`transform`]), with what they share here: the state (the persisted
 //! [`World`] and what only lives in a process), injected faults, and the virtual clock.
 
+mod autoscaling;
 mod capture;
 mod cloudwatch;
 mod runtime;
@@ -26,10 +27,10 @@ use weighbridge_tasks::names::{execution_arn, fingerprint};
 
 use crate::training::{self, Dataset};
 use weighbridge_tasks::ports::{
-    EndpointConfig, EndpointDescription, EndpointStatus, InvokeRequest, InvokeResponse, MetricDatum,
-    MetricQuery, MetricSink, MetricTotals, ModelRequest, ObjectChunks, ObjectStore, ObjectSummary, PortError,
-    PortResult, PutCondition, Runtime, SageMaker, StoredObject, TrainingJobDescription, TrainingJobRequest,
-    TrainingStatus, VariantState, Workflows,
+    EndpointConfig, EndpointDescription, EndpointStatus, EndpointUpdate, InvokeRequest, InvokeResponse,
+    MetricDatum, MetricQuery, MetricSink, MetricTotals, ModelRequest, ObjectChunks, ObjectStore,
+    ObjectSummary, PortError, PortResult, PutCondition, Runtime, SageMaker, StoredObject,
+    TrainingJobDescription, TrainingJobRequest, TrainingStatus, VariantState, Workflows,
 };
 
 /// A model's prediction for one row of features.
@@ -91,6 +92,9 @@ pub struct World {
     /// publishes them for production and shadow variants alike.
     #[serde(default)]
     invocations: runtime::InvocationMetrics,
+    /// Application Auto Scaling's scalable targets (with their policies) by resource ID.
+    #[serde(default)]
+    scaling: BTreeMap<String, weighbridge_tasks::ports::VariantScaling>,
 }
 
 /// A backend's persisted state: the world, the objects, the clock and the timing.

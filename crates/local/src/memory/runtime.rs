@@ -35,6 +35,13 @@ pub struct InvocationHour {
     errors_5xx: u64,
 }
 
+impl InvocationHour {
+    /// Requests answered in the hour.
+    pub(super) fn invocations(&self) -> u64 {
+        self.invocations
+    }
+}
+
 /// Invocation metrics: endpoint → variant → hour → counts.
 pub(super) type InvocationMetrics = BTreeMap<String, BTreeMap<String, BTreeMap<i64, InvocationHour>>>;
 

@@ -46,6 +46,7 @@ impl MemoryBackend {
                     }
                 }
             }
+            autoscaling::scale(s, now);
             for name in due(&s.world.changing, timing.endpoint, now) {
                 let Some((_, previous)) = s.world.changing.remove(&name) else {
                     continue;
@@ -205,6 +206,19 @@ fn updatable<'a>(
     Ok(e)
 }
 
+/// `RetainAllVariantProperties` (weights and capture excluded): a variant kept by name
+/// keeps its live instance count.
+fn retained(mut next: Vec<VariantState>, live: &[VariantState], retain: bool) -> Vec<VariantState> {
+    if retain {
+        for v in &mut next {
+            if let Some(old) = live.iter().find(|old| old.name == v.name) {
+                v.current_instance_count = old.current_instance_count;
+            }
+        }
+    }
+    next
+}
+
 fn variants_of(config: &EndpointConfig) -> Vec<VariantState> {
     config.variants.iter().map(state_of).collect()
 }
@@ -306,7 +320,9 @@ impl SageMaker for MemoryBackend {
         self.call("DeleteEndpoint")?;
         self.with(|s| {
             s.world.changing.remove(name);
-            remove_named(&mut s.world.endpoints, "endpoint", name)
+            remove_named(&mut s.world.endpoints, "endpoint", name)?;
+            autoscaling::forget_endpoint(s, name);
+            Ok(())
         })
     }
 
@@ -382,24 +398,27 @@ impl SageMaker for MemoryBackend {
         })
     }
 
-    async fn update_endpoint(
-        &self,
-        name: &str,
-        config_name: &str,
-        _deployment: Option<&serde_json::Value>,
-    ) -> PortResult<()> {
+    async fn update_endpoint(&self, update: &EndpointUpdate<'_>) -> PortResult<()> {
         self.call("UpdateEndpoint")?;
         let now = self.clock.now();
+        let (name, config_name) = (update.name, update.config_name);
         self.with(|s| {
             let config = s.world.configs.get(config_name).cloned().ok_or_else(|| {
                 PortError::Validation(format!(
                     "Could not find endpoint configuration \"{config_name}\"."
                 ))
             })?;
+            let blocked = autoscaling::blocked_by_scaling(s, name, &config);
             let e = updatable(&mut s.world.endpoints, name)?;
+            if !blocked.is_empty() {
+                return Err(PortError::Validation(format!(
+                    "The variant(s) [{}] of endpoint {name} are registered as scalable targets with Application Auto Scaling; deregister them before an update removes them or changes their instance type.",
+                    blocked.join(", ")
+                )));
+            }
             let previous = (e.config_name.clone(), e.variants.clone());
             e.config_name = config_name.into();
-            e.variants = variants_of(&config);
+            e.variants = retained(variants_of(&config), &previous.1, update.retain_instance_counts);
             e.shadow_variants = shadows_of(&config);
             e.last_modified = Some(now);
             e.status = EndpointStatus::Updating;
