@@ -84,12 +84,14 @@ pub(crate) async fn plan(
     for (name, scaling) in &live {
         if !kept(name) {
             plan.deregister.push((name.clone(), scaling.clone()));
-        } else if scaling.suspended {
-            plan.resume.push(restored(name, scaling));
         }
     }
-    let survivor_scaled = next.variants.iter().any(|v| live.contains_key(&v.name));
-    // The removed production variant with the most room inherits first.
+    // A suspended survivor was staged by an interrupted run: it is not scaled yet.
+    let survivor_scaled = next
+        .variants
+        .iter()
+        .any(|v| live.get(&v.name).is_some_and(|s| !s.suspended));
+    // The removed production variant with the most room passes its scaling on.
     let inherited = plan
         .deregister
         .iter()
@@ -101,9 +103,15 @@ pub(crate) async fn plan(
             .variants
             .iter()
             .filter(|v| production(&v.name))
-            .map(|v| restored(&v.name, &scaling))
+            .map(|v| restored(&v.name, &with_staged_policies(&scaling, live.get(&v.name))))
             .collect();
     }
+    let staged = |name: &str| plan.stage.iter().any(|s| s.variant == name);
+    plan.resume = live
+        .iter()
+        .filter(|(name, s)| s.suspended && kept(name) && !staged(name))
+        .map(|(name, s)| restored(name, s))
+        .collect();
     if let Some(challenger) = copy_to {
         plan.copy = champion_scaling(endpoint, &live).map(|s| restored(challenger, s));
     }
@@ -143,6 +151,18 @@ fn champion_scaling<'a>(
         .filter(|v| live.contains_key(&v.name))
         .max_by(|a, b| a.current_weight.total_cmp(&b.current_weight))
         .and_then(|v| live.get(&v.name))
+}
+
+/// `scaling` with any policy an interrupted run already staged on the survivor (whose
+/// source may since have lost it to the deregistration).
+fn with_staged_policies(scaling: &VariantScaling, staged: Option<&VariantScaling>) -> VariantScaling {
+    let mut merged = scaling.clone();
+    for policy in staged.map(|s| s.policies.as_slice()).unwrap_or_default() {
+        if !merged.policies.iter().any(|p| p.name == policy.name) {
+            merged.policies.push(policy.clone());
+        }
+    }
+    merged
 }
 
 fn restored(variant: &str, scaling: &VariantScaling) -> ScalingRestore {

@@ -133,6 +133,8 @@ struct State {
     /// A routing fault: a variant's weight multiplied when routing, unseen by
     /// DescribeEndpoint (what a sample ratio mismatch looks like from outside).
     routing_skew: BTreeMap<String, f64>,
+    /// Mutating calls left before the process "crashes": every later call fails.
+    crash_after: Option<usize>,
     /// The `ModelLatency` a variant reports, in microseconds (default
     /// [`runtime::DEFAULT_MODEL_LATENCY_US`]): a slow shadow, without waiting for one.
     model_latency_us: BTreeMap<String, f64>,
@@ -253,9 +255,18 @@ impl MemoryBackend {
             .unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
-    /// Records the call and fails it if a fault is queued for the operation.
+    /// Records the call and fails it if a fault is queued for the operation (or the
+    /// caller has "crashed", see [`crash_after`](Self::crash_after)).
     fn call(&self, op: &str) -> PortResult<()> {
         self.with(|s| {
+            if s.crash_after == Some(0) {
+                return Err(PortError::Unavailable(format!(
+                    "{op}: the caller crashed before this call"
+                )));
+            }
+            if let Some(left) = s.crash_after.as_mut().filter(|_| is_mutating(op)) {
+                *left -= 1;
+            }
             s.calls.push(op.to_string());
             if let Some(skip) = s.fault_skips.get_mut(op).filter(|n| **n > 0) {
                 *skip -= 1;
@@ -292,10 +303,38 @@ impl MemoryBackend {
         self.with(|s| s.latency.insert(op.to_string(), latency));
     }
 
+    /// Lets the next `n` mutating calls (create, update, delete, put, register,
+    /// deregister) through, then fails every call until [`recover`](Self::recover): a
+    /// caller killed right after its `n`-th change, as a Lambda timing out mid-task is.
+    pub fn crash_after(&self, n: usize) {
+        self.with(|s| s.crash_after = Some(n));
+    }
+
+    /// Ends a [`crash_after`](Self::crash_after): calls go through again.
+    pub fn recover(&self) {
+        self.with(|s| s.crash_after = None);
+    }
+
     /// Operations called so far, in order.
     pub fn calls(&self) -> Vec<String> {
         self.with(|s| s.calls.clone())
     }
+}
+
+/// Whether an operation changes something (what a crash can interrupt).
+fn is_mutating(op: &str) -> bool {
+    [
+        "Create",
+        "Update",
+        "Delete",
+        "Put",
+        "Register",
+        "Deregister",
+        "Stop",
+        "Start",
+    ]
+    .iter()
+    .any(|verb| op.starts_with(verb))
 }
 
 /// Inserts a new named resource, or `AlreadyExists` (SageMaker's unique names).

@@ -206,6 +206,36 @@ fn updatable<'a>(
     Ok(e)
 }
 
+/// How long a guarded update's traffic shifting and baking add to it: each step's
+/// `WaitIntervalInSeconds` (a canary one step, linear one per step size, all at once
+/// one) plus `TerminationWaitInSeconds`; a rolling update one wait (a single batch).
+fn bake_time(deployment: Option<&serde_json::Value>) -> Duration {
+    let Some(config) = deployment else {
+        return Duration::zero();
+    };
+    let seconds =
+        |v: &serde_json::Value, key: &str| v.get(key).and_then(serde_json::Value::as_i64).unwrap_or(0);
+    if let Some(policy) = config.get("BlueGreenUpdatePolicy") {
+        let routing = &policy["TrafficRoutingConfiguration"];
+        let steps = match routing.get("Type").and_then(serde_json::Value::as_str) {
+            Some("LINEAR") => {
+                let step = routing["LinearStepSize"]["Value"]
+                    .as_i64()
+                    .unwrap_or(100)
+                    .clamp(1, 100);
+                (100 + step - 1) / step
+            }
+            _ => 1,
+        };
+        return Duration::seconds(
+            steps * seconds(routing, "WaitIntervalInSeconds") + seconds(policy, "TerminationWaitInSeconds"),
+        );
+    }
+    config.get("RollingUpdatePolicy").map_or(Duration::zero(), |p| {
+        Duration::seconds(seconds(p, "WaitIntervalInSeconds"))
+    })
+}
+
 /// `RetainAllVariantProperties` (weights and capture excluded): a variant kept by name
 /// keeps its live instance count.
 fn retained(mut next: Vec<VariantState>, live: &[VariantState], retain: bool) -> Vec<VariantState> {
@@ -424,7 +454,9 @@ impl SageMaker for MemoryBackend {
             e.status = EndpointStatus::Updating;
             e.failure_reason = None;
             if s.timing.is_some() {
-                s.world.changing.insert(name.into(), (now, Some(previous)));
+                // A guarded update bakes before it completes: its start moves later.
+                let bake = bake_time(update.deployment_config);
+                s.world.changing.insert(name.into(), (now + bake, Some(previous)));
             }
             Ok(())
         })
