@@ -46,7 +46,14 @@ pub fn classify_parts(status: Option<u16>, code: &str, message: &str, text: Stri
         "PreconditionFailed" | "ConditionalRequestConflict" => return PortError::PreconditionFailed(text),
         _ => {}
     }
-    if lower.contains("could not find") || lower.contains("not found") || lower.contains("does not exist") {
+    // Application Auto Scaling says "No scaling policy found …" / "No scalable target
+    // found …" (ObjectNotFoundException on AWS, ValidationException on moto).
+    let none_found = lower.starts_with("no ") && lower.contains(" found for ");
+    if none_found
+        || lower.contains("could not find")
+        || lower.contains("not found")
+        || lower.contains("does not exist")
+    {
         return PortError::NotFound(text);
     }
     if lower.contains("already exist") {
@@ -101,6 +108,31 @@ mod tests {
         assert!(matches!(
             classify_parts(None, "", "", "timeout".into()),
             PortError::Unavailable(_)
+        ));
+    }
+
+    #[test]
+    fn application_auto_scaling_answers_become_the_right_kinds() {
+        let c = |code: &str, msg: &str| classify_parts(Some(400), code, msg, msg.to_string());
+        let missing_policy = "No scaling policy found for service namespace: sagemaker, resource ID: endpoint/e/variant/v, scalable dimension: sagemaker:variant:DesiredInstanceCount, policy name: p";
+        assert!(matches!(
+            c("ObjectNotFoundException", missing_policy),
+            PortError::NotFound(_)
+        ));
+        assert!(
+            matches!(c("ValidationException", missing_policy), PortError::NotFound(_)),
+            "moto's code"
+        );
+        assert!(matches!(
+            c("ConcurrentUpdateException", "in progress"),
+            PortError::Throttled(_)
+        ));
+        assert!(matches!(
+            c(
+                "ValidationException",
+                "Minimum capacity cannot be greater than maximum capacity"
+            ),
+            PortError::Validation(_)
         ));
     }
 }

@@ -11,6 +11,8 @@
 //! `ShadowProductionVariants` but neither stores nor returns them: what the adapter sends
 //! is read from moto's request recorder, and shadow serving, capture and the shadow
 //! workflow are tested over the embedded backend. GetMetricStatistics is served.
+//! Application Auto Scaling (targets with suspension, target-tracking and step policies)
+//! is served; UpdateEndpoint's RetainAllVariantProperties is read from the recorder.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::collections::BTreeMap;
@@ -21,10 +23,25 @@ use weighbridge_aws::AwsPorts;
 mod common;
 use common::{config, moto, state_machine, unique};
 use weighbridge_tasks::ports::{
-    DataCapture, EndpointConfig, EndpointStatus, EndpointUpdate, InvokeRequest, MetricDatum, MetricQuery,
-    MetricSink, ModelRequest, ObjectStore, PortError, PutCondition, Runtime, SageMaker, TrainingJobRequest,
-    VariantSpec, Workflows,
+    Autoscaling, DataCapture, EndpointConfig, EndpointStatus, EndpointUpdate, InvokeRequest, MetricDatum,
+    MetricQuery, MetricSink, ModelRequest, ObjectStore, PolicyKind, PortError, PutCondition, Runtime,
+    SageMaker, ScalingPolicy, StepAdjustment, TrackedMetric, TrainingJobRequest, VariantScaling, VariantSpec,
+    Workflows, INVOCATIONS_PER_INSTANCE,
 };
+
+/// moto's request recorder is one per server: tests that read it take turns.
+static RECORDER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The recorded JSON bodies with `target` sent while `calls` ran.
+async fn recording<F: std::future::Future<Output = ()>>(target: &str, calls: F) -> Vec<serde_json::Value> {
+    let _turn = RECORDER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    moto_api_post("/moto-api/recorder/reset-recording", "");
+    moto_api_post("/moto-api/recorder/start-recording", "");
+    calls.await;
+    moto_api_post("/moto-api/recorder/stop-recording", "");
+    let recording = moto_api("GET", "/moto-api/recorder/download-recording", "");
+    recorded_bodies(&recording, target)
+}
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/sagemaker";
 
@@ -252,14 +269,13 @@ async fn sagemaker_shadow_variants_round_trip() {
     };
     // moto accepts ShadowProductionVariants but neither stores nor returns them, so
     // what the adapter sends is read from moto's request recorder.
-    moto_api_post("/moto-api/recorder/start-recording", "");
-    sm.create_endpoint_config(&config).await.unwrap();
-    moto_api_post("/moto-api/recorder/stop-recording", "");
-    let recording = moto_api("GET", "/moto-api/recorder/download-recording", "");
-    let sent = recorded_bodies(&recording, "SageMaker.CreateEndpointConfig")
-        .into_iter()
-        .find(|b| b["EndpointConfigName"] == config_name.as_str())
-        .unwrap_or_else(|| panic!("CreateEndpointConfig {config_name} is not recorded"));
+    let sent = recording("SageMaker.CreateEndpointConfig", async {
+        sm.create_endpoint_config(&config).await.unwrap();
+    })
+    .await
+    .into_iter()
+    .find(|b| b["EndpointConfigName"] == config_name.as_str())
+    .unwrap_or_else(|| panic!("CreateEndpointConfig {config_name} is not recorded"));
     assert_eq!(
         sent["ShadowProductionVariants"],
         serde_json::json!([{"VariantName": "shadow", "ModelName": model_b, "InitialInstanceCount": 1,
@@ -414,16 +430,31 @@ async fn sagemaker_models_configs_endpoints_and_weights() {
         "{:?}",
         live.variants
     );
-    // moto answers UpdateEndpoint with HTTP 500: it must arrive as retryable, not as a panic.
-    let update = sm
-        .update_endpoint(&EndpointUpdate {
-            name: &endpoint,
-            config_name: &config_name,
-            deployment_config: None,
-            retain_instance_counts: true,
-        })
-        .await;
-    assert!(matches!(update, Err(PortError::Unavailable(_))), "{update:?}");
+    // moto answers UpdateEndpoint with HTTP 500: it must arrive as retryable, not as a
+    // panic. What the adapter sent is read from the recorder: the live instance counts
+    // retained, the weights and capture taken from the new config.
+    let sent = recording("SageMaker.UpdateEndpoint", async {
+        let update = sm
+            .update_endpoint(&EndpointUpdate {
+                name: &endpoint,
+                config_name: &config_name,
+                deployment_config: None,
+                retain_instance_counts: true,
+            })
+            .await;
+        assert!(matches!(update, Err(PortError::Unavailable(_))), "{update:?}");
+    })
+    .await;
+    let sent = sent
+        .iter()
+        .find(|b| b["EndpointName"] == endpoint.as_str())
+        .unwrap_or_else(|| panic!("UpdateEndpoint {endpoint} is not recorded: {sent:?}"));
+    assert_eq!(sent["RetainAllVariantProperties"], true, "{sent}");
+    assert_eq!(
+        sent["ExcludeRetainedVariantProperties"],
+        serde_json::json!([{"VariantPropertyType": "DesiredWeight"}, {"VariantPropertyType": "DataCaptureConfig"}]),
+        "{sent}"
+    );
     let missing = sm.describe_endpoint("wire-no-such-endpoint").await;
     assert!(matches!(missing, Err(PortError::NotFound(_))), "{missing:?}");
     sm.delete_endpoint(&endpoint).await.unwrap();
@@ -459,4 +490,102 @@ async fn runtime_invoke_endpoint_returns_queued_bodies() {
     let decoded =
         weighbridge_core::codec::decode_predictions(&text, weighbridge_core::codec::Format::Csv).unwrap();
     assert_eq!(decoded, vec![0.25, 0.75]);
+}
+
+#[tokio::test]
+#[ignore = "needs moto server: run by .ci/run"]
+async fn autoscaling_targets_and_policies_round_trip() {
+    let p = ports().await;
+    let a = &p.autoscaling;
+    let endpoint = unique("wire-scaled");
+    assert_eq!(a.variant_scaling(&endpoint, "champion").await.unwrap(), None);
+    let staged = VariantScaling {
+        min_capacity: 2,
+        max_capacity: 6,
+        suspended: true,
+        policies: Vec::new(),
+    };
+    a.register_target(&endpoint, "champion", &staged).await.unwrap();
+    let policies = vec![
+        ScalingPolicy {
+            name: "invocations".into(),
+            kind: PolicyKind::TargetTracking {
+                target_value: 70.0,
+                metric: TrackedMetric::Predefined {
+                    metric_type: INVOCATIONS_PER_INSTANCE.into(),
+                    resource_label: None,
+                },
+                scale_in_cooldown: Some(300),
+                scale_out_cooldown: Some(60),
+                disable_scale_in: false,
+            },
+        },
+        ScalingPolicy {
+            name: "latency".into(),
+            kind: PolicyKind::TargetTracking {
+                target_value: 50_000.0,
+                metric: TrackedMetric::Customized {
+                    name: "ModelLatency".into(),
+                    namespace: "AWS/SageMaker".into(),
+                    statistic: "Average".into(),
+                    unit: Some("Microseconds".into()),
+                    dimensions: vec![
+                        ("EndpointName".into(), endpoint.clone()),
+                        ("VariantName".into(), "champion".into()),
+                    ],
+                },
+                scale_in_cooldown: None,
+                scale_out_cooldown: None,
+                disable_scale_in: true,
+            },
+        },
+        ScalingPolicy {
+            name: "steps".into(),
+            kind: PolicyKind::StepScaling {
+                adjustment_type: "ChangeInCapacity".into(),
+                cooldown: Some(120),
+                metric_aggregation_type: Some("Average".into()),
+                min_adjustment_magnitude: None,
+                steps: vec![
+                    StepAdjustment {
+                        lower_bound: None,
+                        upper_bound: Some(0.0),
+                        adjustment: -1,
+                    },
+                    StepAdjustment {
+                        lower_bound: Some(0.0),
+                        upper_bound: None,
+                        adjustment: 2,
+                    },
+                ],
+            },
+        },
+    ];
+    for policy in &policies {
+        a.put_policy(&endpoint, "champion", policy).await.unwrap();
+    }
+    let mut back = a.variant_scaling(&endpoint, "champion").await.unwrap().unwrap();
+    back.policies.sort_by(|x, y| x.name.cmp(&y.name));
+    assert_eq!(
+        back,
+        VariantScaling {
+            policies: policies.clone(),
+            ..staged.clone()
+        }
+    );
+    // Registering again resumes the target and keeps its policies.
+    let resumed = VariantScaling {
+        suspended: false,
+        ..staged
+    };
+    a.register_target(&endpoint, "champion", &resumed).await.unwrap();
+    let back = a.variant_scaling(&endpoint, "champion").await.unwrap().unwrap();
+    assert!(!back.suspended && back.policies.len() == 3, "{back:?}");
+    a.delete_policy(&endpoint, "champion", "steps").await.unwrap();
+    let again = a.delete_policy(&endpoint, "champion", "steps").await;
+    assert!(matches!(again, Err(PortError::NotFound(_))), "{again:?}");
+    a.deregister_target(&endpoint, "champion").await.unwrap();
+    assert_eq!(a.variant_scaling(&endpoint, "champion").await.unwrap(), None);
+    let again = a.deregister_target(&endpoint, "champion").await;
+    assert!(matches!(again, Err(PortError::NotFound(_))), "{again:?}");
 }
