@@ -30,11 +30,11 @@ use weighbridge_tasks::ports::{
 };
 
 /// moto's request recorder is one per server: tests that read it take turns.
-static RECORDER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static RECORDER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The recorded JSON bodies with `target` sent while `calls` ran.
 async fn recording<F: std::future::Future<Output = ()>>(target: &str, calls: F) -> Vec<serde_json::Value> {
-    let _turn = RECORDER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = RECORDER.lock().await;
     moto_api_post("/moto-api/recorder/reset-recording", "");
     moto_api_post("/moto-api/recorder/start-recording", "");
     calls.await;
