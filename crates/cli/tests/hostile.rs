@@ -251,6 +251,22 @@ fn catalogue(s: &str) -> Vec<Row> {
             "unknown field `shadowSamplingPercent`",
         ),
         ("shadowSamplingPercentage", json!(-1), "invalid value"),
+        ("copyScalingToChallenger", json!("yes"), "invalid type"),
+        (
+            "deploymentConfig",
+            json!({"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": 60}}}),
+            "takes CanarySize",
+        ),
+        (
+            "deploymentConfig",
+            json!({"Canary": 10}),
+            "is not SageMaker's DeploymentConfig",
+        ),
+        (
+            "deploymentConfig",
+            json!({"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "x"}]}}),
+            "same variant names",
+        ),
     ] {
         rows.push(invoke(s, "deploy", path, value, says));
     }
@@ -442,6 +458,28 @@ fn catalogue(s: &str) -> Vec<Row> {
         (
             json!({"endpointName": "salary", "action": "removeShadow"}),
             "missing field `shadow`",
+        ),
+        (
+            json!({"endpointName": "salary", "action": "restoreScaling", "restore": [{"variant": "champion",
+                "scaling": {"minCapacity": 5, "maxCapacity": 2}}]}),
+            "1 ≤ min ≤ max",
+        ),
+        (
+            json!({"endpointName": "salary", "action": "restoreScaling", "restore": [{"variant": "champion",
+                "scaling": {"minCapacity": 1, "maxCapacity": 2, "policies": [{"name": "a/b",
+                "kind": {"type": "stepScaling", "adjustmentType": "ChangeInCapacity", "steps": []}}]}}]}),
+            "without ':', '/'",
+        ),
+        (
+            json!({"endpointName": "salary", "action": "restoreScaling", "restore": [{"variant": "champion",
+                "scaling": {"minCapacity": 1, "maxCapacity": 2, "policies": [{"name": "p",
+                "kind": {"type": "predictiveScaling"}}]}}]}),
+            "unknown variant `predictiveScaling`",
+        ),
+        (
+            json!({"endpointName": "salary", "action": "restoreScaling", "restore": [{"variant": "nobody",
+                "scaling": {"minCapacity": 1, "maxCapacity": 2}}]}),
+            "is not on endpoint",
         ),
         (
             json!({"endpointName": "salary", "executionName": "x", "action": "removeShadow", "shadow": "champion"}),

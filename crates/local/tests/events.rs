@@ -69,6 +69,14 @@ fn the_task_samples_parse_and_validate() {
         graduate.action,
         weighbridge_tasks::shift_weights::ShiftAction::Graduate { .. }
     ));
+    let replace: DeployInput = parse_input(event("deploy-replace.json")).unwrap();
+    assert_eq!(replace.mode, weighbridge_tasks::deploy::DeployMode::Replace);
+    assert!(replace.deployment_config.is_some());
+    let restore: ShiftWeightsInput = parse_input(event("shift-weights-restore-scaling.json")).unwrap();
+    let weighbridge_tasks::shift_weights::ShiftAction::RestoreScaling { restore } = restore.action else {
+        panic!("not a restoreScaling: {restore:?}");
+    };
+    assert_eq!(restore[0].scaling.policies.len(), 1);
 }
 
 #[test]
