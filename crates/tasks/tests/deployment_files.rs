@@ -271,14 +271,9 @@ fn iam_is_least_privilege() {
         "cloudwatch:PutMetricData",
         // The service authorization reference lists no resource type for it either.
         "cloudwatch:GetMetricStatistics",
-        // Describe* take no resource; a scalable-target ARN carries an ID Application
-        // Auto Scaling generates at registration, so the template cannot name it.
+        // Application Auto Scaling's Describe* take no resource type.
         "application-autoscaling:DescribeScalableTargets",
         "application-autoscaling:DescribeScalingPolicies",
-        "application-autoscaling:RegisterScalableTarget",
-        "application-autoscaling:DeregisterScalableTarget",
-        "application-autoscaling:PutScalingPolicy",
-        "application-autoscaling:DeleteScalingPolicy",
         "logs:CreateLogDelivery",
         "logs:GetLogDelivery",
         "logs:UpdateLogDelivery",
