@@ -12,7 +12,9 @@ use weighbridge_local::demo::{self, function_env, salary_rows};
 use weighbridge_local::functions::{invoke, FunctionEnv};
 use weighbridge_local::workflows::{run_machine, run_started, Deployment};
 use weighbridge_local::{Fault, MemoryBackend, Timing};
-use weighbridge_tasks::ports::SageMaker;
+use weighbridge_tasks::ports::{
+    Autoscaling, PolicyKind, SageMaker, ScalingPolicy, TrackedMetric, VariantScaling, INVOCATIONS_PER_INSTANCE,
+};
 
 const BUCKET: &str = "data";
 
@@ -321,6 +323,86 @@ async fn scheduled_looks_shift_then_promote_the_better_challenger() {
         b.calls().contains(&"DeleteModel".to_string()),
         "the champion's model was cleaned up"
     );
+}
+
+/// Min 1, max 4 instances, tracking invocations per instance.
+fn scaling() -> VariantScaling {
+    VariantScaling {
+        min_capacity: 1,
+        max_capacity: 4,
+        suspended: false,
+        policies: vec![ScalingPolicy {
+            name: "invocations-per-instance".into(),
+            kind: PolicyKind::TargetTracking {
+                target_value: 70.0,
+                metric: TrackedMetric::Predefined {
+                    metric_type: INVOCATIONS_PER_INSTANCE.into(),
+                    resource_label: None,
+                },
+                scale_in_cooldown: None,
+                scale_out_cooldown: None,
+                disable_scale_in: false,
+            },
+        }],
+    }
+}
+
+fn entered(r: &ExecutionResult, state: &str) -> bool {
+    r.history
+        .iter()
+        .any(|e| e.kind.ends_with("StateEntered") && e.state.as_deref() == Some(state))
+}
+
+async fn scaled_champion(b: &MemoryBackend, env: &FunctionEnv) -> String {
+    let first = upload(b, env, "incoming/v1.csv", &salary_rows(400, 1, 0.8)).await;
+    let champion = first[0].1.output.as_ref().unwrap()["variantName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.register_target("salary", &champion, &scaling()).await.unwrap();
+    b.put_policy("salary", &champion, &scaling().policies[0])
+        .await
+        .unwrap();
+    champion
+}
+
+#[tokio::test]
+async fn the_promotion_workflow_moves_the_champions_autoscaling_to_the_winner() {
+    let b = backend();
+    let env = env(1_000_000.0);
+    let champion = scaled_champion(&b, &env).await;
+    let second = upload(&b, &env, "incoming/v2.csv", &salary_rows(400, 2, 0.0)).await;
+    assert!(!entered(&second[0].1, "RestoreScaling"), "no copy asked, nothing to restore");
+    let challenger = second[0].1.output.as_ref().unwrap()["variantName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut promoted = None;
+    for n in 1..=8 {
+        let r = look(&b, &env, n).await;
+        if r.output.as_ref().unwrap()["outcome"] == "promote" {
+            promoted = Some(r);
+            break;
+        }
+    }
+    let r = promoted.expect("the better challenger is promoted");
+    assert!(entered(&r, "RestoreScaling"), "{:?}", kinds(&r));
+    assert_eq!(b.variant_scaling("salary", &challenger).await.unwrap(), Some(scaling()));
+    assert_eq!(b.variant_scaling("salary", &champion).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn the_retrain_workflow_copies_autoscaling_to_a_new_challenger_when_asked() {
+    let b = backend();
+    let mut env = env(1_000_000.0);
+    env.start_retraining.training_defaults["deploy"]["copyScalingToChallenger"] = json!(true);
+    scaled_champion(&b, &env).await;
+    let second = upload(&b, &env, "incoming/v2.csv", &salary_rows(400, 2, 0.0)).await;
+    let r = &second[0].1;
+    assert_eq!(r.status, Status::Succeeded, "{:?}", r.error);
+    assert!(entered(r, "RestoreScaling"), "{:?}", kinds(r));
+    let challenger = r.output.as_ref().unwrap()["variantName"].as_str().unwrap();
+    assert_eq!(b.variant_scaling("salary", challenger).await.unwrap(), Some(scaling()));
 }
 
 #[tokio::test]
