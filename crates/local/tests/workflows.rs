@@ -13,7 +13,8 @@ use weighbridge_local::functions::{invoke, FunctionEnv};
 use weighbridge_local::workflows::{run_machine, run_started, Deployment};
 use weighbridge_local::{Fault, MemoryBackend, Timing};
 use weighbridge_tasks::ports::{
-    Autoscaling, PolicyKind, SageMaker, ScalingPolicy, TrackedMetric, VariantScaling, INVOCATIONS_PER_INSTANCE,
+    Autoscaling, PolicyKind, SageMaker, ScalingPolicy, TrackedMetric, VariantScaling,
+    INVOCATIONS_PER_INSTANCE,
 };
 
 const BUCKET: &str = "data";
@@ -372,7 +373,10 @@ async fn the_promotion_workflow_moves_the_champions_autoscaling_to_the_winner() 
     let env = env(1_000_000.0);
     let champion = scaled_champion(&b, &env).await;
     let second = upload(&b, &env, "incoming/v2.csv", &salary_rows(400, 2, 0.0)).await;
-    assert!(!entered(&second[0].1, "RestoreScaling"), "no copy asked, nothing to restore");
+    assert!(
+        !entered(&second[0].1, "RestoreScaling"),
+        "no copy asked, nothing to restore"
+    );
     let challenger = second[0].1.output.as_ref().unwrap()["variantName"]
         .as_str()
         .unwrap()
@@ -387,7 +391,10 @@ async fn the_promotion_workflow_moves_the_champions_autoscaling_to_the_winner() 
     }
     let r = promoted.expect("the better challenger is promoted");
     assert!(entered(&r, "RestoreScaling"), "{:?}", kinds(&r));
-    assert_eq!(b.variant_scaling("salary", &challenger).await.unwrap(), Some(scaling()));
+    assert_eq!(
+        b.variant_scaling("salary", &challenger).await.unwrap(),
+        Some(scaling())
+    );
     assert_eq!(b.variant_scaling("salary", &champion).await.unwrap(), None);
 }
 
@@ -402,7 +409,64 @@ async fn the_retrain_workflow_copies_autoscaling_to_a_new_challenger_when_asked(
     assert_eq!(r.status, Status::Succeeded, "{:?}", r.error);
     assert!(entered(r, "RestoreScaling"), "{:?}", kinds(r));
     let challenger = r.output.as_ref().unwrap()["variantName"].as_str().unwrap();
-    assert_eq!(b.variant_scaling("salary", challenger).await.unwrap(), Some(scaling()));
+    assert_eq!(
+        b.variant_scaling("salary", challenger).await.unwrap(),
+        Some(scaling())
+    );
+}
+
+#[tokio::test]
+async fn a_guarded_model_replacement_waits_out_its_canary_and_bake() {
+    let b = backend();
+    let mut env = env(1_000_000.0);
+    let first = upload(&b, &env, "incoming/v1.csv", &salary_rows(400, 1, 0.8)).await;
+    let champion = first[0].1.output.as_ref().unwrap()["variantName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // 40 minutes of canary and 20 of baking: longer than the unguarded hour of polls
+    // allows once the update's own 6 minutes are added.
+    let canary = json!({"BlueGreenUpdatePolicy": {
+        "TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": 2400,
+            "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}},
+        "TerminationWaitInSeconds": 1200, "MaximumExecutionTimeoutInSeconds": 7200}});
+    let deploy = &mut env.start_retraining.training_defaults["deploy"];
+    deploy["mode"] = json!("replace");
+    deploy["variantName"] = json!(champion);
+    deploy["deploymentConfig"] = canary;
+    let started = b.clock().now();
+    let second = upload(&b, &env, "incoming/v2.csv", &salary_rows(400, 2, 0.0)).await;
+    let r = &second[0].1;
+    assert_eq!(r.status, Status::Succeeded, "{:?}", r.error);
+    let out = r.output.as_ref().unwrap();
+    assert_eq!(
+        (out["action"].as_str(), out["variantName"].as_str()),
+        (Some("replaced"), Some(champion.as_str()))
+    );
+    assert!(
+        b.clock().now() - started >= Duration::minutes(66),
+        "waited out canary and bake"
+    );
+    let endpoint = b.endpoint("salary").unwrap();
+    assert_eq!(endpoint.variants.len(), 1);
+    assert_eq!(endpoint.config_name, out["endpointConfig"].as_str().unwrap());
+
+    // The same config on a challenger (a new variant) is refused before anything changes.
+    env.start_retraining.training_defaults["deploy"]
+        .as_object_mut()
+        .unwrap()
+        .remove("variantName");
+    env.start_retraining.training_defaults["deploy"]["mode"] = json!("weighted");
+    let third = upload(&b, &env, "incoming/v3.csv", &salary_rows(400, 3, 0.0)).await;
+    let r = &third[0].1;
+    assert_eq!(r.status, Status::Failed);
+    let error = r.error.as_ref().unwrap();
+    assert!(format!("{error:?}").contains("same variant names"), "{error:?}");
+    assert_eq!(
+        b.endpoint("salary").unwrap(),
+        endpoint,
+        "the endpoint is untouched"
+    );
 }
 
 #[tokio::test]
