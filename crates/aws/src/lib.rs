@@ -49,6 +49,7 @@ impl AwsPorts {
             runtime: &self.runtime,
             s3: &self.s3,
             cloudwatch: &self.cloudwatch,
+            alarms: &self.cloudwatch,
             sfn: &self.sfn,
         }
     }

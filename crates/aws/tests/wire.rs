@@ -23,10 +23,10 @@ use weighbridge_aws::AwsPorts;
 mod common;
 use common::{config, moto, state_machine, unique};
 use weighbridge_tasks::ports::{
-    Autoscaling, DataCapture, EndpointConfig, EndpointStatus, EndpointUpdate, InvokeRequest, MetricDatum,
-    MetricQuery, MetricSink, ModelRequest, ObjectStore, PolicyKind, PortError, PutCondition, Runtime,
-    SageMaker, ScalingPolicy, StepAdjustment, TrackedMetric, TrainingJobRequest, VariantScaling, VariantSpec,
-    Workflows, INVOCATIONS_PER_INSTANCE,
+    AlarmState, Alarms, Autoscaling, DataCapture, EndpointConfig, EndpointStatus, EndpointUpdate,
+    InvokeRequest, MetricDatum, MetricQuery, MetricSink, ModelRequest, ObjectStore, PolicyKind, PortError,
+    PutCondition, Runtime, SageMaker, ScalingPolicy, StepAdjustment, TrackedMetric, TrainingJobRequest,
+    VariantScaling, VariantSpec, Workflows, INVOCATIONS_PER_INSTANCE,
 };
 
 /// moto's request recorder is one per server: tests that read it take turns.
@@ -588,4 +588,48 @@ async fn autoscaling_targets_and_policies_round_trip() {
     assert_eq!(a.variant_scaling(&endpoint, "champion").await.unwrap(), None);
     let again = a.deregister_target(&endpoint, "champion").await;
     assert!(matches!(again, Err(PortError::NotFound(_))), "{again:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs moto server: run by .ci/run"]
+async fn alarms_on_a_challenger_are_put_listed_and_deleted() {
+    let p = ports().await;
+    let endpoint = unique("wire-alarmed");
+    let settings = serde_json::from_value(serde_json::json!({"custom": {
+        "namespace": "Weighbridge", "metricName": "Drift", "threshold": 0.2}}))
+    .unwrap();
+    let specs = weighbridge_tasks::alarms::challenger_alarms(&endpoint, "challenger", "champion", &settings);
+    assert_eq!(specs.len(), 3);
+    for spec in &specs {
+        p.cloudwatch.put_alarm(spec).await.unwrap();
+    }
+    let prefix = weighbridge_tasks::alarms::alarm_prefix(&endpoint, "challenger");
+    let mut listed = p.cloudwatch.alarms_with_prefix(&prefix).await.unwrap();
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    let names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            format!("{prefix}5xx"),
+            format!("{prefix}custom"),
+            format!("{prefix}latency")
+        ]
+    );
+    assert!(listed.iter().all(|(_, s)| *s != AlarmState::Alarm), "{listed:?}");
+    let others = p
+        .cloudwatch
+        .alarms_with_prefix(&weighbridge_tasks::alarms::alarm_prefix(&endpoint, "champion"))
+        .await
+        .unwrap();
+    assert!(others.is_empty(), "{others:?}");
+    p.cloudwatch
+        .delete_alarms(&names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    assert!(p.cloudwatch.alarms_with_prefix(&prefix).await.unwrap().is_empty());
+    // Deleting what is gone is not an error, as on CloudWatch.
+    p.cloudwatch
+        .delete_alarms(&[format!("{prefix}5xx")])
+        .await
+        .unwrap();
 }

@@ -87,20 +87,15 @@ async fn train_then_gate_then_deploy_on_the_wire() {
     let endpoint = unique("wire-ep");
     d["endpointName"] = json!(endpoint);
     d["executionName"] = json!(unique("wire-deploy"));
-    let out = deploy(
-        &p.sagemaker,
-        &p.autoscaling,
-        &p.region,
-        &parse_input(d.clone()).unwrap(),
-    )
-    .await
-    .unwrap();
+    let out = deploy(p.ports(), &p.region, &parse_input(d.clone()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(out.action, "created");
     let live = p.sagemaker.describe_endpoint(&endpoint).await.unwrap();
     assert_eq!(live.config_name, out.new_config);
     // A challenger needs UpdateEndpoint, which moto answers with HTTP 500: retryable.
     d["variantName"] = json!("challenger");
-    let err = deploy(&p.sagemaker, &p.autoscaling, &p.region, &parse_input(d).unwrap())
+    let err = deploy(p.ports(), &p.region, &parse_input(d).unwrap())
         .await
         .unwrap_err();
     assert_eq!(err.name(), "Weighbridge.ServiceUnavailable", "{err}");
@@ -109,7 +104,7 @@ async fn train_then_gate_then_deploy_on_the_wire() {
     let set =
         parse_input(json!({"endpointName": endpoint, "action": "set", "weights": {variant.clone(): 2.0}}))
             .unwrap();
-    let shifted = shift_weights(&p.sagemaker, &p.autoscaling, &set).await.unwrap();
+    let shifted = shift_weights(p.ports(), &set).await.unwrap();
     assert_eq!(shifted.weights[&variant], 1.0);
 }
 

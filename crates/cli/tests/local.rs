@@ -205,12 +205,18 @@ fn validate_passes_on_the_project_and_names_the_problem_in_a_broken_copy() {
     let out = weighbridge(&["validate", "--root", repo().to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("✓ retrain") && text(&out).contains("✓ ab-evaluation"));
+    assert!(text(&out).contains("✓ alarm-rollback"), "{}", text(&out));
 
     let dir = scratch("validate");
     std::fs::create_dir_all(dir.join("statemachines")).unwrap();
     std::fs::copy(repo().join("template.yaml"), dir.join("template.yaml")).unwrap();
     let retrain = std::fs::read_to_string(repo().join("statemachines/retrain.asl.json")).unwrap();
     let ab = std::fs::read_to_string(repo().join("statemachines/ab-evaluation.asl.json")).unwrap();
+    std::fs::copy(
+        repo().join("statemachines/alarm-rollback.asl.json"),
+        dir.join("statemachines/alarm-rollback.asl.json"),
+    )
+    .unwrap();
     std::fs::write(
         dir.join("statemachines/retrain.asl.json"),
         retrain.replace("\"Next\": \"EvaluateModel\"", "\"Next\": \"Evaluate\""),

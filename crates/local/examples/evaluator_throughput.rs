@@ -29,7 +29,7 @@ async fn endpoint() -> MemoryBackend {
             "roleArn": "arn:aws:iam::123456789012:role/sagemaker", "initialShare": 0.5
         }))
         .unwrap();
-        deploy(&b, &b, "us-east-1", &input).await.unwrap();
+        deploy(b.ports(), "us-east-1", &input).await.unwrap();
         b.settle();
     }
     let config = b.endpoint("bench").unwrap().config_name;

@@ -242,7 +242,7 @@ async fn bench_endpoint(backend: &MemoryBackend, extra: serde_json::Value) {
             .as_object_mut()
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
-        deploy(backend, backend, "us-east-1", &parse_input(input).unwrap())
+        deploy(backend.ports(), "us-east-1", &parse_input(input).unwrap())
             .await
             .unwrap();
         backend.settle();

@@ -17,6 +17,7 @@ impl MemoryBackend {
             runtime: self,
             s3: self,
             cloudwatch: self,
+            alarms: self,
             sfn: self,
         }
     }

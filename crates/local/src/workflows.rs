@@ -23,11 +23,15 @@ pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 
 const TEMPLATE: &str = include_str!("../../../template.yaml");
-const MACHINES: [(&str, &str); 2] = [
+const MACHINES: [(&str, &str); 3] = [
     ("retrain", include_str!("../../../statemachines/retrain.asl.json")),
     (
         "ab-evaluation",
         include_str!("../../../statemachines/ab-evaluation.asl.json"),
+    ),
+    (
+        "alarm-rollback",
+        include_str!("../../../statemachines/alarm-rollback.asl.json"),
     ),
 ];
 

@@ -93,7 +93,7 @@ async fn serve(b: &MemoryBackend, out: &DeployOutput) {
 async fn scaled_champion() -> MemoryBackend {
     let start: DateTime<Utc> = DateTime::UNIX_EPOCH + Duration::days(20_000);
     let b = MemoryBackend::simulated(Arc::new(VirtualClock::starting_at(start)), Timing::default(), 7);
-    let out = deploy(&b, &b, "us-east-1", &deploy_input("champion", "e1", json!({})))
+    let out = deploy(b.ports(), "us-east-1", &deploy_input("champion", "e1", json!({})))
         .await
         .unwrap();
     serve(&b, &out).await;
@@ -114,7 +114,7 @@ async fn scaled_champion() -> MemoryBackend {
 }
 
 async fn add_challenger(b: &MemoryBackend, extra: Value) -> DeployOutput {
-    let out = deploy(b, b, "us-east-1", &deploy_input("challenger", "e2", extra))
+    let out = deploy(b.ports(), "us-east-1", &deploy_input("challenger", "e2", extra))
         .await
         .unwrap();
     serve(b, &out).await;
@@ -128,7 +128,7 @@ async fn shift(b: &MemoryBackend, action: Value) -> Result<ShiftWeightsOutput, T
         .as_object_mut()
         .unwrap()
         .extend(action.as_object().unwrap().clone());
-    shift_weights(b, b, &parse_input(input)?).await
+    shift_weights(b.ports(), &parse_input(input)?).await
 }
 
 /// What the workflow does after a change: wait for InService, then `restoreScaling`.
@@ -334,8 +334,7 @@ async fn an_unsupported_deployment_config_is_refused_before_any_change() {
     let before = b.describe_endpoint("salary").await.unwrap();
     let calls = b.calls().len();
     let err = deploy(
-        &b,
-        &b,
+        b.ports(),
         "us-east-1",
         &deploy_input("challenger", "e2", json!({"deploymentConfig": canary})),
     )
@@ -357,8 +356,7 @@ async fn an_unsupported_deployment_config_is_refused_before_any_change() {
 
     // The same canary on a model replacement is honoured: the update waits the bake.
     let replaced = deploy(
-        &b,
-        &b,
+        b.ports(),
         "us-east-1",
         &deploy_input(
             "champion",

@@ -383,7 +383,7 @@ async fn endpoint(variants: &[&str]) -> MemoryBackend {
                 ("/executionName", json!(format!("e{i}"))),
             ],
         );
-        deploy(&b, &b, "us-east-1", &parse_input(input).unwrap())
+        deploy(b.ports(), "us-east-1", &parse_input(input).unwrap())
             .await
             .unwrap();
         b.settle();
@@ -448,7 +448,7 @@ async fn deploy_errors() {
         endpoint(&["champion"]),
         |b: &MemoryBackend, input: Value| {
             let b = b.clone();
-            async move { deploy(&b, &b, "us-east-1", &parse_input(input)?).await }
+            async move { deploy(b.ports(), "us-east-1", &parse_input(input)?).await }
         },
         cases
     );
@@ -458,7 +458,7 @@ async fn deploy_errors() {
     let input = parse_input(patched(d.clone(), &[("/variantName", json!("challenger"))])).unwrap();
     expect(
         "updating",
-        deploy(&b, &b, "us-east-1", &input).await,
+        deploy(b.ports(), "us-east-1", &input).await,
         "Weighbridge.EndpointNotReady",
         "is Updating",
     );
@@ -466,7 +466,7 @@ async fn deploy_errors() {
     let b = endpoint(&names.iter().map(String::as_str).collect::<Vec<_>>()).await;
     expect(
         "eleven",
-        deploy(&b, &b, "us-east-1", &input).await,
+        deploy(b.ports(), "us-east-1", &input).await,
         "Weighbridge.InvalidInput",
         "the most SageMaker allows",
     );
@@ -561,7 +561,7 @@ async fn shift_weights_errors() {
         setup(),
         |b: &MemoryBackend, input: Value| {
             let b = b.clone();
-            async move { shift_weights(&b, &b, &parse_input(input)?).await }
+            async move { shift_weights(b.ports(), &parse_input(input)?).await }
         },
         cases
     );
@@ -570,7 +570,7 @@ async fn shift_weights_errors() {
     let rollback = parse_input(with(json!({"action": "rollback", "loser": "champion"}))).unwrap();
     expect(
         "only variant",
-        shift_weights(&b, &b, &rollback).await,
+        shift_weights(b.ports(), &rollback).await,
         "Weighbridge.InvalidInput",
         "only variant",
     );
@@ -579,7 +579,7 @@ async fn shift_weights_errors() {
     let promote = parse_input(s.clone()).unwrap();
     expect(
         "updating",
-        shift_weights(&b, &b, &promote).await,
+        shift_weights(b.ports(), &promote).await,
         "Weighbridge.EndpointNotReady",
         "Updating",
     );
@@ -588,7 +588,7 @@ async fn shift_weights_errors() {
     let cleanup = with(json!({"action": "cleanup", "supersededConfig": live.config_name}));
     expect(
         "cleanup live config",
-        shift_weights(&b, &b, &parse_input(cleanup).unwrap()).await,
+        shift_weights(b.ports(), &parse_input(cleanup).unwrap()).await,
         "Weighbridge.EndpointNotReady",
         "superseded resources",
     );
@@ -601,7 +601,7 @@ async fn shift_weights_errors() {
     let cleanup = with(json!({"action": "cleanup", "supersededConfig": "old-config", "models": [model]}));
     expect(
         "cleanup live model",
-        shift_weights(&b, &b, &parse_input(cleanup).unwrap()).await,
+        shift_weights(b.ports(), &parse_input(cleanup).unwrap()).await,
         "Weighbridge.InvalidInput",
         "is still used by the live config",
     );

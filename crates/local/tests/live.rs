@@ -36,11 +36,11 @@ fn deploy_input(variant: &str, execution: &str) -> DeployInput {
 async fn live_endpoint(challenger_noise: f64) -> MemoryBackend {
     let b = MemoryBackend::new();
     b.seed_routing(11);
-    deploy(&b, &b, "us-east-1", &deploy_input("champion", "e1"))
+    deploy(b.ports(), "us-east-1", &deploy_input("champion", "e1"))
         .await
         .unwrap();
     b.settle();
-    let out = deploy(&b, &b, "us-east-1", &deploy_input("challenger", "e2"))
+    let out = deploy(b.ports(), "us-east-1", &deploy_input("challenger", "e2"))
         .await
         .unwrap();
     b.settle();

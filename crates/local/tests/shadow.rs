@@ -42,13 +42,12 @@ async fn shadowed_endpoint(challenger_noise: f64, capture_percent: u32) -> Memor
     let b = MemoryBackend::new();
     b.seed_routing(7);
     let capture = json!({"dataCapture": {"destinationS3Uri": "s3://data/capture", "samplingPercentage": capture_percent}});
-    deploy(&b, &b, "us-east-1", &deploy_input("champion", "e1", capture))
+    deploy(b.ports(), "us-east-1", &deploy_input("champion", "e1", capture))
         .await
         .unwrap();
     b.settle();
     let out = deploy(
-        &b,
-        &b,
+        b.ports(),
         "us-east-1",
         &deploy_input(
             "challenger",
@@ -106,7 +105,7 @@ async fn shift(b: &MemoryBackend, action: serde_json::Value) -> ShiftWeightsOutp
         .unwrap()
         .extend(action.as_object().unwrap().clone());
     let input: ShiftWeightsInput = parse_input(input).unwrap();
-    let out = shift_weights(&b.clone(), &b.clone(), &input).await.unwrap();
+    let out = shift_weights(b.ports(), &input).await.unwrap();
     b.settle();
     out
 }
@@ -289,8 +288,7 @@ async fn a_slow_shadow_trips_the_latency_guardrail_and_is_removed() {
 async fn shadow_deploys_follow_sagemakers_rules() {
     let b = MemoryBackend::new();
     let first = deploy(
-        &b,
-        &b,
+        b.ports(),
         "us-east-1",
         &deploy_input("champion", "e1", json!({"mode": "shadow"})),
     )
@@ -300,8 +298,7 @@ async fn shadow_deploys_follow_sagemakers_rules() {
     assert_eq!(first.shadow_variant, None);
     b.settle();
     let no_capture = deploy(
-        &b,
-        &b,
+        b.ports(),
         "us-east-1",
         &deploy_input("c", "e2", json!({"mode": "shadow"})),
     )
@@ -311,13 +308,12 @@ async fn shadow_deploys_follow_sagemakers_rules() {
         no_capture.to_string().contains("does not capture"),
         "{no_capture}"
     );
-    deploy(&b, &b, "us-east-1", &deploy_input("b", "e3", json!({})))
+    deploy(b.ports(), "us-east-1", &deploy_input("b", "e3", json!({})))
         .await
         .unwrap();
     b.settle();
     let two = deploy(
-        &b,
-        &b,
+        b.ports(),
         "us-east-1",
         &deploy_input(
             "c",
@@ -336,20 +332,15 @@ async fn shadow_deploys_follow_sagemakers_rules() {
         "image": {"kind": "builtin", "name": "xgboost"}, "modelDataUrl": "s3://data/m.tar.gz", "roleArn": ROLE,
         "mode": "shadow", "shadowSamplingPercentage": 0}))
     .unwrap();
-    assert!(deploy(&b, &b, "us-east-1", &pct)
+    assert!(deploy(b.ports(), "us-east-1", &pct)
         .await
         .unwrap_err()
         .to_string()
         .contains("shadowSamplingPercentage"));
     let shadowed = shadowed_endpoint(1.0, 100).await;
-    let weighted = deploy(
-        &shadowed,
-        &shadowed,
-        "us-east-1",
-        &deploy_input("d", "e5", json!({})),
-    )
-    .await
-    .unwrap_err();
+    let weighted = deploy(shadowed.ports(), "us-east-1", &deploy_input("d", "e5", json!({})))
+        .await
+        .unwrap_err();
     assert!(
         weighted.to_string().contains("graduate or remove it first"),
         "{weighted}"

@@ -257,17 +257,17 @@ fn deploy_input(variant: &str, execution: &str) -> DeployInput {
 #[tokio::test]
 async fn deploy_creates_then_adds_a_challenger_at_its_share() {
     let b = MemoryBackend::new();
-    let created = deploy(&b, &b, "us-east-1", &deploy_input("champion", "e1"))
+    let created = deploy(b.ports(), "us-east-1", &deploy_input("champion", "e1"))
         .await
         .unwrap();
     assert_eq!(created.action, "created");
     // Updating/Creating: a challenger must wait (retryable).
-    let err = deploy(&b, &b, "us-east-1", &deploy_input("challenger", "e2"))
+    let err = deploy(b.ports(), "us-east-1", &deploy_input("challenger", "e2"))
         .await
         .unwrap_err();
     assert_eq!(err.name(), "Weighbridge.EndpointNotReady");
     b.settle();
-    let updated = deploy(&b, &b, "us-east-1", &deploy_input("challenger", "e2"))
+    let updated = deploy(b.ports(), "us-east-1", &deploy_input("challenger", "e2"))
         .await
         .unwrap();
     assert_eq!(updated.action, "updated");
@@ -278,7 +278,7 @@ async fn deploy_creates_then_adds_a_challenger_at_its_share() {
     assert!((updated.weights["challenger"] - 0.1).abs() < 1e-12);
     assert!((updated.weights["champion"] - 0.9).abs() < 1e-12);
     b.settle();
-    let err = deploy(&b, &b, "us-east-1", &deploy_input("challenger", "e3"))
+    let err = deploy(b.ports(), "us-east-1", &deploy_input("challenger", "e3"))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("already has a variant"), "{err}");
@@ -286,7 +286,7 @@ async fn deploy_creates_then_adds_a_challenger_at_its_share() {
     bad.initial_share = 1.5;
     let before = b.calls().len();
     assert_eq!(
-        deploy(&b, &b, "us-east-1", &bad).await.unwrap_err().name(),
+        deploy(b.ports(), "us-east-1", &bad).await.unwrap_err().name(),
         "Weighbridge.InvalidInput"
     );
     assert_eq!(b.calls().len(), before, "bad input makes no call");
@@ -295,11 +295,11 @@ async fn deploy_creates_then_adds_a_challenger_at_its_share() {
 /// An endpoint `salary` with a champion (y ≈ x) and a better or worse challenger.
 async fn ab_endpoint_served_by_hand(challenger_noise: f64) -> MemoryBackend {
     let b = MemoryBackend::new();
-    deploy(&b, &b, "us-east-1", &deploy_input("champion", "e1"))
+    deploy(b.ports(), "us-east-1", &deploy_input("champion", "e1"))
         .await
         .unwrap();
     b.settle();
-    let out = deploy(&b, &b, "us-east-1", &deploy_input("challenger", "e2"))
+    let out = deploy(b.ports(), "us-east-1", &deploy_input("challenger", "e2"))
         .await
         .unwrap();
     b.settle();
@@ -557,8 +557,7 @@ async fn shift_weights_promotes_rolls_back_and_cleans_up_only_after_in_service()
         action,
     };
     let rolled = shift_weights(
-        &b,
-        &b,
+        b.ports(),
         &input(ShiftAction::Rollback {
             loser: "challenger".into(),
             remove: false,
@@ -568,8 +567,7 @@ async fn shift_weights_promotes_rolls_back_and_cleans_up_only_after_in_service()
     .unwrap();
     assert_eq!(rolled.weights["challenger"], 0.0);
     let err = shift_weights(
-        &b,
-        &b,
+        b.ports(),
         &input(ShiftAction::Promote {
             winner: "ghost".into(),
         }),
@@ -578,8 +576,7 @@ async fn shift_weights_promotes_rolls_back_and_cleans_up_only_after_in_service()
     .unwrap_err();
     assert_eq!(err.name(), "Weighbridge.InvalidInput");
     let promoted = shift_weights(
-        &b,
-        &b,
+        b.ports(),
         &input(ShiftAction::Promote {
             winner: "challenger".into(),
         }),
@@ -593,10 +590,12 @@ async fn shift_weights_promotes_rolls_back_and_cleans_up_only_after_in_service()
         models: promoted.retired_models.clone(),
     };
     // Still Updating: nothing is deleted yet.
-    let err = shift_weights(&b, &b, &input(cleanup.clone())).await.unwrap_err();
+    let err = shift_weights(b.ports(), &input(cleanup.clone()))
+        .await
+        .unwrap_err();
     assert_eq!(err.name(), "Weighbridge.EndpointNotReady");
     b.settle();
-    let done = shift_weights(&b, &b, &input(cleanup)).await.unwrap();
+    let done = shift_weights(b.ports(), &input(cleanup)).await.unwrap();
     assert_eq!(done.deleted.len(), 2);
     let live = b.endpoint("salary").unwrap();
     assert_eq!(live.variants.len(), 1);
@@ -605,7 +604,7 @@ async fn shift_weights_promotes_rolls_back_and_cleans_up_only_after_in_service()
         weights: BTreeMap::from([("challenger".to_string(), f64::NAN)]),
     };
     assert_eq!(
-        shift_weights(&b, &b, &input(set)).await.unwrap_err().name(),
+        shift_weights(b.ports(), &input(set)).await.unwrap_err().name(),
         "Weighbridge.InvalidInput"
     );
 }
@@ -615,7 +614,7 @@ async fn a_multi_model_endpoint_compares_target_models_and_changes_no_weights() 
     let b = MemoryBackend::new();
     let mut input = deploy_input("mme", "e1");
     input.multi_model = true;
-    deploy(&b, &b, "us-east-1", &input).await.unwrap();
+    deploy(b.ports(), "us-east-1", &input).await.unwrap();
     b.settle();
     b.serve("model-a.tar.gz", ResponseStyle::LinearLearner, |x| {
         x[0] + (x[1] - 0.5)

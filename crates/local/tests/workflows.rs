@@ -183,7 +183,8 @@ async fn a_failed_training_job_fails_the_execution_with_its_reason() {
 #[tokio::test]
 async fn a_rolled_back_endpoint_update_cleans_up_the_candidate() {
     let b = backend();
-    let env = env(1000.0);
+    let mut env = env(1000.0);
+    env.start_retraining.training_defaults["deploy"]["alarms"] = json!({});
     upload(&b, &env, "incoming/v1.csv", &salary_rows(300, 1, 0.0)).await;
     let before = b.endpoint("salary").unwrap();
     b.fail_next_endpoint_change("simulated: the new variant failed its health check");
@@ -203,6 +204,9 @@ async fn a_rolled_back_endpoint_update_cleans_up_the_candidate() {
         !calls.contains(&"DeleteEndpoint".to_string()),
         "the endpoint existed before: kept"
     );
+    // The candidate's alarms were put before the update and deleted with it.
+    assert!(calls.contains(&"PutMetricAlarm".to_string()));
+    assert!(b.alarm_states().is_empty(), "{:?}", b.alarm_states());
 }
 
 #[tokio::test]
@@ -491,7 +495,11 @@ async fn the_embedded_definitions_validate_against_the_template() {
     let d = Deployment::embedded();
     assert_eq!(
         d.machine_names(),
-        vec!["ab-evaluation".to_string(), "retrain".to_string()]
+        vec![
+            "ab-evaluation".to_string(),
+            "alarm-rollback".to_string(),
+            "retrain".to_string()
+        ]
     );
     for m in d.machine_names() {
         d.definition(&m).unwrap();

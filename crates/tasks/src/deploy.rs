@@ -23,14 +23,16 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::alarms::{self, AlarmSettings};
 use crate::endpoint::{live_config, weight_for_share};
 use crate::error::{port, tolerate_existing};
+use crate::functions::Ports;
 use crate::guardrails::{self, UpdateKind};
 use crate::image_uris::{builtin_image, ImageScope};
 use crate::names::readable_unique;
 use crate::ports::{
-    Autoscaling, DataCapture, EndpointConfig, EndpointDescription, EndpointStatus, EndpointUpdate,
-    ModelRequest, PortError, SageMaker, VariantSpec,
+    DataCapture, EndpointConfig, EndpointDescription, EndpointStatus, EndpointUpdate, ModelRequest,
+    PortError, SageMaker, VariantSpec,
 };
 use crate::scaling::{self, ScalingReport};
 use crate::{validation, TaskError};
@@ -106,6 +108,11 @@ pub struct DeployInput {
     /// the champion's scaling to it).
     #[serde(default)]
     pub copy_scaling_to_challenger: bool,
+    /// CloudWatch alarms on a weighted challenger (5xx rate, p99 latency against the
+    /// champion's, optionally a metric of yours), put before the endpoint routes to it;
+    /// in ALARM, EventBridge starts the alarm-rollback workflow. Absent: none.
+    #[serde(default)]
+    pub alarms: Option<AlarmSettings>,
     /// Data Capture for the new config (the live A/B evidence). Absent: a live endpoint
     /// keeps the capture it has, a new one captures nothing.
     #[serde(default)]
@@ -255,6 +262,10 @@ pub struct DeployOutput {
     /// How many of the workflow's 30-second polls the change may take: an hour, or a
     /// guarded update's `MaximumExecutionTimeoutInSeconds` plus ten minutes.
     pub endpoint_polls: i64,
+    /// The CloudWatch alarms put on the challenger (with `alarms`); the workflow deletes
+    /// them if the change fails, a config switch when the variant goes.
+    #[serde(default)]
+    pub alarms: Vec<String>,
 }
 
 /// Polls of 30 seconds the workflow allows an unguarded create or update (an hour).
@@ -295,6 +306,9 @@ fn validate(input: &DeployInput) -> Result<(), TaskError> {
     if let Some(capture) = &input.data_capture {
         capture.validate()?;
     }
+    if let Some(alarms) = &input.alarms {
+        alarms.validate()?;
+    }
     if input.mode == DeployMode::Shadow {
         validation::bounded(
             "shadowSamplingPercentage",
@@ -312,12 +326,8 @@ fn validate(input: &DeployInput) -> Result<(), TaskError> {
 
 /// Deploys the candidate: a new endpoint, a challenger (or shadow) on a live one, or a
 /// variant's model replaced.
-pub async fn deploy(
-    sagemaker: &dyn SageMaker,
-    autoscaling: &dyn Autoscaling,
-    region: &str,
-    input: &DeployInput,
-) -> Result<DeployOutput, TaskError> {
+pub async fn deploy(ports: Ports<'_>, region: &str, input: &DeployInput) -> Result<DeployOutput, TaskError> {
+    let (sagemaker, autoscaling) = (ports.sagemaker, ports.autoscaling);
     validate(input)?;
     let image = serving_image(input, region)?;
     let model_name = readable_unique(
@@ -346,9 +356,30 @@ pub async fn deploy(
         Some(plan) => scaling::before_update(autoscaling, &input.endpoint_name, plan).await?,
         None => ScalingReport::default(),
     };
+    // Watched from its first request: the alarms go up before the endpoint routes to it.
+    let alarm_names = match (&input.alarms, &live) {
+        (Some(settings), Some(endpoint)) if input.mode == DeployMode::Weighted => {
+            let champion = champion_of(endpoint);
+            let specs =
+                alarms::challenger_alarms(&input.endpoint_name, &input.variant_name, champion, settings);
+            alarms::put_all(ports.alarms, &specs).await?
+        }
+        _ => Vec::new(),
+    };
     let action = create_or_update(sagemaker, input, &target.config.name, live.is_none()).await?;
     tracing::info!(endpoint = %input.endpoint_name, action, config = %target.config.name, "deployed");
-    Ok(target.output(input, action, model_name, scaling))
+    let mut output = target.output(input, action, model_name, scaling);
+    output.alarms = alarm_names;
+    Ok(output)
+}
+
+/// The production variant with the most traffic: the champion a challenger is held to.
+fn champion_of(endpoint: &EndpointDescription) -> &str {
+    endpoint
+        .variants
+        .iter()
+        .max_by(|a, b| a.current_weight.total_cmp(&b.current_weight))
+        .map_or("", |v| v.name.as_str())
 }
 
 /// The config the endpoint moves to, and what the output reports about it.
@@ -387,6 +418,7 @@ impl Target {
             shadow_variant: shadow_variant.filter(|_| input.mode == DeployMode::Shadow),
             scaling,
             endpoint_polls: self.endpoint_polls,
+            alarms: Vec::new(),
         }
     }
 }

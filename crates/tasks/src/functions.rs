@@ -10,7 +10,7 @@ use crate::deploy::deploy;
 use crate::evaluate_model::evaluate_model;
 use crate::evaluate_variants::evaluate_variants;
 use crate::input::parse_input;
-use crate::ports::{Autoscaling, MetricSink, ObjectStore, Runtime, SageMaker, Workflows};
+use crate::ports::{Alarms, Autoscaling, MetricSink, ObjectStore, Runtime, SageMaker, Workflows};
 use crate::shift_weights::shift_weights;
 use crate::start_retraining::{start_retraining, StartRetrainingConfig};
 use crate::train::train;
@@ -30,6 +30,8 @@ pub struct Ports<'a> {
     pub s3: &'a dyn ObjectStore,
     /// CloudWatch metrics.
     pub cloudwatch: &'a dyn MetricSink,
+    /// CloudWatch alarms.
+    pub alarms: &'a dyn Alarms,
     /// Step Functions.
     pub sfn: &'a dyn Workflows,
 }
@@ -104,24 +106,14 @@ pub async fn invoke(
         }
         "train" => to_json(train(ports.sagemaker, &env.region, &parse_input(event)?).await?),
         "evaluate-model" => to_json(evaluate_model(ports.sagemaker, ports.s3, &parse_input(event)?).await?),
-        "deploy" => to_json(
-            deploy(
-                ports.sagemaker,
-                ports.autoscaling,
-                &env.region,
-                &parse_input(event)?,
-            )
-            .await?,
-        ),
+        "deploy" => to_json(deploy(ports, &env.region, &parse_input(event)?).await?),
         "evaluate-variants" => {
             let input = parse_input(with_default(event, "namespace", &env.metric_namespace))?;
             to_json(
                 evaluate_variants(ports.sagemaker, ports.runtime, ports.s3, ports.cloudwatch, &input).await?,
             )
         }
-        "shift-weights" => {
-            to_json(shift_weights(ports.sagemaker, ports.autoscaling, &parse_input(event)?).await?)
-        }
+        "shift-weights" => to_json(shift_weights(ports, &parse_input(event)?).await?),
         other => Err(TaskError::InvalidInput(format!(
             "no function {}; the functions are {}",
             crate::validation::shown(other),

@@ -8,6 +8,7 @@
 //! changes an endpoint.
 #![warn(missing_docs)]
 
+pub mod alarms;
 pub mod deploy;
 mod endpoint;
 pub mod error;

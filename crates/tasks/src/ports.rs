@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+mod alarms;
 mod autoscaling;
+pub use alarms::*;
 pub use autoscaling::*;
 
 /// How a port call failed, in the terms the tasks act on.

@@ -13,11 +13,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use weighbridge_core::policy::normalise;
 
+use crate::alarms;
 use crate::endpoint::{live_config, weight_for_share};
 use crate::error::{port, tolerate_existing, tolerate_missing};
+use crate::functions::Ports;
 use crate::names::readable_unique;
 use crate::ports::{
-    Autoscaling, EndpointConfig, EndpointDescription, EndpointStatus, EndpointUpdate, SageMaker, VariantSpec,
+    Alarms, Autoscaling, EndpointConfig, EndpointDescription, EndpointStatus, EndpointUpdate, SageMaker,
+    VariantSpec,
 };
 use crate::scaling::{self, ScalingReport, ScalingRestore};
 use crate::{validation, TaskError};
@@ -76,6 +79,12 @@ pub enum ShiftAction {
     RestoreScaling {
         /// What to register.
         restore: Vec<ScalingRestore>,
+    },
+    /// Delete a variant's Weighbridge alarms (a candidate whose deploy failed or was rolled
+    /// back by SageMaker); the endpoint may be in any state.
+    DeleteAlarms {
+        /// The variant whose alarms go.
+        variant: String,
     },
     /// Delete a superseded config and models once the endpoint is InService on another.
     #[serde(rename_all = "camelCase")]
@@ -159,6 +168,7 @@ fn validate(input: &ShiftWeightsInput) -> Result<(), TaskError> {
         }
         ShiftAction::RemoveShadow { shadow } => validation::sagemaker_name("shadow", shadow),
         ShiftAction::RestoreScaling { restore } => scaling::validate_restores(restore),
+        ShiftAction::DeleteAlarms { variant } => validation::sagemaker_name("variant", variant),
         ShiftAction::Cleanup {
             superseded_config,
             models,
@@ -196,6 +206,10 @@ pub struct ShiftWeightsOutput {
     /// Variants whose autoscaling a `restoreScaling` registered.
     #[serde(default)]
     pub restored: Vec<String>,
+    /// CloudWatch alarms deleted with the variants a config switch removed (and of a
+    /// variant left alone, no one's challenger any more).
+    #[serde(default)]
+    pub deleted_alarms: Vec<String>,
 }
 
 fn in_service(endpoint: &EndpointDescription) -> Result<(), TaskError> {
@@ -230,21 +244,26 @@ fn known(endpoint: &EndpointDescription, name: &str) -> Result<(), TaskError> {
 struct Ctx<'a> {
     sagemaker: &'a dyn SageMaker,
     autoscaling: &'a dyn Autoscaling,
+    alarms: &'a dyn Alarms,
     input: &'a ShiftWeightsInput,
 }
 
 /// Applies the action.
 pub async fn shift_weights(
-    sagemaker: &dyn SageMaker,
-    autoscaling: &dyn Autoscaling,
+    ports: Ports<'_>,
     input: &ShiftWeightsInput,
 ) -> Result<ShiftWeightsOutput, TaskError> {
     validate(input)?;
+    let (sagemaker, autoscaling) = (ports.sagemaker, ports.autoscaling);
     let ctx = &Ctx {
         sagemaker,
         autoscaling,
+        alarms: ports.alarms,
         input,
     };
+    if let ShiftAction::DeleteAlarms { variant } = &input.action {
+        return delete_alarms(ports.alarms, input, variant).await;
+    }
     let endpoint = sagemaker
         .describe_endpoint(&input.endpoint_name)
         .await
@@ -265,6 +284,7 @@ pub async fn shift_weights(
         deleted: Vec::new(),
         scaling: ScalingReport::default(),
         restored: Vec::new(),
+        deleted_alarms: Vec::new(),
     };
     let live = Live {
         endpoint: &endpoint,
@@ -293,12 +313,38 @@ pub async fn shift_weights(
             superseded_config,
             models,
         } => cleanup(ctx, &live, superseded_config, models, &mut out).await?,
+        // Answered before the endpoint is read (it may be gone); here for completeness.
+        ShiftAction::DeleteAlarms { variant } => {
+            out.deleted_alarms =
+                alarms::delete_for(ports.alarms, &input.endpoint_name, std::slice::from_ref(variant)).await?;
+        }
         ShiftAction::RestoreScaling { restore } => {
             in_service(&endpoint)?;
             out.restored = scaling::restore(autoscaling, &endpoint, restore).await?;
         }
     }
     Ok(out)
+}
+
+/// `deleteAlarms`: a variant's alarms, whatever the endpoint's state (it may be gone).
+async fn delete_alarms(
+    alarms: &dyn Alarms,
+    input: &ShiftWeightsInput,
+    variant: &str,
+) -> Result<ShiftWeightsOutput, TaskError> {
+    let deleted = alarms::delete_for(alarms, &input.endpoint_name, &[variant.to_string()]).await?;
+    Ok(ShiftWeightsOutput {
+        endpoint_name: input.endpoint_name.clone(),
+        previous_weights: BTreeMap::new(),
+        weights: BTreeMap::new(),
+        new_config: None,
+        superseded_config: None,
+        retired_models: Vec::new(),
+        deleted: Vec::new(),
+        scaling: ScalingReport::default(),
+        restored: Vec::new(),
+        deleted_alarms: deleted,
+    })
 }
 
 /// The endpoint as the action found it.
@@ -554,8 +600,31 @@ async fn switch_config(
         .update_endpoint(&update)
         .await
         .map_err(port(format!("UpdateEndpoint {}", endpoint.name)))?;
+    out.deleted_alarms = alarms::delete_for(ctx.alarms, &endpoint.name, &unwatched(endpoint, &next)).await?;
     report_switch(endpoint, next, retired, out);
     Ok(())
+}
+
+/// The variants whose challenger alarms go with this switch: the ones it removes, and a
+/// production variant left alone (nobody's challenger any more).
+fn unwatched(endpoint: &EndpointDescription, next: &EndpointConfig) -> Vec<String> {
+    let kept = |name: &str| {
+        next.variants
+            .iter()
+            .chain(&next.shadow_variants)
+            .any(|v| v.name == name)
+    };
+    let mut gone: Vec<String> = endpoint
+        .variants
+        .iter()
+        .chain(&endpoint.shadow_variants)
+        .filter(|v| !kept(&v.name))
+        .map(|v| v.name.clone())
+        .collect();
+    if let [alone] = next.variants.as_slice() {
+        gone.push(alone.name.clone());
+    }
+    gone
 }
 
 /// Weights as shares summing to 1 (equal shares when they sum to nothing).

@@ -108,7 +108,7 @@ fn state_machines_agree_with_the_template_and_the_functions() {
     let t = template();
     let functions = resources_of_type(&t, "AWS::Serverless::Function");
     let machines = resources_of_type(&t, "AWS::Serverless::StateMachine");
-    assert_eq!(machines.len(), 2, "retrain and ab-evaluation");
+    assert_eq!(machines.len(), 3, "retrain, ab-evaluation and alarm-rollback");
     let mut checked_tasks = 0;
     for (machine, resource) in &machines {
         let props = &resource["Properties"];
@@ -353,14 +353,27 @@ fn the_template_json_strings_are_valid_task_inputs() {
     use weighbridge_tasks::{evaluate_model::EvaluateModelInput, evaluate_variants::EvaluateVariantsInput};
     let t = template();
     let env = &t["Resources"]["StartRetrainingFunction"]["Properties"]["Environment"]["Variables"];
-    for channels in [
-        "[]",
-        r#"[{"name": "validation", "s3Uri": "s3://bkt/v/", "contentType": "text/csv"}]"#,
-    ] {
+    // The alarms' fragment as the template's `!If [WithChallengerAlarms, !Sub …, ""]`
+    // renders it with ChallengerAlarms true.
+    let Yaml::Tagged(sub) = &env["TRAINING_DEFAULTS"] else {
+        panic!("TRAINING_DEFAULTS is not a !Sub")
+    };
+    let Yaml::Tagged(when) = &sub.value[1]["Alarms"] else {
+        panic!("no Alarms !If in TRAINING_DEFAULTS")
+    };
+    let alarms = render(&sub_text(&when.value[1]), &[]);
+    let variants = [
+        ("[]", alarms.as_str()),
+        (
+            r#"[{"name": "validation", "s3Uri": "s3://bkt/v/", "contentType": "text/csv"}]"#,
+            "",
+        ),
+    ];
+    for (channels, alarms) in variants {
         let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
         let text = render(
             &sub_text(&env["TRAINING_DEFAULTS"]),
-            &[("Channels", channels), ("DataKey.Arn", key)],
+            &[("Channels", channels), ("DataKey.Arn", key), ("Alarms", alarms)],
         );
         let defaults: Json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
         let mut train = defaults["train"].clone();
@@ -382,6 +395,7 @@ fn the_template_json_strings_are_valid_task_inputs() {
             deploy.data_capture.is_some(),
             "the retrain workflow deploys with Data Capture"
         );
+        assert_eq!(deploy.alarms.is_some(), !alarms.is_empty(), "{text}");
     }
     let schedule = &t["Resources"]["AbEvaluationStateMachine"]["Properties"]["Events"]["Look"]["Properties"];
     let input: EvaluateVariantsInput =

@@ -1,8 +1,10 @@
 //! The embedded backend: every port in memory, organised like the AWS services it stands
 //! for — one module per service ([`sagemaker`], [`autoscaling`], [`runtime`], [`s3`],
-//! [`cloudwatch`], [`sfn`], [`transform`]), with what they share here: the state (the persisted
+//! [`cloudwatch`] and its [`alarms`] with the EventBridge rule they feed, [`sfn`],
+//! [`transform`]), with what they share here: the state (the persisted
 //! [`World`] and what only lives in a process), injected faults, and the virtual clock.
 
+mod alarms;
 mod autoscaling;
 mod capture;
 mod cloudwatch;
@@ -95,6 +97,18 @@ pub struct World {
     /// Application Auto Scaling's scalable targets (with their policies) by resource ID.
     #[serde(default)]
     scaling: BTreeMap<String, weighbridge_tasks::ports::VariantScaling>,
+    /// Invocation metrics per minute of the last hour (what alarms read).
+    #[serde(default)]
+    recent: runtime::RecentMetrics,
+    /// CloudWatch alarms by name, with their state.
+    #[serde(default)]
+    alarms: BTreeMap<String, alarms::StoredAlarm>,
+    /// EventBridge: the events emitted (alarm state changes), and the rule that starts
+    /// a state machine for an alarm that goes to ALARM (name prefix → its ARN).
+    #[serde(default)]
+    events: Vec<serde_json::Value>,
+    #[serde(default)]
+    alarm_rule: Option<(String, String)>,
 }
 
 /// A backend's persisted state: the world, the objects, the clock and the timing.
@@ -135,6 +149,8 @@ struct State {
     routing_skew: BTreeMap<String, f64>,
     /// Mutating calls left before the process "crashes": every later call fails.
     crash_after: Option<usize>,
+    /// Variants whose container answers 500 to every request.
+    failing_variants: std::collections::BTreeSet<String>,
     /// The `ModelLatency` a variant reports, in microseconds (default
     /// [`runtime::DEFAULT_MODEL_LATENCY_US`]): a slow shadow, without waiting for one.
     model_latency_us: BTreeMap<String, f64>,

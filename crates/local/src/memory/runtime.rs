@@ -22,7 +22,29 @@ impl MemoryBackend {
     pub fn set_model_latency(&self, variant: &str, micros: f64) {
         self.with(|s| s.model_latency_us.insert(variant.to_string(), micros));
     }
+
+    /// From now on `variant`'s container answers every request with a 500: InvokeEndpoint
+    /// fails with a ModelError and SageMaker counts an `Invocation5XXErrors`.
+    pub fn fail_variant(&self, variant: &str) {
+        self.with(|s| s.failing_variants.insert(variant.to_string()));
+    }
 }
+
+/// Minutes of per-minute invocation metrics kept (what alarms evaluate).
+const RECENT_MINUTES: i64 = 60;
+/// Latency samples kept per variant and minute (enough for a p99).
+const LATENCY_SAMPLES: usize = 2_000;
+
+/// One variant's invocations in one minute: what a CloudWatch alarm's period reads.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MinuteCell {
+    pub(super) invocations: u64,
+    pub(super) errors_5xx: u64,
+    pub(super) latencies_us: Vec<f64>,
+}
+
+/// Recent invocation metrics: endpoint → variant → minute → counts.
+pub(super) type RecentMetrics = BTreeMap<String, BTreeMap<String, BTreeMap<i64, MinuteCell>>>;
 
 /// The `ModelLatency` a variant reports unless [`MemoryBackend::set_model_latency`] says.
 pub const DEFAULT_MODEL_LATENCY_US: f64 = 2_000.0;
@@ -66,6 +88,15 @@ fn count_invocation(s: &mut State, endpoint: &str, variant: &str, now: DateTime<
     cell.invocations += 1;
     cell.latency_us += latency;
     cell.errors_5xx += u64::from(error_5xx);
+    let minutes = slot(slot(&mut s.world.recent, endpoint), variant);
+    let minute = now.timestamp().div_euclid(60);
+    let cell = minutes.entry(minute).or_default();
+    cell.invocations += 1;
+    cell.errors_5xx += u64::from(error_5xx);
+    if cell.latencies_us.len() < LATENCY_SAMPLES {
+        cell.latencies_us.push(latency);
+    }
+    minutes.retain(|m, _| *m > minute - RECENT_MINUTES);
 }
 
 /// A metric's totals over the hours of one variant (what GetMetricStatistics sums).
@@ -142,6 +173,15 @@ impl Runtime for MemoryBackend {
         }
         let (predict, style, variant) = self.with(|s| route(s, r))?;
         let now = self.clock.now();
+        if self.with(|s| s.failing_variants.contains(&variant)) {
+            self.with(|s| {
+                count_invocation(s, &r.endpoint, &variant, now, true);
+                super::alarms::evaluate(s, now);
+            });
+            return Err(PortError::Unavailable(format!(
+                "ModelError: Received server error (500) from primary with message \"internal error\" (variant {variant})"
+            )));
+        }
         let (body, content_type) = self.answer_and_record(r, &variant, (&predict, style), now);
         if let Some((predict, style, shadow)) = self.with(|s| mirrored_to(s, r)) {
             // The shadow answers too: its response is captured and counted, never returned.
@@ -176,6 +216,7 @@ impl MemoryBackend {
             };
             capture::record(s, now, &exchange);
             count_invocation(s, &r.endpoint, variant, now, style == ResponseStyle::Garbage);
+            super::alarms::evaluate(s, now);
         });
         (body, content_type)
     }

@@ -47,6 +47,7 @@ impl MemoryBackend {
                 }
             }
             autoscaling::scale(s, now);
+            alarms::evaluate(s, now);
             for name in due(&s.world.changing, timing.endpoint, now) {
                 let Some((_, previous)) = s.world.changing.remove(&name) else {
                     continue;
