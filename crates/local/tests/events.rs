@@ -100,6 +100,51 @@ fn training_job_names_keep_their_prefix_and_fit() {
         .contains("jobPrefix"));
 }
 
+/// The alarm-rollback sample is what the template's EventBridge rule makes of the alarm
+/// state change sample: its input transformer's paths, applied here, give it exactly.
+#[test]
+fn the_alarm_event_sample_transforms_into_the_alarm_rollback_input() {
+    let change = event("cloudwatch-alarm-state-change.json");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let template: serde_norway::Value =
+        serde_norway::from_str(&std::fs::read_to_string(root.join("template.yaml")).unwrap()).unwrap();
+    let rule = &template["Resources"]["AlarmRollbackStateMachine"]["Properties"]["Events"]["ChallengerAlarm"]
+        ["Properties"];
+    let mut input = serde_json::Map::new();
+    let fields = [
+        ("endpoint", "endpointName"),
+        ("variant", "variantName"),
+        ("alarm", "alarmName"),
+        ("reason", "reason"),
+    ];
+    for (placeholder, field) in fields {
+        let path = rule["InputTransformer"]["InputPathsMap"][placeholder]
+            .as_str()
+            .unwrap();
+        assert!(
+            rule["InputTransformer"]["InputTemplate"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("\"{field}\": <{placeholder}>")),
+            "{field}"
+        );
+        let mut at = &change;
+        for step in path.trim_start_matches("$.").split('.') {
+            at = match step.split_once('[') {
+                Some((key, index)) => &at[key][index.trim_end_matches(']').parse::<usize>().unwrap()],
+                None => &at[step],
+            };
+        }
+        input.insert(field.to_string(), at.clone());
+    }
+    assert_eq!(Value::Object(input), event("alarm-rollback-execution.json"));
+    let prefix = rule["Pattern"]["detail"]["alarmName"][0]["prefix"].clone();
+    assert!(
+        !prefix.is_null(),
+        "the rule matches Weighbridge's alarms by prefix"
+    );
+}
+
 /// The state machines' samples: what each Task state builds from them (the same merges
 /// the ASL does with `States.JsonMerge`) is a valid input of its function.
 #[test]
