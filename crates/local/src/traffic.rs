@@ -41,6 +41,8 @@ pub struct HourStats {
     pub requests: BTreeMap<String, u64>,
     /// Labels written this hour.
     pub labels_written: u64,
+    /// Requests the endpoint failed (a variant's container answering 500: ModelError).
+    pub failed: u64,
 }
 
 /// A traffic generator with its labels in flight.
@@ -73,11 +75,24 @@ impl Traffic {
     pub async fn run_hour(
         &mut self,
         backend: &MemoryBackend,
+        example: impl FnMut(&mut rand::rngs::StdRng) -> Example,
+    ) -> Result<HourStats, PortError> {
+        self.run_for(backend, Duration::hours(1), example).await
+    }
+
+    /// Sends `span` of requests at the configured rate (at least one), then writes the
+    /// labels that arrived by its end. A request the endpoint fails with a 5xx (a broken
+    /// container) is counted in `failed`, not an error: callers keep calling, as users do.
+    pub async fn run_for(
+        &mut self,
+        backend: &MemoryBackend,
+        span: Duration,
         mut example: impl FnMut(&mut rand::rngs::StdRng) -> Example,
     ) -> Result<HourStats, PortError> {
         let clock = backend.clock();
-        let n = self.config.requests_per_hour.max(1);
-        let step = Duration::milliseconds(3_600_000 / n as i64);
+        let per_hour = self.config.requests_per_hour.max(1) as i64;
+        let n = (per_hour * span.num_seconds() / 3600).max(1);
+        let step = Duration::milliseconds(span.num_milliseconds() / n);
         let mut stats = HourStats::default();
         for _ in 0..n {
             clock.advance(step);
@@ -95,7 +110,14 @@ impl Traffic {
                     target_model: None,
                     inference_id: Some(id.clone()),
                 })
-                .await?;
+                .await;
+            let answer = match answer {
+                Err(PortError::Unavailable(_)) => {
+                    stats.failed += 1;
+                    continue;
+                }
+                other => other?,
+            };
             let variant = answer.invoked_variant.unwrap_or_default();
             let labelled = !self.config.unlabelled_variants.contains(&variant)
                 && self.rng.random::<f64>() < self.config.label_share;

@@ -2,13 +2,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use weighbridge_local::demo::{
-    demo_backend, run_demo, DemoConfig, LookReport, Observer, RetrainReport, Scenario,
+    demo_backend, run_demo, AlarmRollbackReport, DemoConfig, LookReport, Observer, RetrainReport, Scenario,
 };
 
 #[derive(Default)]
 struct Recorder {
     phases: Vec<String>,
     looks: usize,
+    alarm_rollbacks: usize,
 }
 
 impl Observer for Recorder {
@@ -19,6 +20,9 @@ impl Observer for Recorder {
     fn looked(&mut self, _: &LookReport) {
         self.looks += 1;
     }
+    fn alarm_rolled_back(&mut self, _: &AlarmRollbackReport) {
+        self.alarm_rollbacks += 1;
+    }
 }
 
 #[tokio::test]
@@ -28,6 +32,24 @@ async fn the_live_demo_promotes_on_traffic_catches_the_srm_and_rolls_back() {
     let summary = run_demo(&backend, &DemoConfig::default(), &mut recorder)
         .await
         .unwrap();
+    // The fourth candidate's container breaks an hour in: its alarm rolls it back.
+    assert_eq!(recorder.alarm_rollbacks, 1);
+    let alarm = &summary.alarm_rollbacks[0];
+    assert_eq!(alarm.outcome, "alarm-rollback");
+    assert!(alarm.alarm.ends_with("-5xx"), "{}", alarm.alarm);
+    assert!(alarm.out_of_traffic_at - alarm.fault_at <= chrono::Duration::minutes(2));
+    assert!(
+        alarm.failed_requests > 0 && alarm.champion_requests > 0,
+        "{alarm:?}"
+    );
+    assert_eq!(
+        summary.retrains[3].variant.as_deref(),
+        Some(alarm.variant.as_str())
+    );
+    assert!(
+        !summary.final_weights.contains_key(&alarm.variant),
+        "off the endpoint"
+    );
     let experiment =
         |e: u32| -> Vec<&LookReport> { summary.looks.iter().filter(|l| l.experiment == e).collect() };
     let first = experiment(1);

@@ -4,7 +4,8 @@
 use std::time::Duration;
 use weighbridge_asl::interpreter::Clock;
 use weighbridge_local::demo::{
-    demo_backend, run_demo, DemoConfig, LookReport, Observer, RetrainReport, BUCKET, ENDPOINT,
+    demo_backend, run_demo, AlarmRollbackReport, DemoConfig, LookReport, Observer, RetrainReport, BUCKET,
+    ENDPOINT,
 };
 
 use weighbridge_local::store::{Access, StateDir};
@@ -15,6 +16,7 @@ impl Observer for Quiet {
     fn phase(&mut self, _: &str) {}
     fn retrained(&mut self, _: &RetrainReport) {}
     fn looked(&mut self, _: &LookReport) {}
+    fn alarm_rolled_back(&mut self, _: &AlarmRollbackReport) {}
 }
 
 #[tokio::test]

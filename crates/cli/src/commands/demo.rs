@@ -14,7 +14,8 @@ use clap::Args;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use indicatif::{ProgressBar, ProgressStyle};
 use weighbridge_local::demo::{
-    demo_backend, run_demo, DemoConfig, DemoSummary, LookReport, Observer, RetrainReport, Scenario,
+    demo_backend, run_demo, AlarmRollbackReport, DemoConfig, DemoSummary, LookReport, Observer,
+    RetrainReport, Scenario,
 };
 use weighbridge_local::store::{Access, StateDir};
 
@@ -92,6 +93,19 @@ impl Observer for Progress {
         println!(
             "✓ retrain {}: {} {who} ({} virtual minutes) — {}",
             r.key, r.outcome, r.virtual_minutes, r.gate
+        );
+    }
+
+    fn alarm_rolled_back(&mut self, a: &AlarmRollbackReport) {
+        self.finish();
+        let who = self.label(&a.variant);
+        println!(
+            "✓ alarm {} → alarm-rollback: {who} out of traffic {} s after its container broke ({} failed requests; the champion answered {} meanwhile) — {}",
+            a.alarm,
+            (a.out_of_traffic_at - a.fault_at).num_seconds(),
+            a.failed_requests,
+            a.champion_requests,
+            a.outcome
         );
     }
 
@@ -312,6 +326,17 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
                 format!("{} after {} looks{srm}", last.action, looks.len()),
             ]);
         }
+    }
+    for a in &summary.alarm_rollbacks {
+        s.add_row([
+            format!("alarm rollback {}", progress.label(&a.variant)),
+            format!(
+                "{} after {} s: {} (no look needed)",
+                a.outcome,
+                (a.out_of_traffic_at - a.fault_at).num_seconds(),
+                a.alarm
+            ),
+        ]);
     }
     let live: Vec<String> = summary
         .final_weights

@@ -9,8 +9,10 @@ use chrono::Duration;
 use rand::Rng;
 use serde_json::json;
 
-use super::{Demo, DemoConfig, LookReport, Observer, BUCKET, ENDPOINT};
+use super::{AlarmRollbackReport, Demo, DemoConfig, LookReport, Observer, BUCKET, ENDPOINT};
 use crate::traffic::{Traffic, TrafficConfig};
+use crate::workflows::run_started;
+use weighbridge_asl::interpreter::Clock;
 
 /// How long after its request a label arrives in the demo.
 const LABEL_DELAY_HOURS: i64 = 20;
@@ -94,6 +96,65 @@ impl Demo<'_> {
             "policy": {"primaryMetric": "rmse", "maxStep": 0.2, "floor": 0.05}
         });
         self.scheduled_look(experiment, n, input).await
+    }
+
+    /// A challenger whose container starts answering 500s after an hour of traffic:
+    /// minute by minute, until its 5xx alarm has started alarm-rollback (which runs).
+    pub(super) async fn failing_challenger(
+        &mut self,
+        observer: &mut dyn Observer,
+    ) -> Result<AlarmRollbackReport, String> {
+        let challenger = self.newest_variant()?;
+        observer.phase(
+            "experiment 3: an hour of live traffic, then the challenger's container starts answering 500s",
+        );
+        self.traffic
+            .run_hour(self.backend, request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let fault_at = self.backend.clock().now();
+        self.backend.fail_variant(&challenger);
+        let (mut failed, mut champion) = (0, 0);
+        let mut runs = Vec::new();
+        while runs.is_empty() {
+            if self.backend.clock().now() - fault_at > Duration::minutes(30) {
+                return Err(format!("no alarm rolled {challenger} back within 30 minutes"));
+            }
+            let minute = self
+                .traffic
+                .run_for(self.backend, Duration::minutes(1), request)
+                .await
+                .map_err(|e| e.to_string())?;
+            failed += minute.failed;
+            champion += minute
+                .requests
+                .iter()
+                .filter(|(v, _)| **v != challenger)
+                .map(|(_, n)| n)
+                .sum::<u64>();
+            runs = run_started(self.backend, &self.deployment, &self.env)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let run = &runs[0].result;
+        let output = run.output.clone().unwrap_or_default();
+        let out_of_traffic_at = run
+            .history
+            .iter()
+            .find(|e| e.state.as_deref() == Some("TakeOutOfTraffic"))
+            .map_or(fault_at, |e| e.timestamp);
+        let report = AlarmRollbackReport {
+            variant: challenger,
+            alarm: output["alarmName"].as_str().unwrap_or_default().to_string(),
+            fault_at,
+            out_of_traffic_at,
+            failed_requests: failed,
+            champion_requests: champion,
+            outcome: output["outcome"].as_str().unwrap_or("failed").to_string(),
+        };
+        self.executions.extend(runs);
+        observer.alarm_rolled_back(&report);
+        Ok(report)
     }
 
     /// The variant deployed last (the challenger).

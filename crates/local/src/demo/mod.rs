@@ -124,6 +124,25 @@ pub struct LookReport {
     pub at: chrono::DateTime<Utc>,
 }
 
+/// An alarm rollback between looks: a challenger whose container started failing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmRollbackReport {
+    /// The challenger.
+    pub variant: String,
+    /// The alarm that fired.
+    pub alarm: String,
+    /// When its container started failing (virtual).
+    pub fault_at: chrono::DateTime<Utc>,
+    /// When the alarm-rollback execution took it out of traffic.
+    pub out_of_traffic_at: chrono::DateTime<Utc>,
+    /// Requests that failed before it was out of traffic.
+    pub failed_requests: u64,
+    /// Requests the champion answered meanwhile.
+    pub champion_requests: u64,
+    /// How the execution ended (`alarm-rollback`).
+    pub outcome: String,
+}
+
 /// A retrain execution's outcome.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetrainReport {
@@ -147,6 +166,8 @@ pub trait Observer {
     fn retrained(&mut self, report: &RetrainReport);
     /// A scheduled look finished.
     fn looked(&mut self, report: &LookReport);
+    /// An alarm rolled a challenger back between looks.
+    fn alarm_rolled_back(&mut self, report: &AlarmRollbackReport);
 }
 
 /// The whole demo's result.
@@ -156,6 +177,8 @@ pub struct DemoSummary {
     pub retrains: Vec<RetrainReport>,
     /// Every look, in order.
     pub looks: Vec<LookReport>,
+    /// Alarm rollbacks between looks (the live scenario's fourth candidate).
+    pub alarm_rollbacks: Vec<AlarmRollbackReport>,
     /// The endpoint's variants and weights at the end.
     pub final_weights: BTreeMap<String, f64>,
     /// Virtual hours the whole story took.
@@ -467,6 +490,13 @@ pub async fn run_demo(
     if config.scenario == Scenario::Shadow {
         env.start_retraining.training_defaults["deploy"]["mode"] = json!("shadow");
     }
+    // Every weighted challenger is watched between looks (the template's default), and
+    // the EventBridge rule routes its alarms to alarm-rollback.
+    env.start_retraining.training_defaults["deploy"]["alarms"] = json!({});
+    backend.route_alarms(
+        &format!("weighbridge-{ENDPOINT}-"),
+        &state_machine_arn("alarm-rollback"),
+    );
     let mut demo = Demo {
         backend,
         env,
@@ -481,11 +511,17 @@ pub async fn run_demo(
     backend.put(BUCKET, "validation/salary.csv", &salary_rows(200, seed + 1, 0.0));
     // How badly each upload measures the rating: the champion's badly, then a better
     // challenger's well, then a worse one's barely. Every upload after the first is a
-    // challenger, and an experiment of scheduled looks decides on it.
-    let uploads = [0.8, 0.0, 3.0];
+    // challenger, and an experiment of scheduled looks decides on it. Live, a fourth
+    // candidate's container breaks an hour in: its alarm rolls it back, no look needed.
+    let uploads: &[f64] = if config.scenario == Scenario::Live {
+        &[0.8, 0.0, 3.0, 0.0]
+    } else {
+        &[0.8, 0.0, 3.0]
+    };
     let mut retrains = Vec::new();
     let mut looks = Vec::new();
-    for (batch, noise) in (1u32..).zip(uploads) {
+    let mut alarm_rollbacks = Vec::new();
+    for (batch, &noise) in (1u32..).zip(uploads) {
         let key = format!("incoming/salary-batch-{batch}.csv");
         let rows = salary_rows(config.training_rows, seed + 1 + u64::from(batch), noise);
         retrains.push(demo.upload(&key, &rows, observer).await?);
@@ -493,6 +529,7 @@ pub async fn run_demo(
             (_, 1) => {}
             (Scenario::TestSet, _) => looks.extend(demo.experiment(batch - 1, observer).await?),
             // The worse challenger meets a router fault first: an SRM, caught and held.
+            (Scenario::Live, 4) => alarm_rollbacks.push(demo.failing_challenger(observer).await?),
             (Scenario::Live, _) => {
                 let skewed_looks = if batch == 3 { 2 } else { 0 };
                 looks.extend(demo.live_experiment(batch - 1, skewed_looks, observer).await?)
@@ -506,6 +543,7 @@ pub async fn run_demo(
     Ok(DemoSummary {
         retrains,
         looks,
+        alarm_rollbacks,
         final_weights: live.iter().map(|v| (v.name.clone(), v.current_weight)).collect(),
         virtual_hours: (backend.clock().now() - start).num_minutes() as f64 / 60.0,
         executions: demo.executions,
