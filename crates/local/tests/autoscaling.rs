@@ -243,6 +243,45 @@ async fn promoting_a_challenger_with_its_own_copy_keeps_it() {
     assert_eq!(scaling(&b, "challenger").await, Some(champion_scaling()));
 }
 
+#[tokio::test]
+async fn a_shadow_graduating_by_promotion_inherits_the_champions_scaling() {
+    let b = scaled_champion().await;
+    // A shadow needs capture: the champion's config gets it through a replace first.
+    let capture = json!({"mode": "replace", "dataCapture": {"destinationS3Uri": "s3://data/capture"}});
+    let replaced = deploy(b.ports(), "us-east-1", &deploy_input("champion", "e1b", capture))
+        .await
+        .unwrap();
+    serve(&b, &replaced).await;
+    wait_in_service(&b).await;
+    let shadow = deploy(
+        b.ports(),
+        "us-east-1",
+        &deploy_input("challenger", "e2", json!({"mode": "shadow"})),
+    )
+    .await
+    .unwrap();
+    serve(&b, &shadow).await;
+    wait_in_service(&b).await;
+    let graduated = shift(
+        &b,
+        json!({"action": "graduate", "shadow": "challenger", "promote": true}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(graduated.scaling.deregistered, vec!["champion"]);
+    assert_eq!(graduated.scaling.staged, vec!["challenger"]);
+    let e = wait_in_service(&b).await;
+    assert_eq!((e.variants.len(), e.shadow_variants.len()), (1, 0));
+    assert_eq!(
+        count(&e, "challenger"),
+        4,
+        "the graduate took the champion's load"
+    );
+    finish(&b, &graduated.scaling.restore).await;
+    assert_eq!(scaling(&b, "challenger").await, Some(champion_scaling()));
+    assert_eq!(scaling(&b, "champion").await, None);
+}
+
 /// The mutating calls of a promotion of `challenger` over the scaled `champion`.
 const PROMOTION_STEPS: [&str; 9] = [
     "CreateEndpointConfig",

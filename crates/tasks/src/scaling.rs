@@ -98,11 +98,15 @@ pub(crate) async fn plan(
         .filter(|(name, _)| production(name))
         .max_by_key(|(_, s)| s.max_capacity)
         .map(|(_, s)| s.clone());
+    // A survivor can be staged only if it already exists (a graduating shadow does; a
+    // new variant does not).
+    let on_endpoint =
+        |name: &str| production(name) || endpoint.shadow_variants.iter().any(|v| v.name == name);
     if let (false, Some(scaling)) = (survivor_scaled, inherited) {
         plan.stage = next
             .variants
             .iter()
-            .filter(|v| production(&v.name))
+            .filter(|v| on_endpoint(&v.name))
             .map(|v| restored(&v.name, &with_staged_policies(&scaling, live.get(&v.name))))
             .collect();
     }

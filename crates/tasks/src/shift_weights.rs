@@ -645,10 +645,12 @@ fn renormalise(variants: &mut [VariantSpec]) {
 /// champion's load) — then every count comes from the config, which carries the live
 /// counts of the rest.
 fn keeps_live_counts(endpoint: &EndpointDescription, next: &EndpointConfig) -> bool {
+    // A graduating shadow is matched by name too: retention may apply to it.
     next.variants.iter().all(|v| {
         endpoint
             .variants
             .iter()
+            .chain(&endpoint.shadow_variants)
             .find(|live| live.name == v.name)
             .is_none_or(|live| live.current_instance_count == v.initial_instance_count)
     })
