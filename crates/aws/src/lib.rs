@@ -9,6 +9,7 @@
 mod autoscaling;
 mod cloudwatch;
 mod errors;
+mod registry;
 mod runtime;
 mod s3;
 mod sagemaker;

@@ -25,7 +25,7 @@ use crate::errors::classify;
 /// [`SageMaker`] on the AWS SDK.
 #[derive(Clone, Debug)]
 pub struct SageMakerControl {
-    client: Client,
+    pub(crate) client: Client,
 }
 
 impl SageMakerControl {

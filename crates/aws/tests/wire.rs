@@ -23,10 +23,11 @@ use weighbridge_aws::AwsPorts;
 mod common;
 use common::{config, moto, state_machine, unique};
 use weighbridge_tasks::ports::{
-    AlarmState, Alarms, Autoscaling, DataCapture, EndpointConfig, EndpointStatus, EndpointUpdate,
-    InvokeRequest, MetricDatum, MetricQuery, MetricSink, ModelRequest, ObjectStore, PolicyKind, PortError,
-    PutCondition, Runtime, SageMaker, ScalingPolicy, StepAdjustment, TrackedMetric, TrainingJobRequest,
-    VariantScaling, VariantSpec, Workflows, INVOCATIONS_PER_INSTANCE,
+    AlarmState, Alarms, ApprovalStatus, ApprovalUpdate, Autoscaling, DataCapture, EndpointConfig,
+    EndpointStatus, EndpointUpdate, InvokeRequest, MetricDatum, MetricQuery, MetricSink, ModelPackageRequest,
+    ModelRequest, ObjectStore, PolicyKind, PortError, PutCondition, Registry, Runtime, SageMaker,
+    ScalingPolicy, StepAdjustment, TrackedMetric, TrainingJobRequest, VariantScaling, VariantSpec, Workflows,
+    INVOCATIONS_PER_INSTANCE,
 };
 
 /// moto's request recorder is one per server: tests that read it take turns.
@@ -632,4 +633,50 @@ async fn alarms_on_a_challenger_are_put_listed_and_deleted() {
         .delete_alarms(&[format!("{prefix}5xx")])
         .await
         .unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs moto server: run by .ci/run"]
+async fn model_registry_packages_and_approvals_round_trip() {
+    let p = ports().await;
+    let sm = &p.sagemaker;
+    let group = unique("wire-group");
+    sm.create_group(&group, "the salary endpoint's candidates")
+        .await
+        .unwrap();
+    // moto answers a second CreateModelPackageGroup of the same name with success where
+    // SageMaker refuses it; the duplicate is covered over the embedded backend.
+    let request = ModelPackageRequest {
+        group: group.clone(),
+        description: "trained on incoming/salary-batch-2.csv".into(),
+        image: "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1".into(),
+        model_data_url: "s3://data/models/wb-2/output/model.tar.gz".into(),
+        content_types: vec!["text/csv".into()],
+        approval: ApprovalStatus::PendingManualApproval,
+        metadata: BTreeMap::from([("weighbridge:trainingJob".to_string(), "wb-2".to_string())]),
+        client_token: unique("token"),
+    };
+    let arn = sm.create_model_package(&request).await.unwrap();
+    let described = sm.describe_model_package(&arn).await.unwrap();
+    assert_eq!(described.group, group);
+    assert_eq!(described.version, 1);
+    assert_eq!(described.approval, ApprovalStatus::PendingManualApproval);
+    assert_eq!(described.model_data_url, request.model_data_url);
+    assert_eq!(described.image, request.image);
+    assert_eq!(described.metadata, request.metadata);
+    sm.update_approval(&ApprovalUpdate {
+        arn: arn.clone(),
+        approval: ApprovalStatus::Approved,
+        description: "promoted: RMSE 14.5 vs 63.4".into(),
+        metadata: BTreeMap::from([("weighbridge:experiment".to_string(), "look-006".to_string())]),
+    })
+    .await
+    .unwrap();
+    let approved = sm.describe_model_package(&arn).await.unwrap();
+    assert_eq!(approved.approval, ApprovalStatus::Approved);
+    assert_eq!(
+        approved.approval_description.as_deref(),
+        Some("promoted: RMSE 14.5 vs 63.4")
+    );
+    assert_eq!(approved.metadata["weighbridge:experiment"], "look-006");
 }

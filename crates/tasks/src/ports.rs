@@ -9,8 +9,10 @@ use thiserror::Error;
 
 mod alarms;
 mod autoscaling;
+mod registry;
 pub use alarms::*;
 pub use autoscaling::*;
+pub use registry::*;
 
 /// How a port call failed, in the terms the tasks act on.
 #[derive(Debug, Error, Clone, PartialEq)]

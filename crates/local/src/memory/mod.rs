@@ -8,6 +8,7 @@ mod alarms;
 mod autoscaling;
 mod capture;
 mod cloudwatch;
+mod registry;
 mod runtime;
 mod s3;
 mod sagemaker;
@@ -109,6 +110,9 @@ pub struct World {
     events: Vec<serde_json::Value>,
     #[serde(default)]
     alarm_rule: Option<(String, String)>,
+    /// The Model Registry.
+    #[serde(default)]
+    registry: registry::RegistryState,
 }
 
 /// A backend's persisted state: the world, the objects, the clock and the timing.
