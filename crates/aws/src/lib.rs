@@ -51,6 +51,7 @@ impl AwsPorts {
             s3: &self.s3,
             cloudwatch: &self.cloudwatch,
             alarms: &self.cloudwatch,
+            registry: &self.sagemaker,
             sfn: &self.sfn,
         }
     }

@@ -78,7 +78,7 @@ async fn train_then_gate_then_deploy_on_the_wire() {
         "metric": "rmse", "threshold": 1.0
     }))
     .unwrap();
-    let verdict = evaluate_model(&p.sagemaker, &p.s3, &gate).await.unwrap();
+    let verdict = evaluate_model(p.ports(), &gate).await.unwrap();
     assert!(verdict.passed, "{}", verdict.reason);
     assert!((verdict.value - (0.5f64 / 3.0).sqrt()).abs() < 1e-12);
 

@@ -295,6 +295,26 @@ fn catalogue(s: &str) -> Vec<Row> {
         ("source", json!({"kind": "manual"}), "unknown variant `manual`"),
         ("metric", json!(""), "metric must be 1 to 255"),
         (
+            "registry",
+            json!({"group": "a b"}),
+            "is not a valid SageMaker name",
+        ),
+        (
+            "registry",
+            json!({"group": "g", "approval": "rejected"}),
+            "unknown variant `rejected`",
+        ),
+        (
+            "registry",
+            json!({"group": "g", "contentTypes": ["csv"]}),
+            "MIME type",
+        ),
+        (
+            "registry",
+            json!({"group": "g", "aproval": "approved"}),
+            "unknown field `aproval`",
+        ),
+        (
             "champion",
             json!({"kind": "trainingJob", "trainingJobName": "../x"}),
             "is not a valid SageMaker name",

@@ -18,6 +18,7 @@ impl MemoryBackend {
             s3: self,
             cloudwatch: self,
             alarms: self,
+            registry: self,
             sfn: self,
         }
     }

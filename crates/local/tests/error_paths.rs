@@ -350,7 +350,7 @@ async fn evaluate_model_errors() {
         setup(),
         |b: &MemoryBackend, input: Value| {
             let b = b.clone();
-            async move { evaluate_model(&b, &b, &parse_input(input)?).await }
+            async move { evaluate_model(b.ports(), &parse_input(input)?).await }
         },
         cases
     );
@@ -363,7 +363,7 @@ async fn evaluate_model_errors() {
         m.clone(),
         &[("/source/trainingJobName", json!(started.training_job_name))],
     );
-    let result = evaluate_model(&b, &b, &parse_input(input).unwrap()).await;
+    let result = evaluate_model(b.ports(), &parse_input(input).unwrap()).await;
     expect(
         "in progress",
         result,

@@ -53,6 +53,8 @@ fn the_task_samples_parse_and_validate() {
     );
     assert!(request.name.len() <= 63);
     let _: EvaluateModelInput = parse_input(event("evaluate-model.json")).unwrap();
+    let registering: EvaluateModelInput = parse_input(event("evaluate-model-registry.json")).unwrap();
+    assert_eq!(registering.registry.unwrap().group, "salary-candidates");
     let _: DeployInput = parse_input(event("deploy.json")).unwrap();
     let ab: EvaluateVariantsInput = parse_input(event("evaluate-variants.json")).unwrap();
     ab.policy.validate().unwrap();

@@ -102,3 +102,106 @@ async fn the_registry_refuses_what_sagemaker_refuses() {
         .await;
     assert!(matches!(unknown, Err(PortError::NotFound(_))));
 }
+
+mod gate {
+    use serde_json::json;
+    use weighbridge_local::MemoryBackend;
+    use weighbridge_tasks::evaluate_model::{evaluate_model, EvaluateModelInput};
+    use weighbridge_tasks::parse_input;
+    use weighbridge_tasks::ports::{ApprovalStatus, Registry};
+    use weighbridge_tasks::train::train;
+
+    async fn completed_job(b: &MemoryBackend, rmse: f64) -> String {
+        let input = parse_input(json!({
+            "executionName": format!("exec-{rmse}").replace('.', "-"),
+            "algorithm": {"kind": "builtin", "name": "xgboost", "version": "1.7-1"},
+            "channels": [{"name": "train", "s3Uri": "s3://data/train/", "contentType": "text/csv"}],
+            "outputPath": "s3://data/models/",
+            "roleArn": "arn:aws:iam::000000000000:role/sagemaker",
+        }))
+        .unwrap();
+        let job = train(b, "us-east-1", &input).await.unwrap().training_job_name;
+        b.complete_training_job(&job, &[("validation:rmse", rmse)]);
+        job
+    }
+
+    fn gate(job: &str, approval: &str) -> EvaluateModelInput {
+        parse_input(json!({
+            "source": {"kind": "trainingJob", "trainingJobName": job},
+            "metric": "validation:rmse",
+            "threshold": 100.0,
+            "registry": {"group": "salary-candidates", "approval": approval},
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_passing_candidate_is_registered_with_its_lineage_and_a_failing_one_is_not() {
+        let b = MemoryBackend::new();
+        let job = completed_job(&b, 42.0).await;
+        let out = evaluate_model(b.ports(), &gate(&job, "pendingManualApproval"))
+            .await
+            .unwrap();
+        assert!(out.passed);
+        let arn = out.model_package_arn.expect("registered");
+        let package = b.describe_model_package(&arn).await.unwrap();
+        assert_eq!(package.approval, ApprovalStatus::PendingManualApproval);
+        assert_eq!(package.metadata["weighbridge:trainingJob"], job);
+        assert_eq!(package.metadata["weighbridge:gateValue"], "42");
+        assert!(package
+            .model_data_url
+            .ends_with(&format!("{job}/output/model.tar.gz")));
+        // A retried gate finds its package.
+        let again = evaluate_model(b.ports(), &gate(&job, "pendingManualApproval"))
+            .await
+            .unwrap();
+        assert_eq!(again.model_package_arn.as_deref(), Some(arn.as_str()));
+        assert_eq!(b.model_packages().len(), 1);
+
+        let approved_job = completed_job(&b, 10.0).await;
+        let approved = evaluate_model(b.ports(), &gate(&approved_job, "approved"))
+            .await
+            .unwrap();
+        let package = b
+            .describe_model_package(&approved.model_package_arn.unwrap())
+            .await
+            .unwrap();
+        assert_eq!((package.approval, package.version), (ApprovalStatus::Approved, 2));
+
+        let bad_job = completed_job(&b, 500.0).await;
+        let rejected = evaluate_model(b.ports(), &gate(&bad_job, "approved"))
+            .await
+            .unwrap();
+        assert!(!rejected.passed && rejected.model_package_arn.is_none());
+        assert_eq!(
+            b.model_packages().len(),
+            2,
+            "a failing candidate is not registered"
+        );
+    }
+
+    #[tokio::test]
+    async fn registration_needs_a_training_job_and_a_valid_group() {
+        let b = MemoryBackend::new();
+        let transform: Result<EvaluateModelInput, _> = parse_input(json!({
+            "source": {"kind": "batchTransform", "predictionsUri": "s3://data/p.out", "labelsUri": "s3://data/l.csv"},
+            "metric": "rmse",
+            "registry": {"group": "salary"},
+        }));
+        let err = evaluate_model(b.ports(), &transform.unwrap()).await.unwrap_err();
+        assert!(
+            err.to_string().contains("registry needs source trainingJob"),
+            "{err}"
+        );
+        let job = completed_job(&b, 1.0).await;
+        let mut bad = gate(&job, "approved");
+        bad.registry.as_mut().unwrap().group = "no spaces allowed".into();
+        let err = evaluate_model(b.ports(), &bad).await.unwrap_err();
+        assert_eq!(err.name(), "Weighbridge.InvalidInput");
+        assert!(
+            b.calls().iter().all(|c| c != "CreateModelPackage"),
+            "{:?}",
+            b.calls()
+        );
+    }
+}

@@ -197,13 +197,14 @@ async fn evaluate_model_gates_on_threshold_and_champion() {
         threshold: Some(threshold),
         champion: Some(Champion::Value { value: champion }),
         min_improvement: 0.0,
+        registry: None,
     };
-    let err = evaluate_model(&b, &b, &input(2.0, 1.0)).await.unwrap_err();
+    let err = evaluate_model(b.ports(), &input(2.0, 1.0)).await.unwrap_err();
     assert!(err.to_string().contains("InProgress"), "{err}");
     b.complete_training_job(&job, &[("validation:rmse", 1.5)]);
-    let pass = evaluate_model(&b, &b, &input(2.0, 1.6)).await.unwrap();
+    let pass = evaluate_model(b.ports(), &input(2.0, 1.6)).await.unwrap();
     assert!(pass.passed, "{}", pass.reason);
-    let fail = evaluate_model(&b, &b, &input(2.0, 1.4)).await.unwrap();
+    let fail = evaluate_model(b.ports(), &input(2.0, 1.4)).await.unwrap();
     assert!(
         !fail.passed && fail.reason.contains("trails the champion"),
         "{}",
@@ -211,7 +212,7 @@ async fn evaluate_model_gates_on_threshold_and_champion() {
     );
     let mut missing = input(2.0, 1.0);
     missing.metric = "validation:auc".into();
-    let err = evaluate_model(&b, &b, &missing).await.unwrap_err();
+    let err = evaluate_model(b.ports(), &missing).await.unwrap_err();
     assert_eq!(err.name(), "Weighbridge.NotFound");
     assert!(err.to_string().contains("validation:rmse"), "{err}");
 }
@@ -232,12 +233,13 @@ async fn evaluate_model_scores_a_batch_transform_output() {
         threshold: Some(0.9),
         champion: None,
         min_improvement: 0.0,
+        registry: None,
     };
-    let out = evaluate_model(&b, &b, &input).await.unwrap();
+    let out = evaluate_model(b.ports(), &input).await.unwrap();
     assert_eq!(out.value, 1.0);
     assert!(out.passed);
     b.put("data", "out/labels.csv.out", "0.8\nnope\n0.7\n0.4\n");
-    let err = evaluate_model(&b, &b, &input).await.unwrap_err();
+    let err = evaluate_model(b.ports(), &input).await.unwrap_err();
     assert_eq!(err.name(), "Weighbridge.InvalidPayload");
 }
 

@@ -9,7 +9,9 @@ use weighbridge_core::metrics::{ClassificationMetrics, RegressionMetrics};
 use weighbridge_core::policy::Direction;
 
 use crate::error::port;
+use crate::functions::Ports;
 use crate::ports::{ObjectStore, SageMaker, TrainingStatus};
+use crate::registration::{self, Candidate, RegistrySettings};
 use crate::{validation, TaskError};
 
 /// Where the candidate's metric comes from.
@@ -77,6 +79,10 @@ pub struct EvaluateModelInput {
     /// How much better than the champion the candidate must be (metric units, ≥ 0).
     #[serde(default)]
     pub min_improvement: f64,
+    /// Register a candidate that passes as a model package in the Model Registry (source
+    /// `trainingJob` only: its artifact and image are the job's). Absent: not registered.
+    #[serde(default)]
+    pub registry: Option<RegistrySettings>,
 }
 
 /// The gate's verdict.
@@ -95,6 +101,9 @@ pub struct EvaluateModelOutput {
     pub champion_value: Option<f64>,
     /// Why it passed or failed, in words.
     pub reason: String,
+    /// The model package a passing candidate was registered as (with `registry`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_package_arn: Option<String>,
 }
 
 /// Splits `s3://bucket/key` (an object, not a prefix), checked by S3's rules.
@@ -132,6 +141,15 @@ fn validate(input: &EvaluateModelInput) -> Result<(), TaskError> {
         return Err(TaskError::InvalidInput(
             "threshold must be a finite number".into(),
         ));
+    }
+    if let Some(settings) = &input.registry {
+        settings.validate()?;
+        if matches!(input.source, MetricSource::BatchTransform { .. }) {
+            return Err(TaskError::InvalidInput(
+                "registry needs source trainingJob: the package's artifact and image are the training job's"
+                    .into(),
+            ));
+        }
     }
     if input.metric.is_empty() || input.metric.len() > 255 {
         return Err(TaskError::InvalidInput(
@@ -215,6 +233,34 @@ async fn batch_metric(
 
 /// Runs the quality gate.
 pub async fn evaluate_model(
+    ports: Ports<'_>,
+    input: &EvaluateModelInput,
+) -> Result<EvaluateModelOutput, TaskError> {
+    let verdict = judge(ports.sagemaker, ports.s3, input).await?;
+    let job = match &input.source {
+        MetricSource::TrainingJob { training_job_name } => Some(training_job_name.as_str()),
+        MetricSource::BatchTransform { .. } => None,
+    };
+    let model_package_arn = match (&input.registry, job) {
+        (Some(settings), Some(training_job)) if verdict.passed => {
+            let candidate = Candidate {
+                training_job,
+                metric: &verdict.metric,
+                value: verdict.value,
+                reason: &verdict.reason,
+            };
+            Some(registration::register(ports.registry, ports.sagemaker, settings, &candidate).await?)
+        }
+        _ => None,
+    };
+    Ok(EvaluateModelOutput {
+        model_package_arn,
+        ..verdict
+    })
+}
+
+/// The gate itself: the candidate's metric against the threshold and the champion.
+async fn judge(
     sagemaker: &dyn SageMaker,
     store: &dyn ObjectStore,
     input: &EvaluateModelInput,
@@ -289,5 +335,6 @@ pub async fn evaluate_model(
             if passed { "passed" } else { "rejected" },
             reasons.join("; ")
         ),
+        model_package_arn: None,
     })
 }

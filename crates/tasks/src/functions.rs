@@ -10,7 +10,7 @@ use crate::deploy::deploy;
 use crate::evaluate_model::evaluate_model;
 use crate::evaluate_variants::evaluate_variants;
 use crate::input::parse_input;
-use crate::ports::{Alarms, Autoscaling, MetricSink, ObjectStore, Runtime, SageMaker, Workflows};
+use crate::ports::{Alarms, Autoscaling, MetricSink, ObjectStore, Registry, Runtime, SageMaker, Workflows};
 use crate::shift_weights::shift_weights;
 use crate::start_retraining::{start_retraining, StartRetrainingConfig};
 use crate::train::train;
@@ -32,6 +32,8 @@ pub struct Ports<'a> {
     pub cloudwatch: &'a dyn MetricSink,
     /// CloudWatch alarms.
     pub alarms: &'a dyn Alarms,
+    /// The SageMaker Model Registry.
+    pub registry: &'a dyn Registry,
     /// Step Functions.
     pub sfn: &'a dyn Workflows,
 }
@@ -105,7 +107,7 @@ pub async fn invoke(
             to_json(start_retraining(ports.sfn, &env.start_retraining, &event).await?)
         }
         "train" => to_json(train(ports.sagemaker, &env.region, &parse_input(event)?).await?),
-        "evaluate-model" => to_json(evaluate_model(ports.sagemaker, ports.s3, &parse_input(event)?).await?),
+        "evaluate-model" => to_json(evaluate_model(ports, &parse_input(event)?).await?),
         "deploy" => to_json(deploy(ports, &env.region, &parse_input(event)?).await?),
         "evaluate-variants" => {
             let input = parse_input(with_default(event, "namespace", &env.metric_namespace))?;

@@ -21,6 +21,7 @@ pub mod image_uris;
 pub mod input;
 pub mod names;
 pub mod ports;
+pub mod registration;
 pub mod scaling;
 pub mod shift_weights;
 pub mod start_retraining;
