@@ -474,6 +474,37 @@ async fn a_guarded_model_replacement_waits_out_its_canary_and_bake() {
 }
 
 #[tokio::test]
+async fn a_registered_candidate_is_linked_to_its_training_job_and_variant_in_the_output() {
+    let b = backend();
+    let mut env = env(1000.0);
+    let first = upload(&b, &env, "incoming/v1.csv", &salary_rows(300, 1, 0.0)).await;
+    assert_eq!(
+        first[0].1.output.as_ref().unwrap()["modelPackageArn"],
+        Value::Null
+    );
+    env.start_retraining.training_defaults["gate"]["registry"] =
+        json!({"group": "salary-candidates", "approval": "approved"});
+    let second = upload(&b, &env, "incoming/v2.csv", &salary_rows(300, 2, 0.0)).await;
+    let r = &second[0].1;
+    assert_eq!(r.status, Status::Succeeded, "{:?}", r.error);
+    let out = r.output.as_ref().unwrap();
+    let arn = out["modelPackageArn"].as_str().expect("registered");
+    let package = b.model_packages()[arn].clone();
+    assert_eq!(
+        package.metadata["weighbridge:trainingJob"],
+        out["trainingJobName"]
+    );
+    assert_eq!(
+        out["variantName"], out["trainingJobName"],
+        "the variant is named after the job"
+    );
+    assert_eq!(
+        package.approval,
+        weighbridge_tasks::ports::ApprovalStatus::Approved
+    );
+}
+
+#[tokio::test]
 async fn a_worse_challenger_is_rolled_back_and_removed() {
     let (b, env, champion, _) = ab_endpoint_trained_by_retrain(0.0, 1.5).await;
     let r = look(&b, &env, 1).await;

@@ -101,8 +101,9 @@ pub struct EvaluateModelOutput {
     pub champion_value: Option<f64>,
     /// Why it passed or failed, in words.
     pub reason: String,
-    /// The model package a passing candidate was registered as (with `registry`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The model package a passing candidate was registered as (with `registry`; null
+    /// otherwise — always present, so the workflow's path to it never fails).
+    #[serde(default)]
     pub model_package_arn: Option<String>,
 }
 

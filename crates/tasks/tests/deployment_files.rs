@@ -362,18 +362,32 @@ fn the_template_json_strings_are_valid_task_inputs() {
         panic!("no Alarms !If in TRAINING_DEFAULTS")
     };
     let alarms = render(&sub_text(&when.value[1]), &[]);
+    let Yaml::Tagged(registered) = &sub.value[1]["Registry"] else {
+        panic!("no Registry !If in TRAINING_DEFAULTS")
+    };
+    // The group's default is empty (registration off): a sample name stands in.
+    let registry = render(
+        &sub_text(&registered.value[1]).replace("${ModelPackageGroup}", "salary-candidates"),
+        &[],
+    );
     let variants = [
-        ("[]", alarms.as_str()),
+        ("[]", alarms.as_str(), registry.as_str()),
         (
             r#"[{"name": "validation", "s3Uri": "s3://bkt/v/", "contentType": "text/csv"}]"#,
             "",
+            "",
         ),
     ];
-    for (channels, alarms) in variants {
+    for (channels, alarms, registry) in variants {
         let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
         let text = render(
             &sub_text(&env["TRAINING_DEFAULTS"]),
-            &[("Channels", channels), ("DataKey.Arn", key), ("Alarms", alarms)],
+            &[
+                ("Channels", channels),
+                ("DataKey.Arn", key),
+                ("Alarms", alarms),
+                ("Registry", registry),
+            ],
         );
         let defaults: Json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
         let mut train = defaults["train"].clone();
@@ -385,7 +399,8 @@ fn the_template_json_strings_are_valid_task_inputs() {
             .name;
         let mut gate = defaults["gate"].clone();
         gate["source"] = serde_json::json!({"kind": "trainingJob", "trainingJobName": job});
-        let _: EvaluateModelInput = parse_input(gate).unwrap();
+        let gate: EvaluateModelInput = parse_input(gate).unwrap();
+        assert_eq!(gate.registry.is_some(), !registry.is_empty(), "{text}");
         let mut deploy = defaults["deploy"].clone();
         deploy["executionName"] = "exec".into();
         deploy["variantName"] = job.into();
