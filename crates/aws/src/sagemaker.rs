@@ -137,6 +137,15 @@ pub fn deployment_config(json: &Value) -> PortResult<DeploymentConfig> {
     Ok(out.build())
 }
 
+/// SageMaker's tag list; `None` for none (the field left out of the request).
+fn tags_of(tags: &BTreeMap<String, String>) -> Option<Vec<Tag>> {
+    (!tags.is_empty()).then(|| {
+        tags.iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect()
+    })
+}
+
 #[async_trait]
 impl SageMaker for SageMakerControl {
     async fn create_training_job(&self, r: &TrainingJobRequest) -> PortResult<String> {
@@ -183,10 +192,7 @@ impl SageMaker for SageMakerControl {
             );
         }
         call = call.stopping_condition(stopping.build());
-        for (k, v) in &r.tags {
-            call = call.tags(Tag::builder().key(k).value(v).build());
-        }
-        let out = call.send().await.map_err(classify)?;
+        let out = call.set_tags(tags_of(&r.tags)).send().await.map_err(classify)?;
         Ok(out.training_job_arn().unwrap_or_default().to_string())
     }
 
@@ -260,10 +266,43 @@ impl SageMaker for SageMakerControl {
             .model_name(&r.name)
             .execution_role_arn(&r.role_arn)
             .primary_container(container.build())
+            .set_tags(tags_of(&r.tags))
             .send()
             .await
             .map_err(classify)?;
         Ok(out.model_arn().unwrap_or_default().to_string())
+    }
+
+    async fn model_tags(&self, name: &str) -> PortResult<BTreeMap<String, String>> {
+        let model = self
+            .client
+            .describe_model()
+            .model_name(name)
+            .send()
+            .await
+            .map_err(classify)?;
+        let arn = model.model_arn().unwrap_or_default();
+        let mut tags = BTreeMap::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_tags()
+                .resource_arn(arn)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            for tag in page.tags() {
+                if let (Some(key), Some(value)) = (tag.key(), tag.value()) {
+                    tags.insert(key.to_string(), value.to_string());
+                }
+            }
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next = Some(token.to_string()),
+                _ => return Ok(tags),
+            }
+        }
     }
 
     async fn stop_training_job(&self, name: &str) -> PortResult<()> {

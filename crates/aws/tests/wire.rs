@@ -364,6 +364,13 @@ async fn create_models(sm: &impl SageMaker, names: &[&String]) {
             role_arn: ROLE.into(),
             multi_model: false,
             environment: BTreeMap::new(),
+            tags: BTreeMap::from([(
+                "weighbridge:modelPackageArn".to_string(),
+                format!(
+                    "arn:aws:sagemaker:us-east-1:123456789012:model-package/wire/{}",
+                    name.len()
+                ),
+            )]),
         })
         .await
         .unwrap();
@@ -378,6 +385,22 @@ async fn sagemaker_models_configs_endpoints_and_weights() {
     let (model_a, model_b) = (unique("wire-model-a"), unique("wire-model-b"));
     let (config_name, endpoint) = (unique("wire-config"), unique("wire-endpoint"));
     create_models(sm, &[&model_a, &model_b]).await;
+    // Lineage: CreateModel's tags come back through DescribeModel + ListTags.
+    let tags = sm.model_tags(&model_a).await.unwrap();
+    assert_eq!(
+        tags.get("weighbridge:modelPackageArn").map(String::as_str),
+        Some(
+            format!(
+                "arn:aws:sagemaker:us-east-1:123456789012:model-package/wire/{}",
+                model_a.len()
+            )
+            .as_str()
+        )
+    );
+    assert!(matches!(
+        sm.model_tags("wire-no-such-model").await,
+        Err(PortError::NotFound(_))
+    ));
     let config = EndpointConfig {
         name: config_name.clone(),
         variants: ["a", "b"]

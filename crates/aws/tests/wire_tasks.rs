@@ -138,6 +138,7 @@ async fn a_live_look_on_the_wire_reads_capture_hours_and_ground_truth() {
                 role_arn: "arn:aws:iam::123456789012:role/sagemaker".into(),
                 multi_model: false,
                 environment: Default::default(),
+                tags: Default::default(),
             })
             .await
             .unwrap();

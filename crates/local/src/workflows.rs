@@ -167,7 +167,7 @@ impl Deployment {
 }
 
 /// The SageMaker actions the state machines call through the SDK integration.
-pub const SDK_ACTIONS: [&str; 8] = [
+pub const SDK_ACTIONS: [&str; 9] = [
     "createTransformJob",
     "describeTransformJob",
     "describeTrainingJob",
@@ -176,6 +176,7 @@ pub const SDK_ACTIONS: [&str; 8] = [
     "deleteEndpoint",
     "deleteEndpointConfig",
     "deleteModel",
+    "describeModelPackage",
 ];
 
 /// Task resources: the functions in process and the SageMaker SDK actions, on the
@@ -319,6 +320,28 @@ impl TaskResources<'_> {
                 }
                 Ok(out)
             }
+            "describeModelPackage" => {
+                let name = field("ModelPackageName")?;
+                let m = self
+                    .ports
+                    .registry
+                    .describe_model_package(&name)
+                    .await
+                    .map_err(sdk_failure)?;
+                let mut out = json!({
+                    "ModelPackageArn": m.arn,
+                    "ModelPackageGroupName": m.group,
+                    "ModelPackageVersion": m.version,
+                    "ModelApprovalStatus": m.approval.as_str(),
+                    "ModelPackageStatus": "Completed",
+                    "CustomerMetadataProperties": m.metadata,
+                    "InferenceSpecification": {"Containers": [{"Image": m.image, "ModelDataUrl": m.model_data_url}]},
+                });
+                if let Some(description) = m.approval_description {
+                    out["ApprovalDescription"] = json!(description);
+                }
+                Ok(out)
+            }
             "stopTrainingJob" => empty(b.stop_training_job(&field("TrainingJobName")?).await),
             "deleteEndpoint" => empty(b.delete_endpoint(&field("EndpointName")?).await),
             "deleteEndpointConfig" => empty(b.delete_endpoint_config(&field("EndpointConfigName")?).await),
@@ -441,4 +464,23 @@ pub async fn run_started(
         });
     }
     Ok(out)
+}
+
+/// The template's EventBridge rule for `awaitApproval: event`: every approval of the
+/// routed group since the last call goes to start-retraining (as EventBridge delivers
+/// it), then the executions it started run. A start-retraining failure is reported as
+/// the function's error name and message.
+pub async fn deliver_package_approvals(
+    backend: &MemoryBackend,
+    deployment: &Deployment,
+    env: &FunctionEnv,
+) -> Result<Vec<ExecutionRecord>, String> {
+    for event in backend.take_package_approvals() {
+        weighbridge_tasks::functions::invoke(backend.ports(), env, "start-retraining", event)
+            .await
+            .map_err(|e| format!("{}: {e}", e.name()))?;
+    }
+    run_started(backend, deployment, env)
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -563,6 +563,8 @@ async fn shift_weights_promotes_rolls_back_and_cleans_up_only_after_in_service()
         &input(ShiftAction::Rollback {
             loser: "challenger".into(),
             remove: false,
+            reason: None,
+            evidence: None,
         }),
     )
     .await
@@ -572,6 +574,8 @@ async fn shift_weights_promotes_rolls_back_and_cleans_up_only_after_in_service()
         b.ports(),
         &input(ShiftAction::Promote {
             winner: "ghost".into(),
+            reason: None,
+            evidence: None,
         }),
     )
     .await
@@ -581,6 +585,8 @@ async fn shift_weights_promotes_rolls_back_and_cleans_up_only_after_in_service()
         b.ports(),
         &input(ShiftAction::Promote {
             winner: "challenger".into(),
+            reason: None,
+            evidence: None,
         }),
     )
     .await

@@ -124,6 +124,11 @@ pub struct DeployInput {
     /// nothing to shadow and creates the endpoint in either mode.
     #[serde(default)]
     pub mode: DeployMode,
+    /// The Model Registry's package this candidate is (the gate's `modelPackageArn`, or an
+    /// approved package): the model is tagged with it, so a promotion or rollback of the
+    /// variant writes its verdict back to the registry. Absent or null: no registry.
+    #[serde(default)]
+    pub model_package_arn: Option<String>,
     /// `shadow` mode: the percentage of the production variant's requests mirrored to the
     /// shadow, 1 to 100 (default 100: the most paired evidence per hour; lower it when the
     /// shadow's instances cannot take the whole load).
@@ -266,6 +271,9 @@ pub struct DeployOutput {
     /// them if the change fails, a config switch when the variant goes.
     #[serde(default)]
     pub alarms: Vec<String>,
+    /// The registry's package the model was tagged with (lineage), or null.
+    #[serde(default)]
+    pub model_package_arn: Option<String>,
 }
 
 /// Polls of 30 seconds the workflow allows an unguarded create or update (an hour).
@@ -308,6 +316,9 @@ fn validate(input: &DeployInput) -> Result<(), TaskError> {
     }
     if let Some(alarms) = &input.alarms {
         alarms.validate()?;
+    }
+    if let Some(arn) = &input.model_package_arn {
+        validation::model_package_arn("modelPackageArn", arn)?;
     }
     if input.mode == DeployMode::Shadow {
         validation::bounded(
@@ -419,6 +430,7 @@ impl Target {
             scaling,
             endpoint_polls: self.endpoint_polls,
             alarms: Vec::new(),
+            model_package_arn: input.model_package_arn.clone(),
         }
     }
 }
@@ -671,6 +683,7 @@ async fn create_model(
         role_arn: input.role_arn.clone(),
         multi_model: input.multi_model,
         environment: input.environment.clone(),
+        tags: crate::registration::lineage_tags(input.model_package_arn.as_deref()),
     };
     tolerate_existing(
         sagemaker.create_model(&model).await,

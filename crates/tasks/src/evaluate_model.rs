@@ -105,6 +105,25 @@ pub struct EvaluateModelOutput {
     /// otherwise — always present, so the workflow's path to it never fails).
     #[serde(default)]
     pub model_package_arn: Option<String>,
+    /// What the retrain workflow does next: `deploy` (passed, and approved or no
+    /// registry), `awaitApproval` (registered pending: the workflow polls the package until
+    /// it is approved or rejected), `awaitApprovalEvent` (registered pending: the workflow
+    /// ends, and the registry's approval event starts the deploy) or `reject` (failed).
+    pub next: GateNext,
+}
+
+/// The retrain workflow's next step after the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum GateNext {
+    /// Deploy the candidate now.
+    Deploy,
+    /// Poll the model package until a person or a pipeline approves or rejects it.
+    AwaitApproval,
+    /// End; the registry's "Model Package State Change" to Approved starts the deploy.
+    AwaitApprovalEvent,
+    /// Nothing is deployed.
+    Reject,
 }
 
 /// Splits `s3://bucket/key` (an object, not a prefix), checked by S3's rules.
@@ -254,8 +273,14 @@ pub async fn evaluate_model(
         }
         _ => None,
     };
+    let next = match &input.registry {
+        _ if !verdict.passed => GateNext::Reject,
+        Some(settings) if model_package_arn.is_some() => settings.next(),
+        _ => GateNext::Deploy,
+    };
     Ok(EvaluateModelOutput {
         model_package_arn,
+        next,
         ..verdict
     })
 }
@@ -337,5 +362,10 @@ async fn judge(
             reasons.join("; ")
         ),
         model_package_arn: None,
+        next: if passed {
+            GateNext::Deploy
+        } else {
+            GateNext::Reject
+        },
     })
 }

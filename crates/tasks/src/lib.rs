@@ -27,6 +27,7 @@ pub mod shift_weights;
 pub mod start_retraining;
 pub mod train;
 pub mod validation;
+pub mod verdicts;
 
 pub use error::TaskError;
 pub use input::parse_input;

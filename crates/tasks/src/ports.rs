@@ -152,6 +152,10 @@ pub struct ModelRequest {
     pub multi_model: bool,
     /// The container's environment.
     pub environment: BTreeMap<String, String>,
+    /// Tags on the model (lineage: `weighbridge:modelPackageArn`, the registry's package
+    /// it was deployed from, so a verdict on the variant reaches the registry).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// One production variant of an endpoint config.
@@ -312,6 +316,8 @@ pub trait SageMaker: Send + Sync {
     async fn create_model(&self, request: &ModelRequest) -> PortResult<String>;
     /// DeleteModel.
     async fn delete_model(&self, name: &str) -> PortResult<()>;
+    /// The model's tags (DescribeModel for its ARN, then ListTags).
+    async fn model_tags(&self, name: &str) -> PortResult<BTreeMap<String, String>>;
     /// CreateEndpointConfig; answers its ARN.
     async fn create_endpoint_config(&self, config: &EndpointConfig) -> PortResult<String>;
     /// DescribeEndpointConfig.

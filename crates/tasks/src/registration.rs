@@ -12,6 +12,17 @@ use crate::error::{port, tolerate_existing};
 use crate::ports::{ApprovalStatus, ModelPackageRequest, Registry, SageMaker};
 use crate::TaskError;
 
+/// The model tag that links a deployed model (and so its endpoint variant) to the
+/// registry's package: how a verdict on the variant finds the package to write to.
+pub const LINEAGE_TAG: &str = "weighbridge:modelPackageArn";
+
+/// The tags a model deployed from `package` carries.
+pub(crate) fn lineage_tags(package: Option<&str>) -> BTreeMap<String, String> {
+    package
+        .map(|arn| BTreeMap::from([(LINEAGE_TAG.to_string(), arn.to_string())]))
+        .unwrap_or_default()
+}
+
 /// evaluate-model's `registry`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -26,6 +37,24 @@ pub struct RegistrySettings {
     /// Content types the model accepts and answers (default `text/csv`).
     #[serde(default = "csv")]
     pub content_types: Vec<String>,
+    /// With `pendingManualApproval`, how the retrain workflow learns of the approval:
+    /// `poll` (default: it polls the package every 10 minutes, up to 7 days, and deploys
+    /// once approved or ends once rejected) or `event` (it ends as `registered`; the
+    /// template's EventBridge rule on "SageMaker Model Package State Change" to
+    /// `Approved` starts the deploy through start-retraining).
+    #[serde(default)]
+    pub await_approval: AwaitApproval,
+}
+
+/// How the retrain workflow waits for a person's approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AwaitApproval {
+    /// The workflow polls DescribeModelPackage.
+    #[default]
+    Poll,
+    /// The workflow ends; the approval event deploys.
+    Event,
 }
 
 /// The approval a passing candidate is registered with.
@@ -44,6 +73,16 @@ fn csv() -> Vec<String> {
 }
 
 impl RegistrySettings {
+    /// The retrain workflow's next step once the candidate is registered.
+    pub(crate) fn next(&self) -> crate::evaluate_model::GateNext {
+        use crate::evaluate_model::GateNext;
+        match (self.approval, self.await_approval) {
+            (GateApproval::Approved, _) => GateNext::Deploy,
+            (GateApproval::PendingManualApproval, AwaitApproval::Poll) => GateNext::AwaitApproval,
+            (GateApproval::PendingManualApproval, AwaitApproval::Event) => GateNext::AwaitApprovalEvent,
+        }
+    }
+
     /// SageMaker's rules for a group name and content types.
     pub fn validate(&self) -> Result<(), TaskError> {
         crate::validation::sagemaker_name("registry.group", &self.group)?;
@@ -107,7 +146,7 @@ pub(crate) async fn register(
         ),
         (
             "weighbridge:gateMetric".to_string(),
-            candidate.metric.chars().take(256).collect(),
+            crate::verdicts::metadata_text(candidate.metric),
         ),
         (
             "weighbridge:gateValue".to_string(),

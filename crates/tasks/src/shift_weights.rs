@@ -19,10 +19,11 @@ use crate::error::{port, tolerate_existing, tolerate_missing};
 use crate::functions::Ports;
 use crate::names::readable_unique;
 use crate::ports::{
-    Alarms, Autoscaling, EndpointConfig, EndpointDescription, EndpointStatus, EndpointUpdate, SageMaker,
-    VariantSpec,
+    Alarms, Autoscaling, EndpointConfig, EndpointDescription, EndpointStatus, EndpointUpdate, Registry,
+    SageMaker, VariantSpec,
 };
 use crate::scaling::{self, ScalingReport, ScalingRestore};
+use crate::verdicts::{self, RegistryVerdict, VerdictKind, Why};
 use crate::{validation, TaskError};
 
 /// What to do.
@@ -41,18 +42,32 @@ pub enum ShiftAction {
         /// The largest change of any share, in (0, 1].
         step: f64,
     },
-    /// Keep only `winner`: a new config with it alone, then UpdateEndpoint.
+    /// Keep only `winner`: a new config with it alone, then UpdateEndpoint. A winner
+    /// deployed from the Model Registry gets its package `Approved` with `reason`.
     Promote {
         /// The variant that keeps all the traffic.
         winner: String,
+        /// The decision's reason (the registry's approval description).
+        #[serde(default)]
+        reason: Option<String>,
+        /// The decision's evidence (any JSON object: the registry's customer metadata).
+        #[serde(default)]
+        evidence: Option<serde_json::Value>,
     },
-    /// Take `loser` out of traffic: weight 0, or with `remove` a config without it.
+    /// Take `loser` out of traffic: weight 0, or with `remove` a config without it. A
+    /// loser deployed from the Model Registry gets its package `Rejected` with `reason`.
     Rollback {
         /// The variant to take out of traffic.
         loser: String,
         /// Also remove it from the endpoint (a new config without it).
         #[serde(default)]
         remove: bool,
+        /// The decision's reason (the registry's approval description).
+        #[serde(default)]
+        reason: Option<String>,
+        /// The decision's evidence (the registry's customer metadata).
+        #[serde(default)]
+        evidence: Option<serde_json::Value>,
     },
     /// The shadow variant becomes a production variant: at `initialShare` of the traffic
     /// beside the production variant (a weighted A/B follows), or with `promote` the
@@ -64,14 +79,28 @@ pub enum ShiftAction {
         /// Its share of the traffic as a production variant, in (0, 1) (default 0.1).
         #[serde(default = "ten_percent")]
         initial_share: f64,
-        /// Replace the production variant at once instead of starting an A/B.
+        /// Replace the production variant at once instead of starting an A/B (its
+        /// registry package, if any, is then `Approved` with `reason`).
         #[serde(default)]
         promote: bool,
+        /// The decision's reason (the registry's approval description).
+        #[serde(default)]
+        reason: Option<String>,
+        /// The decision's evidence (the registry's customer metadata).
+        #[serde(default)]
+        evidence: Option<serde_json::Value>,
     },
-    /// Take the shadow variant off the endpoint: a new config without it.
+    /// Take the shadow variant off the endpoint: a new config without it (its registry
+    /// package, if any, `Rejected` with `reason`).
     RemoveShadow {
         /// The shadow variant.
         shadow: String,
+        /// The decision's reason (the registry's approval description).
+        #[serde(default)]
+        reason: Option<String>,
+        /// The decision's evidence (the registry's customer metadata).
+        #[serde(default)]
+        evidence: Option<serde_json::Value>,
     },
     /// Register each variant's autoscaling (unsuspended, with its policies) once the
     /// endpoint is InService on the config that keeps it: the `scaling.restore` list of
@@ -99,6 +128,40 @@ pub enum ShiftAction {
 
 fn ten_percent() -> f64 {
     0.1
+}
+
+impl ShiftAction {
+    /// The registry verdict this action carries: which variant, and what for it.
+    fn verdict(&self) -> Option<(&str, VerdictKind)> {
+        match self {
+            Self::Promote { winner, .. } => Some((winner, VerdictKind::Promoted)),
+            Self::Rollback { loser, .. } => Some((loser, VerdictKind::RolledBack)),
+            Self::Graduate {
+                shadow,
+                promote: true,
+                ..
+            } => Some((shadow, VerdictKind::Promoted)),
+            Self::RemoveShadow { shadow, .. } => Some((shadow, VerdictKind::RolledBack)),
+            _ => None,
+        }
+    }
+
+    /// The reason and evidence given with it.
+    fn why(&self) -> Why<'_> {
+        match self {
+            Self::Promote { reason, evidence, .. }
+            | Self::Rollback { reason, evidence, .. }
+            | Self::Graduate { reason, evidence, .. }
+            | Self::RemoveShadow { reason, evidence, .. } => Why {
+                reason: reason.as_deref(),
+                evidence: evidence.as_ref(),
+            },
+            _ => Why {
+                reason: None,
+                evidence: None,
+            },
+        }
+    }
 }
 
 /// The task's input: `endpointName`, `executionName` and the action's fields side by side
@@ -152,7 +215,7 @@ fn validate(input: &ShiftWeightsInput) -> Result<(), TaskError> {
             }
             validation::weights("target", target)
         }
-        ShiftAction::Promote { winner } => validation::sagemaker_name("winner", winner),
+        ShiftAction::Promote { winner, .. } => validation::sagemaker_name("winner", winner),
         ShiftAction::Rollback { loser, .. } => validation::sagemaker_name("loser", loser),
         ShiftAction::Graduate {
             shadow,
@@ -166,7 +229,7 @@ fn validate(input: &ShiftWeightsInput) -> Result<(), TaskError> {
             }
             validation::sagemaker_name("shadow", shadow)
         }
-        ShiftAction::RemoveShadow { shadow } => validation::sagemaker_name("shadow", shadow),
+        ShiftAction::RemoveShadow { shadow, .. } => validation::sagemaker_name("shadow", shadow),
         ShiftAction::RestoreScaling { restore } => scaling::validate_restores(restore),
         ShiftAction::DeleteAlarms { variant } => validation::sagemaker_name("variant", variant),
         ShiftAction::Cleanup {
@@ -210,6 +273,10 @@ pub struct ShiftWeightsOutput {
     /// variant left alone, no one's challenger any more).
     #[serde(default)]
     pub deleted_alarms: Vec<String>,
+    /// The verdict written to the Model Registry (a promoted or rolled-back variant
+    /// deployed from a model package), if any.
+    #[serde(default)]
+    pub registry: Option<RegistryVerdict>,
 }
 
 fn in_service(endpoint: &EndpointDescription) -> Result<(), TaskError> {
@@ -245,6 +312,7 @@ struct Ctx<'a> {
     sagemaker: &'a dyn SageMaker,
     autoscaling: &'a dyn Autoscaling,
     alarms: &'a dyn Alarms,
+    registry: &'a dyn Registry,
     input: &'a ShiftWeightsInput,
 }
 
@@ -259,6 +327,7 @@ pub async fn shift_weights(
         sagemaker,
         autoscaling,
         alarms: ports.alarms,
+        registry: ports.registry,
         input,
     };
     if let ShiftAction::DeleteAlarms { variant } = &input.action {
@@ -285,6 +354,7 @@ pub async fn shift_weights(
         scaling: ScalingReport::default(),
         restored: Vec::new(),
         deleted_alarms: Vec::new(),
+        registry: None,
     };
     let live = Live {
         endpoint: &endpoint,
@@ -294,12 +364,13 @@ pub async fn shift_weights(
     match &input.action {
         ShiftAction::Set { weights } => set(ctx, &live, weights, &mut out).await?,
         ShiftAction::Step { target, step } => step_toward(ctx, &live, target, *step, &mut out).await?,
-        ShiftAction::Promote { winner } => promote(ctx, &live, winner, &mut out).await?,
-        ShiftAction::Rollback { loser, remove } => rollback(ctx, &live, loser, *remove, &mut out).await?,
+        ShiftAction::Promote { winner, .. } => promote(ctx, &live, winner, &mut out).await?,
+        ShiftAction::Rollback { loser, remove, .. } => rollback(ctx, &live, loser, *remove, &mut out).await?,
         ShiftAction::Graduate {
             shadow,
             initial_share,
             promote,
+            ..
         } => {
             let plan = Graduation {
                 shadow,
@@ -308,7 +379,7 @@ pub async fn shift_weights(
             };
             graduate(ctx, &live, &plan, &mut out).await?
         }
-        ShiftAction::RemoveShadow { shadow } => remove_shadow(ctx, &live, shadow, &mut out).await?,
+        ShiftAction::RemoveShadow { shadow, .. } => remove_shadow(ctx, &live, shadow, &mut out).await?,
         ShiftAction::Cleanup {
             superseded_config,
             models,
@@ -344,6 +415,7 @@ async fn delete_alarms(
         scaling: ScalingReport::default(),
         restored: Vec::new(),
         deleted_alarms: deleted,
+        registry: None,
     })
 }
 
@@ -453,10 +525,33 @@ async fn rollback(
     if remove {
         replace_config(ctx, endpoint, |v| v != loser, Load::Keep, out).await?;
     } else {
+        let config = live_config(ctx.sagemaker, endpoint).await?;
+        out.registry = record_verdict(ctx, &endpoint.name, config.variants.iter()).await?;
         out.weights = rest;
         apply_weights(ctx.sagemaker, &ctx.input.endpoint_name, &out.weights).await?;
     }
     Ok(())
+}
+
+/// The action's verdict written to the registry, looked up among `specs` (step 1 of a
+/// change: before the endpoint changes, see [`crate::verdicts`]).
+async fn record_verdict<'s>(
+    ctx: &Ctx<'_>,
+    endpoint: &str,
+    specs: impl IntoIterator<Item = &'s VariantSpec>,
+) -> Result<Option<RegistryVerdict>, TaskError> {
+    let Some(verdict) = ctx.input.action.verdict() else {
+        return Ok(None);
+    };
+    verdicts::write_back(
+        ctx.sagemaker,
+        ctx.registry,
+        endpoint,
+        specs,
+        verdict,
+        ctx.input.action.why(),
+    )
+    .await
 }
 
 /// `cleanup`: the superseded config and models, once the endpoint serves another config.
@@ -585,6 +680,8 @@ async fn switch_config(
         &format!("CreateEndpointConfig {}", next.name),
     )?;
     out.scaling = scaling::before_update(ctx.autoscaling, &endpoint.name, &plan).await?;
+    let specs = next.variants.iter().chain(&next.shadow_variants).chain(retired);
+    out.registry = record_verdict(ctx, &endpoint.name, specs).await?;
     if endpoint.config_name == next.name {
         // A re-run after the update went through: nothing left to change.
         report_switch(endpoint, next, retired, out);

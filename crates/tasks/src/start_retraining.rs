@@ -4,6 +4,12 @@
 //! The execution name is derived from bucket, key and version id (or ETag), so a
 //! duplicate delivery of the same object version names the same execution: Step
 //! Functions refuses a second one, and the task reports the existing execution instead.
+//!
+//! It also takes the Model Registry's "SageMaker Model Package State Change" event (the
+//! template's rule for `awaitApproval: event`): a package approved by a person or a
+//! pipeline starts one retrain execution that skips training and deploys it. The name
+//! derives from the package's ARN, so a package deploys once however many times its
+//! state changes to Approved (a promotion's verdict approves it again).
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::s3::S3Event;
@@ -97,14 +103,134 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// An approved model package's deploy, started (or found started).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovedStart {
+    /// The package.
+    pub model_package_arn: String,
+    /// The retrain execution's name (from the package's ARN).
+    pub execution_name: String,
+    /// Its ARN.
+    pub execution_arn: String,
+    /// True when this package had already started an execution.
+    pub duplicate: bool,
+}
+
 /// The task's output.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StartRetrainingOutput {
     /// Executions started (or found already started).
     pub started: Vec<Started>,
-    /// Objects the filters left out.
+    /// Objects the filters left out (and packages not approved).
     pub skipped: Vec<Skipped>,
+    /// Approved model packages whose deploy was started.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approved: Vec<ApprovedStart>,
+}
+
+/// The `detail` of "SageMaker Model Package State Change".
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PackageStateChange {
+    model_package_arn: String,
+    model_package_group_name: String,
+    model_package_version: i64,
+    model_approval_status: String,
+    #[serde(default)]
+    customer_metadata_properties: std::collections::BTreeMap<String, String>,
+}
+
+/// The registry's event detail-type.
+const PACKAGE_STATE_CHANGE: &str = "SageMaker Model Package State Change";
+
+/// A package approved in the registry → one retrain execution that deploys it.
+async fn start_approved(
+    workflows: &dyn Workflows,
+    config: &StartRetrainingConfig,
+    event: &Value,
+) -> Result<StartRetrainingOutput, TaskError> {
+    let parsed: EventBridgeEvent<PackageStateChange> = serde_json::from_value(event.clone()).map_err(|e| {
+        TaskError::InvalidInput(format!(
+            "a \"{PACKAGE_STATE_CHANGE}\" event needs detail.ModelPackageArn, ModelPackageGroupName, ModelPackageVersion and ModelApprovalStatus: {e}"
+        ))
+    })?;
+    let d = parsed.detail;
+    validation::model_package_arn("detail.ModelPackageArn", &d.model_package_arn)?;
+    let mut out = StartRetrainingOutput {
+        started: Vec::new(),
+        skipped: Vec::new(),
+        approved: Vec::new(),
+    };
+    if d.model_approval_status != "Approved" {
+        out.skipped.push(Skipped {
+            key: d.model_package_arn,
+            reason: format!("the package is {}, not Approved", d.model_approval_status),
+        });
+        return Ok(out);
+    }
+    let name = readable_unique(
+        &format!(
+            "approved-{}-v{}",
+            d.model_package_group_name, d.model_package_version
+        ),
+        &[&d.model_package_arn],
+        80,
+        true,
+    );
+    let variant = readable_unique(
+        &format!("{}-v{}", d.model_package_group_name, d.model_package_version),
+        &[&d.model_package_arn],
+        63,
+        false,
+    );
+    let input = json!({
+        "approvedModelPackage": {
+            "modelPackageArn": d.model_package_arn,
+            "group": d.model_package_group_name,
+            "version": d.model_package_version,
+            "variantName": variant,
+            "trainingJobName": d.customer_metadata_properties.get("weighbridge:trainingJob").cloned().unwrap_or_else(|| variant.clone()),
+        },
+        "training": config.training_defaults,
+    })
+    .to_string();
+    let (execution_arn, duplicate) = start_once(workflows, &config.state_machine_arn, &name, &input).await?;
+    tracing::info!(execution = %name, duplicate, package = %d.model_package_arn, "approved package deploy");
+    out.approved.push(ApprovedStart {
+        model_package_arn: d.model_package_arn,
+        execution_name: name,
+        execution_arn,
+        duplicate,
+    });
+    Ok(out)
+}
+
+/// StartExecution once per name: an execution already started under it (a duplicate
+/// delivery) is reported, not started again.
+async fn start_once(
+    workflows: &dyn Workflows,
+    state_machine_arn: &str,
+    name: &str,
+    input: &str,
+) -> Result<(String, bool), TaskError> {
+    // Step Functions answers a repeated StartExecution with the same name and input
+    // as success while the first still runs, so look first to tell a duplicate.
+    let existing_arn = execution_arn(state_machine_arn, name);
+    let existing = workflows
+        .execution_status(&existing_arn)
+        .await
+        .map_err(port(format!("DescribeExecution {existing_arn}")))?;
+    if existing.is_some() {
+        return Ok((existing_arn, true));
+    }
+    match workflows.start_execution(state_machine_arn, name, input).await {
+        Ok(arn) => Ok((arn, false)),
+        // Another delivery of the same event won the race.
+        Err(PortError::AlreadyExists(_)) => Ok((existing_arn, true)),
+        Err(e) => Err(port(format!("StartExecution {name}"))(e)),
+    }
 }
 
 /// Reads the objects out of either event shape.
@@ -207,6 +333,9 @@ pub async fn start_retraining(
         )));
     }
     crate::input::check_event(event)?;
+    if event.get("detail-type").and_then(Value::as_str) == Some(PACKAGE_STATE_CHANGE) {
+        return start_approved(workflows, config, event).await;
+    }
     let objects = objects_of(event)?;
     for object in &objects {
         validation::bucket_name("the event's bucket", &object.bucket)?;
@@ -215,6 +344,7 @@ pub async fn start_retraining(
     let mut out = StartRetrainingOutput {
         started: Vec::new(),
         skipped: Vec::new(),
+        approved: Vec::new(),
     };
     for object in objects {
         if !object.key.starts_with(&config.key_prefix) || !object.key.ends_with(&config.key_suffix) {
@@ -241,26 +371,7 @@ pub async fn start_retraining(
             "training": config.training_defaults,
         })
         .to_string();
-        // Step Functions answers a repeated StartExecution with the same name and input
-        // as success while the first still runs, so look first to tell a duplicate.
-        let existing_arn = execution_arn(&config.state_machine_arn, &name);
-        let existing = workflows
-            .execution_status(&existing_arn)
-            .await
-            .map_err(port(format!("DescribeExecution {existing_arn}")))?;
-        let (arn, duplicate) = if existing.is_some() {
-            (existing_arn, true)
-        } else {
-            match workflows
-                .start_execution(&config.state_machine_arn, &name, &input)
-                .await
-            {
-                Ok(arn) => (arn, false),
-                // Another delivery of the same object won the race.
-                Err(PortError::AlreadyExists(_)) => (existing_arn, true),
-                Err(e) => return Err(port(format!("StartExecution {name}"))(e)),
-            }
-        };
+        let (arn, duplicate) = start_once(workflows, &config.state_machine_arn, &name, &input).await?;
         tracing::info!(execution = %name, duplicate, key = %object.key, "retrain execution");
         out.started.push(Started {
             bucket: object.bucket,

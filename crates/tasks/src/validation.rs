@@ -161,6 +161,42 @@ pub fn role_arn(field: &str, arn: &str) -> Result<(), TaskError> {
     }
 }
 
+/// A versioned model package's ARN:
+/// `arn:PARTITION:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION` (at most 2,048
+/// characters, as `ModelPackageArn`).
+pub fn model_package_arn(field: &str, arn: &str) -> Result<(), TaskError> {
+    let example = "arn:aws:sagemaker:us-east-1:123456789012:model-package/my-group/3";
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = arn.len() <= 2048
+        && parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[1].chars().all(|c| c.is_ascii_lowercase() || c == '-')
+        && parts[2] == "sagemaker"
+        && !parts[3].is_empty()
+        && parts[3]
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5]
+            .strip_prefix("model-package/")
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(group, version)| {
+                sagemaker_name(field, group).is_ok()
+                    && !version.is_empty()
+                    && version.chars().all(|c| c.is_ascii_digit())
+            });
+    if ok {
+        Ok(())
+    } else {
+        invalid(format!(
+            "{field} {} is not a versioned model package ARN (like {example})",
+            shown(arn)
+        ))
+    }
+}
+
 /// A SageMaker resource or variant name: `[a-zA-Z0-9](-*[a-zA-Z0-9])*`, 1–63 characters.
 pub fn sagemaker_name(field: &str, name: &str) -> Result<(), TaskError> {
     let ok = !name.is_empty()
@@ -317,6 +353,25 @@ mod tests {
             "arn:aws:iam::123456789012:user/x",
         ] {
             assert!(role_arn("r", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn model_package_arns_are_versioned() {
+        assert!(model_package_arn(
+            "m",
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package/g-1/12"
+        )
+        .is_ok());
+        for bad in [
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package/g-1",
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package/g-1/x",
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/g-1",
+            "arn:aws:sagemaker:us-east-1:1234:model-package/g/1",
+            "arn:aws:s3:us-east-1:123456789012:model-package/g/1",
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package/g_1/1",
+        ] {
+            assert!(model_package_arn("m", bad).is_err(), "{bad}");
         }
     }
 

@@ -368,8 +368,25 @@ fn the_template_json_strings_are_valid_task_inputs() {
     // The group's default is empty (registration off): a sample name stands in.
     let registry = render(
         &sub_text(&registered.value[1]).replace("${ModelPackageGroup}", "salary-candidates"),
-        &[],
+        &[("Approval", "pendingManualApproval"), ("Await", "event")],
     );
+    // Every RegistryApproval mode maps to registry settings evaluate-model accepts.
+    let modes = t["Mappings"]["RegistryApprovalModes"].as_mapping().unwrap();
+    assert_eq!(modes.len(), 3);
+    for (mode, values) in modes {
+        let text = render(
+            &sub_text(&registered.value[1]).replace("${ModelPackageGroup}", "salary-candidates"),
+            &[
+                ("Approval", values["Approval"].as_str().unwrap()),
+                ("Await", values["Await"].as_str().unwrap()),
+            ],
+        );
+        let json = format!("{{{}}}", text.trim_start_matches(','));
+        let settings: Json = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{mode:?}: {e}: {json}"));
+        let registry: weighbridge_tasks::registration::RegistrySettings =
+            serde_json::from_value(settings["registry"].clone()).unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+        registry.validate().unwrap();
+    }
     let variants = [
         ("[]", alarms.as_str(), registry.as_str()),
         (

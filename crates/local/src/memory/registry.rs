@@ -1,18 +1,89 @@
 //! The Model Registry: model package groups, versioned packages, approval updates with
 //! SageMaker's limits, and the "SageMaker Model Package State Change" event EventBridge
-//! carries on every creation and approval change.
+//! carries on every creation and approval change; a scripted reviewer (a person who
+//! approves or rejects a group's pending packages some virtual minutes after they are
+//! registered) and the template's EventBridge rule that sends a group's approvals to
+//! start-retraining.
 
 use super::*;
-use weighbridge_tasks::ports::{ApprovalUpdate, ModelPackage, ModelPackageRequest, Registry};
+use weighbridge_tasks::ports::{ApprovalStatus, ApprovalUpdate, ModelPackage, ModelPackageRequest, Registry};
 
 /// What the registry keeps: groups, and packages by ARN (with the token that created each).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RegistryState {
     groups: BTreeMap<String, String>,
     packages: BTreeMap<String, (ModelPackage, String)>,
+    /// When each package was created, by ARN.
+    #[serde(default)]
+    created: BTreeMap<String, DateTime<Utc>>,
+    /// Scripted reviewers, by group.
+    #[serde(default)]
+    reviewers: BTreeMap<String, Reviewer>,
+    /// The group whose approvals the EventBridge rule routes to start-retraining.
+    #[serde(default)]
+    approval_rule: Option<String>,
+    /// Events already routed by that rule (an index into the world's events).
+    #[serde(default)]
+    routed: usize,
+}
+
+/// A person who decides every pending package of a group `after_seconds` after it was
+/// registered.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Reviewer {
+    decision: ApprovalStatus,
+    after_seconds: i64,
+    description: String,
 }
 
 impl MemoryBackend {
+    /// A reviewer for `group`: each package registered there pending approval gets
+    /// `decision` with `description`, `after` it was registered (virtual time).
+    pub fn review_packages(
+        &self,
+        group: &str,
+        decision: ApprovalStatus,
+        after: chrono::Duration,
+        description: &str,
+    ) {
+        let reviewer = Reviewer {
+            decision,
+            after_seconds: after.num_seconds(),
+            description: description.to_string(),
+        };
+        self.with(|s| s.world.registry.reviewers.insert(group.to_string(), reviewer));
+    }
+
+    /// The template's rule for `awaitApproval: event`: "SageMaker Model Package State
+    /// Change" events of `group`'s packages going to Approved are for start-retraining.
+    pub fn route_package_approvals(&self, group: &str) {
+        self.with(|s| {
+            s.world.registry.approval_rule = Some(group.to_string());
+            s.world.registry.routed = s.world.events.len();
+        });
+    }
+
+    /// The events the rule matched since the last call (what EventBridge delivers to
+    /// start-retraining), oldest first.
+    pub fn take_package_approvals(&self) -> Vec<serde_json::Value> {
+        self.with(|s| {
+            let Some(group) = s.world.registry.approval_rule.clone() else {
+                return Vec::new();
+            };
+            let new = s.world.events[s.world.registry.routed.min(s.world.events.len())..]
+                .iter()
+                .filter(|e| {
+                    e["detail-type"] == "SageMaker Model Package State Change"
+                        && e["detail"]["ModelPackageGroupName"] == group.as_str()
+                        && e["detail"]["ModelApprovalStatus"] == "Approved"
+                })
+                .cloned()
+                .collect();
+            s.world.registry.routed = s.world.events.len();
+            new
+        })
+    }
+
     /// Every model package, by ARN.
     pub fn model_packages(&self) -> BTreeMap<String, ModelPackage> {
         self.with(|s| {
@@ -23,6 +94,25 @@ impl MemoryBackend {
                 .map(|(arn, (p, _))| (arn.clone(), p.clone()))
                 .collect()
         })
+    }
+}
+
+/// Applies each reviewer's decision to the pending packages whose time has come.
+pub(super) fn review(s: &mut State, now: DateTime<Utc>) {
+    let registry = &mut s.world.registry;
+    for (arn, (package, _)) in registry.packages.iter_mut() {
+        let Some(reviewer) = registry.reviewers.get(&package.group) else {
+            continue;
+        };
+        let due = registry
+            .created
+            .get(arn)
+            .is_some_and(|t| *t + chrono::Duration::seconds(reviewer.after_seconds) <= now);
+        if package.approval == ApprovalStatus::PendingManualApproval && due {
+            package.approval = reviewer.decision;
+            package.approval_description = Some(reviewer.description.clone());
+            s.world.events.push(state_change(package, now));
+        }
     }
 }
 
@@ -45,13 +135,24 @@ fn state_change(package: &ModelPackage, now: DateTime<Utc>) -> serde_json::Value
 }
 
 fn check_metadata(metadata: &BTreeMap<String, String>) -> PortResult<()> {
+    // SageMaker's pattern for keys and values: [\p{L}\p{Z}\p{N}_.:/=+\-@]*
+    let allowed = |t: &str| {
+        t.chars()
+            .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
+    };
     let bad = metadata.len() > 50
-        || metadata
-            .iter()
-            .any(|(k, v)| k.is_empty() || k.len() > 128 || v.len() > 256 || k.starts_with("aws:"));
+        || metadata.iter().any(|(k, v)| {
+            k.is_empty()
+                || k.len() > 128
+                || v.is_empty()
+                || v.len() > 256
+                || k.starts_with("aws:")
+                || !allowed(k)
+                || !allowed(v)
+        });
     if bad {
         return Err(PortError::Validation(
-            "CustomerMetadataProperties: at most 50, keys of 1 to 128 characters not starting with aws:, values up to 256".into(),
+            "CustomerMetadataProperties: at most 50, keys of 1 to 128 characters not starting with aws:, values of 1 to 256, both of letters, digits, spaces and _.:/=+-@".into(),
         ));
     }
     Ok(())
@@ -115,6 +216,7 @@ impl Registry for MemoryBackend {
                 model_data_url: r.model_data_url.clone(),
             };
             s.world.events.push(state_change(&package, now));
+            s.world.registry.created.insert(arn.clone(), now);
             s.world
                 .registry
                 .packages
@@ -125,6 +227,7 @@ impl Registry for MemoryBackend {
 
     async fn describe_model_package(&self, arn: &str) -> PortResult<ModelPackage> {
         self.call("DescribeModelPackage")?;
+        self.tick();
         self.with(|s| {
             s.world
                 .registry

@@ -21,6 +21,7 @@ impl MemoryBackend {
     pub fn tick(&self) {
         let now = self.clock.now();
         self.with(|s| {
+            registry::review(s, now);
             let Some(timing) = s.timing else { return };
             for name in due(&s.world.running, timing.training, now) {
                 let Some((_, request)) = s.world.running.remove(&name) else {
@@ -365,6 +366,11 @@ impl SageMaker for MemoryBackend {
     async fn delete_model(&self, name: &str) -> PortResult<()> {
         self.call("DeleteModel")?;
         self.with(|s| remove_named(&mut s.world.models, "model", name))
+    }
+
+    async fn model_tags(&self, name: &str) -> PortResult<BTreeMap<String, String>> {
+        self.call("ListTags")?;
+        self.with(|s| get_named(&s.world.models, "model", name).map(|m| m.tags))
     }
 
     async fn create_endpoint_config(&self, c: &EndpointConfig) -> PortResult<String> {
