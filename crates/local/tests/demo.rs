@@ -4,6 +4,7 @@
 use weighbridge_local::demo::{
     demo_backend, run_demo, AlarmRollbackReport, DemoConfig, LookReport, Observer, RetrainReport, Scenario,
 };
+use weighbridge_tasks::ports::ApprovalStatus;
 
 #[derive(Default)]
 struct Recorder {
@@ -76,9 +77,42 @@ async fn the_live_demo_promotes_on_traffic_catches_the_srm_and_rolls_back() {
     let promoted = summary.retrains[1].variant.clone().unwrap();
     assert_eq!(
         summary.final_weights.keys().cloned().collect::<Vec<_>>(),
-        vec![promoted]
+        vec![promoted.clone()]
     );
     assert_eq!(recorder.looks, summary.looks.len());
+    // The registry's status of each model: every candidate registered by the gate, the
+    // promoted one Approved with the look's reason, the losers (look and alarm) Rejected.
+    use weighbridge_tasks::ports::ApprovalStatus::{Approved, Rejected};
+    let registry: Vec<(ApprovalStatus, &str, Option<&str>)> = summary
+        .registry
+        .iter()
+        .map(|r| (r.approval, r.description.as_str(), r.serving_as.as_deref()))
+        .collect();
+    assert_eq!(registry.len(), 4, "{registry:?}");
+    for (r, retrain) in summary.registry.iter().zip(&summary.retrains) {
+        assert_eq!(Some(r.training_job.as_str()), retrain.variant.as_deref());
+    }
+    assert_eq!(
+        registry[0].0, Approved,
+        "the first champion: approved by the gate"
+    );
+    assert_eq!(registry[1].0, Approved);
+    assert!(
+        registry[1].1.starts_with("Weighbridge promoted variant"),
+        "{:?}",
+        registry[1]
+    );
+    assert_eq!(registry[1].2, Some(format!("salary/{promoted}").as_str()));
+    for rejected in [&registry[2], &registry[3]] {
+        assert_eq!(rejected.0, Rejected, "{rejected:?}");
+        assert!(rejected.1.starts_with("Weighbridge rolled back variant"));
+        assert_eq!(rejected.2, None);
+    }
+    assert!(
+        registry[3].1.contains("-5xx"),
+        "the alarm's reason: {:?}",
+        registry[3].1
+    );
 }
 
 #[tokio::test]

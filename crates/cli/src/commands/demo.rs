@@ -338,6 +338,23 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
             ),
         ]);
     }
+    for r in &summary.registry {
+        // The verdict's reason without its "Weighbridge promoted variant … on endpoint …:".
+        let why = match r.description.split_once(": ") {
+            Some((_, reason)) if r.description.starts_with("Weighbridge ") => reason,
+            _ if r.description.is_empty() => "approved by the quality gate",
+            _ => r.description.as_str(),
+        };
+        let why: String = why.chars().take(90).collect();
+        s.add_row([
+            format!("registry {} ({})", r.package, progress.label(&r.training_job)),
+            format!(
+                "{}{}: {why}",
+                r.approval.as_str(),
+                if r.serving_as.is_some() { ", serving" } else { "" }
+            ),
+        ]);
+    }
     let live: Vec<String> = summary
         .final_weights
         .iter()

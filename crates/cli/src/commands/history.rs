@@ -62,5 +62,29 @@ pub fn run(args: &HistoryArgs) -> Result<(), CliError> {
         record["status"].as_str().unwrap_or_default()
     );
     println!("{t}");
+    if let Some(line) = lineage(&record) {
+        println!("{line}");
+    }
     Ok(())
+}
+
+/// The execution's lineage, when it deployed or registered a model: package ← training
+/// job → endpoint variant (the retrain workflow's output), or the approved package an
+/// approval event deployed.
+fn lineage(record: &serde_json::Value) -> Option<String> {
+    let output = &record["output"];
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    let package = text(&output["modelPackageArn"])
+        .or_else(|| text(&record["input"]["approvedModelPackage"]["modelPackageArn"]))?;
+    let job = text(&output["trainingJobName"]).unwrap_or_else(|| "—".into());
+    let serving = match (text(&output["endpointName"]), text(&output["variantName"])) {
+        (Some(e), Some(v)) => format!("serving as {e}/{v}"),
+        _ => format!(
+            "not deployed ({})",
+            text(&output["outcome"]).unwrap_or_else(|| "failed".into())
+        ),
+    };
+    Some(format!(
+        "lineage: model package {package} ← training job {job}; {serving}"
+    ))
 }

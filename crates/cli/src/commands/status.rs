@@ -26,6 +26,41 @@ fn table(header: &[&str]) -> Table {
     t
 }
 
+/// The Model Registry's packages with their lineage: the training job (registration
+/// metadata), the variant serving it now (the model's tag), the experiment whose verdict
+/// it carries, and the approval with its description.
+fn registry_table(b: &weighbridge_local::MemoryBackend) -> Table {
+    let serving = b.packages_in_service();
+    let mut t = table(&[
+        "model package",
+        "approval",
+        "training job",
+        "serving as",
+        "experiment",
+        "why",
+    ]);
+    for (arn, p) in b.model_packages() {
+        let meta = |k: &str| p.metadata.get(k).cloned().unwrap_or_default();
+        let why = p.approval_description.clone().unwrap_or_default();
+        t.add_row([
+            format!("{}/{}", p.group, p.version),
+            p.approval.as_str().to_string(),
+            meta("weighbridge:trainingJob"),
+            serving
+                .get(&arn)
+                .map(|(e, v)| format!("{e}/{v}"))
+                .unwrap_or_else(|| "—".into()),
+            meta("weighbridge:evidence:experimentKey"),
+            if why.chars().count() > 70 {
+                format!("{}…", why.chars().take(70).collect::<String>())
+            } else {
+                why
+            },
+        ]);
+    }
+    t
+}
+
 pub fn run(args: &StatusArgs) -> Result<(), CliError> {
     let local = Local::open(&args.state_dir, Access::Read, "status")?;
     let b = &local.backend;
@@ -110,6 +145,9 @@ pub fn run(args: &StatusArgs) -> Result<(), CliError> {
         ]);
     }
     println!("{jobs}");
+    if !b.model_packages().is_empty() {
+        println!("{}", registry_table(b));
+    }
     let mut executions = table(&["execution", "state machine", "status"]);
     for name in local.dir.executions()? {
         if let Ok(e) = local.dir.execution(&local.lock, &name) {

@@ -124,6 +124,21 @@ pub struct LookReport {
     pub at: chrono::DateTime<Utc>,
 }
 
+/// One model's line in the Model Registry at the end: what the workflows wrote there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegistryReport {
+    /// The package's group and version (`salary-candidates/2`).
+    pub package: String,
+    /// The training job it came from (registration metadata).
+    pub training_job: String,
+    /// Its approval now.
+    pub approval: weighbridge_tasks::ports::ApprovalStatus,
+    /// The approval's description: the gate's, or the last verdict's with its reason.
+    pub description: String,
+    /// The endpoint variant serving it now, if any.
+    pub serving_as: Option<String>,
+}
+
 /// An alarm rollback between looks: a challenger whose container started failing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlarmRollbackReport {
@@ -179,6 +194,8 @@ pub struct DemoSummary {
     pub looks: Vec<LookReport>,
     /// Alarm rollbacks between looks (the live scenario's fourth candidate).
     pub alarm_rollbacks: Vec<AlarmRollbackReport>,
+    /// Every model's package in the registry at the end, in registration order.
+    pub registry: Vec<RegistryReport>,
     /// The endpoint's variants and weights at the end.
     pub final_weights: BTreeMap<String, f64>,
     /// Virtual hours the whole story took.
@@ -479,6 +496,30 @@ fn pair(v: &Value) -> Option<(f64, f64)> {
     Some((a.first()?.as_f64()?, a.get(1)?.as_f64()?))
 }
 
+/// The demo's model package group.
+pub const REGISTRY_GROUP: &str = "salary-candidates";
+
+/// Every package's line, in version order.
+fn registry_report(backend: &MemoryBackend) -> Vec<RegistryReport> {
+    let serving = backend.packages_in_service();
+    let mut packages: Vec<_> = backend.model_packages().into_iter().collect();
+    packages.sort_by_key(|(_, p)| (p.group.clone(), p.version));
+    packages
+        .into_iter()
+        .map(|(arn, p)| RegistryReport {
+            package: format!("{}/{}", p.group, p.version),
+            training_job: p
+                .metadata
+                .get("weighbridge:trainingJob")
+                .cloned()
+                .unwrap_or_default(),
+            approval: p.approval,
+            description: p.approval_description.clone().unwrap_or_default(),
+            serving_as: serving.get(&arn).map(|(e, v)| format!("{e}/{v}")),
+        })
+        .collect()
+}
+
 /// Runs the whole demo on `backend` (see [`demo_backend`]).
 pub async fn run_demo(
     backend: &MemoryBackend,
@@ -493,6 +534,10 @@ pub async fn run_demo(
     // Every weighted challenger is watched between looks (the template's default), and
     // the EventBridge rule routes its alarms to alarm-rollback.
     env.start_retraining.training_defaults["deploy"]["alarms"] = json!({});
+    // Every candidate that passes the gate is registered (approved by the gate: the demo
+    // runs unattended), and the verdicts of the looks and alarms are written back.
+    env.start_retraining.training_defaults["gate"]["registry"] =
+        json!({"group": REGISTRY_GROUP, "approval": "approved"});
     backend.route_alarms(
         &format!("weighbridge-{ENDPOINT}-"),
         &state_machine_arn("alarm-rollback"),
@@ -544,6 +589,7 @@ pub async fn run_demo(
         retrains,
         looks,
         alarm_rollbacks,
+        registry: registry_report(backend),
         final_weights: live.iter().map(|v| (v.name.clone(), v.current_weight)).collect(),
         virtual_hours: (backend.clock().now() - start).num_minutes() as f64 / 60.0,
         executions: demo.executions,

@@ -7,6 +7,7 @@
 
 use super::*;
 use weighbridge_tasks::ports::{ApprovalStatus, ApprovalUpdate, ModelPackage, ModelPackageRequest, Registry};
+use weighbridge_tasks::registration::LINEAGE_TAG;
 
 /// What the registry keeps: groups, and packages by ARN (with the token that created each).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -81,6 +82,30 @@ impl MemoryBackend {
                 .collect();
             s.world.registry.routed = s.world.events.len();
             new
+        })
+    }
+
+    /// Which endpoint variant serves each package now (lineage: the model's tag, as
+    /// deploy writes it): package ARN → (endpoint, variant).
+    pub fn packages_in_service(&self) -> BTreeMap<String, (String, String)> {
+        self.with(|s| {
+            let mut out = BTreeMap::new();
+            for endpoint in s.world.endpoints.values() {
+                let Some(config) = s.world.configs.get(&endpoint.config_name) else {
+                    continue;
+                };
+                for v in config.variants.iter().chain(&config.shadow_variants) {
+                    let tag = s
+                        .world
+                        .models
+                        .get(&v.model_name)
+                        .and_then(|m| m.tags.get(LINEAGE_TAG));
+                    if let Some(arn) = tag {
+                        out.insert(arn.clone(), (endpoint.name.clone(), v.name.clone()));
+                    }
+                }
+            }
+            out
         })
     }
 
