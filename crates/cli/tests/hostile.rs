@@ -267,6 +267,16 @@ fn catalogue(s: &str) -> Vec<Row> {
             json!({"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "x"}]}}),
             "same variant names",
         ),
+        (
+            "modelPackageArn",
+            json!("arn:aws:sagemaker:us-east-1:123456789012:model-package-group/g"),
+            "is not a versioned model package ARN",
+        ),
+        (
+            "modelPackageArn",
+            json!("arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1; rm -rf /"),
+            "is not a versioned model package ARN",
+        ),
     ] {
         rows.push(invoke(s, "deploy", path, value, says));
     }
@@ -313,6 +323,11 @@ fn catalogue(s: &str) -> Vec<Row> {
             "registry",
             json!({"group": "g", "aproval": "approved"}),
             "unknown field `aproval`",
+        ),
+        (
+            "registry",
+            json!({"group": "g", "awaitApproval": "forever"}),
+            "unknown variant `forever`",
         ),
         (
             "champion",

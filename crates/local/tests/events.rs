@@ -79,6 +79,46 @@ fn the_task_samples_parse_and_validate() {
         panic!("not a restoreScaling: {restore:?}");
     };
     assert_eq!(restore[0].scaling.policies.len(), 1);
+    let verdict: ShiftWeightsInput = parse_input(event("shift-weights-promote-verdict.json")).unwrap();
+    let weighbridge_tasks::shift_weights::ShiftAction::Promote { reason, evidence, .. } = verdict.action
+    else {
+        panic!("not a promote: {verdict:?}");
+    };
+    assert!(reason.unwrap().starts_with("promote "));
+    assert_eq!(evidence.unwrap()["look"], 6);
+}
+
+/// The registry's approval event starts one retrain execution that deploys the package
+/// (the name from its ARN: a second delivery is a duplicate).
+#[tokio::test]
+async fn the_package_approved_sample_starts_its_deploy_once() {
+    let b = MemoryBackend::new();
+    let config = StartRetrainingConfig {
+        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:retrain".into(),
+        key_prefix: "incoming/".into(),
+        key_suffix: ".csv".into(),
+        training_defaults: serde_json::json!({"deploy": {"endpointName": "salary"}}),
+    };
+    let sample = event("start-retraining-package-approved.json");
+    let first = start_retraining(&b, &config, &sample).await.unwrap();
+    assert_eq!((first.started.len(), first.approved.len()), (0, 1));
+    assert!(!first.approved[0].duplicate);
+    let input: Value = serde_json::from_str(&b.executions()[&first.approved[0].execution_name].1).unwrap();
+    assert_eq!(
+        input["approvedModelPackage"]["trainingJobName"],
+        "wb-management-experience-2026-12-02-5d41402a"
+    );
+    assert_eq!(input["training"]["deploy"]["endpointName"], "salary");
+    let again = start_retraining(&b, &config, &sample).await.unwrap();
+    assert!(again.approved[0].duplicate);
+    let mut pending = sample.clone();
+    pending["detail"]["ModelApprovalStatus"] = "PendingManualApproval".into();
+    let skipped = start_retraining(&b, &config, &pending).await.unwrap();
+    assert!(skipped.approved.is_empty() && skipped.skipped[0].reason.contains("not Approved"));
+    let mut hostile = sample;
+    hostile["detail"]["ModelPackageArn"] = "arn:aws:s3:::not-a-package".into();
+    let err = start_retraining(&b, &config, &hostile).await.unwrap_err();
+    assert_eq!(err.name(), "Weighbridge.InvalidInput");
 }
 
 #[test]
