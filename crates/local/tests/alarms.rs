@@ -192,3 +192,64 @@ async fn a_challenger_slower_than_the_champion_trips_the_latency_alarm() {
     );
     assert_eq!(b.describe_endpoint("salary").await.unwrap().variants.len(), 1);
 }
+
+/// shift-weights `recordAlarmRollback`: the intervention goes into the live experiment's
+/// record beside the captures (kept with its looks), once however often it is retried;
+/// an endpoint without Data Capture has no live experiment and records nothing.
+#[tokio::test]
+async fn an_alarm_rollback_is_recorded_once_in_the_live_experiment_record() {
+    use weighbridge_tasks::experiment::ExperimentRecord;
+    use weighbridge_tasks::shift_weights::{shift_weights, ShiftWeightsInput};
+    let start: DateTime<Utc> = DateTime::UNIX_EPOCH + Duration::days(20_000);
+    let b = MemoryBackend::simulated(Arc::new(VirtualClock::starting_at(start)), Timing::default(), 3);
+    let record_input = || -> ShiftWeightsInput {
+        parse_input(json!({
+            "endpointName": "salary", "action": "recordAlarmRollback", "variant": "challenger",
+            "alarmName": "weighbridge-salary-challenger-5xx", "reason": "Threshold Crossed: 1 datapoint(s)",
+            "asOf": "2024-10-04T10:00:00Z"
+        }))
+        .unwrap()
+    };
+    deployed(&b, "champion", "e1", json!({})).await;
+    deployed(&b, "challenger", "e2", json!({})).await;
+    let out = shift_weights(b.ports(), &record_input()).await.unwrap();
+    assert_eq!(out.experiment_record, None, "no capture, no live experiment");
+
+    let capture = json!({"dataCapture": {"destinationS3Uri": "s3://data/capture"}});
+    let b = MemoryBackend::simulated(Arc::new(VirtualClock::starting_at(start)), Timing::default(), 3);
+    deployed(&b, "champion", "e1", capture.clone()).await;
+    deployed(&b, "challenger", "e2", capture).await;
+    // The experiment already had looks: they stay.
+    let mut earlier = ExperimentRecord::new("salary", "champion");
+    earlier.looks = 3;
+    let first = shift_weights(b.ports(), &record_input()).await.unwrap();
+    let uri = first.experiment_record.clone().expect("recorded");
+    let key = uri.trim_start_matches("s3://data/").to_string();
+    assert!(key.starts_with("capture/_experiment/salary-"), "{uri}");
+    let fresh: ExperimentRecord = serde_json::from_str(&b.text("data", &key).unwrap()).unwrap();
+    assert_eq!(
+        fresh.champion, "champion",
+        "started with the variant that has most traffic"
+    );
+    b.put("data", &key, &serde_json::to_string(&earlier).unwrap());
+    for _ in 0..2 {
+        let again = shift_weights(b.ports(), &record_input()).await.unwrap();
+        assert_eq!(again.experiment_record.as_deref(), Some(uri.as_str()));
+    }
+    let record: ExperimentRecord = serde_json::from_str(&b.text("data", &key).unwrap()).unwrap();
+    assert_eq!(record.looks, 3);
+    assert_eq!(record.interventions.len(), 1, "{:?}", record.interventions);
+    assert_eq!(record.interventions[0].at, "2024-10-04T10:00:00Z");
+    let mut bad = json!({"endpointName": "salary", "action": "recordAlarmRollback", "variant": "challenger",
+                         "alarmName": "a", "reason": "r", "asOf": "yesterday"});
+    let err = shift_weights(b.ports(), &parse_input(bad.clone()).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "Weighbridge.InvalidInput");
+    bad["asOf"] = json!("2024-10-04T10:00:00Z");
+    bad["variant"] = json!("ghost");
+    let err = shift_weights(b.ports(), &parse_input(bad).unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("is not on endpoint"), "{err}");
+}

@@ -86,6 +86,11 @@ fn the_task_samples_parse_and_validate() {
     };
     assert!(reason.unwrap().starts_with("promote "));
     assert_eq!(evidence.unwrap()["look"], 6);
+    let record: ShiftWeightsInput = parse_input(event("shift-weights-record-alarm-rollback.json")).unwrap();
+    assert!(matches!(
+        record.action,
+        weighbridge_tasks::shift_weights::ShiftAction::RecordAlarmRollback { .. }
+    ));
 }
 
 /// The registry's approval event starts one retrain execution that deploys the package

@@ -130,6 +130,23 @@ impl LiveState {
     }
 }
 
+/// A change to the experiment's variants made between looks, outside the policy (an
+/// alarm rollback): the record says what happened to whom, when and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Intervention {
+    /// When (the workflow state's time, RFC 3339).
+    pub at: String,
+    /// The variant acted on.
+    pub variant: String,
+    /// What was done (`alarmRollback`).
+    pub action: String,
+    /// The alarm that triggered it.
+    pub alarm: String,
+    /// The alarm's reason.
+    pub reason: String,
+}
+
 /// The whole record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -153,6 +170,9 @@ pub struct ExperimentRecord {
     /// The live source's cursors, windows and SRM monitor (`source: capture`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveState>,
+    /// Changes made between looks, outside the policy (alarm rollbacks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interventions: Vec<Intervention>,
 }
 
 impl ExperimentRecord {
@@ -168,6 +188,7 @@ impl ExperimentRecord {
             comparisons: BTreeMap::new(),
             history: Vec::new(),
             live: None,
+            interventions: Vec::new(),
         }
     }
 

@@ -19,6 +19,7 @@ pub mod functions;
 mod guardrails;
 pub mod image_uris;
 pub mod input;
+mod interventions;
 pub mod names;
 pub mod ports;
 pub mod registration;

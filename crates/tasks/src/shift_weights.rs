@@ -17,6 +17,7 @@ use crate::alarms;
 use crate::endpoint::{live_config, weight_for_share};
 use crate::error::{port, tolerate_existing, tolerate_missing};
 use crate::functions::Ports;
+use crate::interventions;
 use crate::names::readable_unique;
 use crate::ports::{
     Alarms, Autoscaling, EndpointConfig, EndpointDescription, EndpointStatus, EndpointUpdate, Registry,
@@ -108,6 +109,19 @@ pub enum ShiftAction {
     RestoreScaling {
         /// What to register.
         restore: Vec<ScalingRestore>,
+    },
+    /// Record an alarm rollback of `variant` in the endpoint's live experiment record
+    /// (the alarm-rollback workflow, between taking it out of traffic and removing it).
+    #[serde(rename_all = "camelCase")]
+    RecordAlarmRollback {
+        /// The variant taken out of traffic.
+        variant: String,
+        /// The alarm that fired.
+        alarm_name: String,
+        /// The alarm's reason.
+        reason: String,
+        /// When (`$$.State.EnteredTime`, RFC 3339).
+        as_of: String,
     },
     /// Delete a variant's Weighbridge alarms (a candidate whose deploy failed or was rolled
     /// back by SageMaker); the endpoint may be in any state.
@@ -232,6 +246,23 @@ fn validate(input: &ShiftWeightsInput) -> Result<(), TaskError> {
         ShiftAction::RemoveShadow { shadow, .. } => validation::sagemaker_name("shadow", shadow),
         ShiftAction::RestoreScaling { restore } => scaling::validate_restores(restore),
         ShiftAction::DeleteAlarms { variant } => validation::sagemaker_name("variant", variant),
+        ShiftAction::RecordAlarmRollback {
+            variant,
+            alarm_name,
+            reason,
+            as_of,
+        } => {
+            validation::sagemaker_name("variant", variant)?;
+            if alarm_name.is_empty() || alarm_name.len() > 255 || reason.len() > 1023 {
+                return Err(TaskError::InvalidInput(
+                    "alarmName must be 1 to 255 characters and reason at most 1,023 (CloudWatch's limits)"
+                        .into(),
+                ));
+            }
+            chrono::DateTime::parse_from_rfc3339(as_of)
+                .map(drop)
+                .map_err(|e| TaskError::InvalidInput(format!("asOf {as_of:?} is not an RFC 3339 time: {e}")))
+        }
         ShiftAction::Cleanup {
             superseded_config,
             models,
@@ -277,6 +308,9 @@ pub struct ShiftWeightsOutput {
     /// deployed from a model package), if any.
     #[serde(default)]
     pub registry: Option<RegistryVerdict>,
+    /// The experiment record an alarm rollback was written to (`s3://…`), if any.
+    #[serde(default)]
+    pub experiment_record: Option<String>,
 }
 
 fn in_service(endpoint: &EndpointDescription) -> Result<(), TaskError> {
@@ -355,6 +389,7 @@ pub async fn shift_weights(
         restored: Vec::new(),
         deleted_alarms: Vec::new(),
         registry: None,
+        experiment_record: None,
     };
     let live = Live {
         endpoint: &endpoint,
@@ -389,6 +424,22 @@ pub async fn shift_weights(
             out.deleted_alarms =
                 alarms::delete_for(ports.alarms, &input.endpoint_name, std::slice::from_ref(variant)).await?;
         }
+        ShiftAction::RecordAlarmRollback {
+            variant,
+            alarm_name,
+            reason,
+            as_of,
+        } => {
+            known(&endpoint, variant)?;
+            let what = interventions::AlarmRollback {
+                variant,
+                alarm: alarm_name,
+                reason,
+                at: as_of,
+            };
+            out.experiment_record =
+                interventions::record_alarm_rollback(sagemaker, ports.s3, &endpoint, &what).await?;
+        }
         ShiftAction::RestoreScaling { restore } => {
             in_service(&endpoint)?;
             out.restored = scaling::restore(autoscaling, &endpoint, restore).await?;
@@ -416,6 +467,7 @@ async fn delete_alarms(
         restored: Vec::new(),
         deleted_alarms: deleted,
         registry: None,
+        experiment_record: None,
     })
 }
 

@@ -151,6 +151,7 @@ impl Demo<'_> {
             failed_requests: failed,
             champion_requests: champion,
             outcome: output["outcome"].as_str().unwrap_or("failed").to_string(),
+            experiment_record: output["experimentRecord"].as_str().map(str::to_string),
         };
         self.executions.extend(runs);
         observer.alarm_rolled_back(&report);

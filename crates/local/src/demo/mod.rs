@@ -156,6 +156,8 @@ pub struct AlarmRollbackReport {
     pub champion_requests: u64,
     /// How the execution ended (`alarm-rollback`).
     pub outcome: String,
+    /// The experiment record the rollback was written to (`s3://…`).
+    pub experiment_record: Option<String>,
 }
 
 /// A retrain execution's outcome.

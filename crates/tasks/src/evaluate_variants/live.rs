@@ -70,7 +70,7 @@ pub(super) async fn locate(
     let (truth_bucket, truth_prefix) = validation::s3_uri("source.groundTruthUri", &source.ground_truth_uri)?;
     Ok(Location {
         capture_bucket,
-        endpoint_prefix: format!("{}{}/", slash(&prefix), endpoint.name),
+        endpoint_prefix: endpoint_capture_prefix(&prefix, &endpoint.name),
         truth_bucket,
         truth_prefix: slash(&truth_prefix),
         sampling_percentage: capture.map(|c| c.sampling_percentage),
@@ -115,13 +115,24 @@ fn slash(prefix: &str) -> String {
 /// The record's key by default: `<capture prefix>/_experiment/<endpoint>-<arms>.json`
 /// (`_` cannot begin an endpoint name, so it never mixes with captures).
 pub(super) fn default_experiment_key(location: &Location, endpoint: &str, arms: &[String]) -> String {
+    capture_experiment_key(&location.endpoint_prefix, endpoint, arms)
+}
+
+/// The same from the endpoint's capture prefix (`<prefix>/<endpoint>/`): how an alarm
+/// rollback finds the record of the experiment it interrupts.
+pub(crate) fn capture_experiment_key(endpoint_prefix: &str, endpoint: &str, arms: &[String]) -> String {
     let mut sorted: Vec<&str> = arms.iter().map(String::as_str).collect();
     sorted.sort_unstable();
-    let base = location.endpoint_prefix.trim_end_matches(&format!("{endpoint}/"));
+    let base = endpoint_prefix.trim_end_matches(&format!("{endpoint}/"));
     format!(
         "{base}_experiment/{endpoint}-{:016x}.json",
         crate::names::fingerprint(&sorted)
     )
+}
+
+/// `<capture prefix>/<endpoint>/` for a capture destination's prefix.
+pub(crate) fn endpoint_capture_prefix(prefix: &str, endpoint: &str) -> String {
+    format!("{}{endpoint}/", slash(prefix))
 }
 
 /// What one live look read and learned, for the record, the decision and the report.

@@ -44,7 +44,7 @@ mod evidence;
 mod hours;
 mod join;
 mod labels;
-mod live;
+pub(crate) mod live;
 mod live_checks;
 mod plan;
 mod publish;
