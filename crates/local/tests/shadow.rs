@@ -156,11 +156,20 @@ async fn a_better_shadow_graduates_into_an_ab_and_is_promoted() {
         .find(|c| c.metric == "ModelLatency")
         .unwrap();
     assert!(!latency.tripped && latency.shadow > 0.0, "{latency:?}");
+    // It graduates watched, as a deployed challenger is: its alarms go up first.
     shift(
         &b,
-        json!({"action": "graduate", "shadow": "challenger", "initialShare": 0.3}),
+        json!({"action": "graduate", "shadow": "challenger", "initialShare": 0.3, "alarms": {"maxErrorRate": 0.02}}),
     )
     .await;
+    let alarms: Vec<String> = b.alarm_states().keys().cloned().collect();
+    assert_eq!(
+        alarms,
+        [
+            "weighbridge-salary-challenger-5xx",
+            "weighbridge-salary-challenger-latency"
+        ]
+    );
     let e = b.endpoint("salary").unwrap();
     assert!(e.shadow_variants.is_empty(), "{e:?}");
     let weights: Vec<(String, f64)> = e

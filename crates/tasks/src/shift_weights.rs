@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use weighbridge_core::policy::normalise;
 
-use crate::alarms;
+use crate::alarms::{self, AlarmSettings};
 use crate::endpoint::{live_config, weight_for_share};
 use crate::error::{port, tolerate_existing, tolerate_missing};
 use crate::functions::Ports;
@@ -84,6 +84,10 @@ pub enum ShiftAction {
         /// registry package, if any, is then `Approved` with `reason`).
         #[serde(default)]
         promote: bool,
+        /// Alarms on it as a weighted challenger (not with `promote`), put before the
+        /// endpoint routes to it, as deploy's `alarms`.
+        #[serde(default)]
+        alarms: Option<AlarmSettings>,
         /// The decision's reason (the registry's approval description).
         #[serde(default)]
         reason: Option<String>,
@@ -234,8 +238,12 @@ fn validate(input: &ShiftWeightsInput) -> Result<(), TaskError> {
         ShiftAction::Graduate {
             shadow,
             initial_share,
+            alarms,
             ..
         } => {
+            if let Some(alarms) = alarms {
+                alarms.validate()?;
+            }
             if !(*initial_share > 0.0 && *initial_share < 1.0) {
                 return Err(TaskError::InvalidInput(format!(
                     "initialShare {initial_share} must be between 0 and 1 (e.g. 0.1 for 10% of the traffic)"
@@ -304,6 +312,9 @@ pub struct ShiftWeightsOutput {
     /// variant left alone, no one's challenger any more).
     #[serde(default)]
     pub deleted_alarms: Vec<String>,
+    /// CloudWatch alarms put on a shadow that graduated into a weighted challenger.
+    #[serde(default)]
+    pub alarms: Vec<String>,
     /// The verdict written to the Model Registry (a promoted or rolled-back variant
     /// deployed from a model package), if any.
     #[serde(default)]
@@ -388,6 +399,7 @@ pub async fn shift_weights(
         scaling: ScalingReport::default(),
         restored: Vec::new(),
         deleted_alarms: Vec::new(),
+        alarms: Vec::new(),
         registry: None,
         experiment_record: None,
     };
@@ -405,12 +417,14 @@ pub async fn shift_weights(
             shadow,
             initial_share,
             promote,
+            alarms,
             ..
         } => {
             let plan = Graduation {
                 shadow,
                 initial_share: *initial_share,
                 promote: *promote,
+                alarms: alarms.as_ref(),
             };
             graduate(ctx, &live, &plan, &mut out).await?
         }
@@ -466,6 +480,7 @@ async fn delete_alarms(
         scaling: ScalingReport::default(),
         restored: Vec::new(),
         deleted_alarms: deleted,
+        alarms: Vec::new(),
         registry: None,
         experiment_record: None,
     })
@@ -837,6 +852,7 @@ struct Graduation<'a> {
     shadow: &'a str,
     initial_share: f64,
     promote: bool,
+    alarms: Option<&'a AlarmSettings>,
 }
 
 /// `graduate`: the shadow becomes a production variant — beside the production variant
@@ -867,6 +883,11 @@ async fn graduate(
     } else {
         let production: f64 = config.variants.iter().map(|v| v.initial_weight).sum();
         graduate.initial_weight = weight_for_share(plan.initial_share, production);
+        // Watched from its first routed request, as a deployed challenger is.
+        if let (Some(settings), Some(champion)) = (plan.alarms, heaviest(&config.variants)) {
+            let specs = alarms::challenger_alarms(&endpoint.name, plan.shadow, champion, settings);
+            out.alarms = alarms::put_all(ctx.alarms, &specs).await?;
+        }
         let mut variants = config.variants.clone();
         variants.push(graduate);
         (variants, Vec::new())
@@ -900,6 +921,14 @@ async fn remove_shadow(
         ..config
     };
     switch_config(ctx, endpoint, next, &removed, out).await
+}
+
+/// The production variant with the most weight (the champion a challenger is held to).
+fn heaviest(variants: &[VariantSpec]) -> Option<&str> {
+    variants
+        .iter()
+        .max_by(|a, b| a.initial_weight.total_cmp(&b.initial_weight))
+        .map(|v| v.name.as_str())
 }
 
 /// The endpoint has this shadow variant.

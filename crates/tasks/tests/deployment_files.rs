@@ -430,8 +430,26 @@ fn the_template_json_strings_are_valid_task_inputs() {
         assert_eq!(deploy.alarms.is_some(), !alarms.is_empty(), "{text}");
     }
     let schedule = &t["Resources"]["AbEvaluationStateMachine"]["Properties"]["Events"]["Look"]["Properties"];
-    let input: EvaluateVariantsInput =
-        parse_input(serde_json::from_str(&render(&sub_text(&schedule["Input"]), &[])).unwrap()).unwrap();
+    let Yaml::Tagged(schedule_sub) = &schedule["Input"] else {
+        panic!("the schedule's Input is not a !Sub")
+    };
+    let Yaml::Tagged(graduate_alarms) = &schedule_sub.value[1]["GraduateAlarms"] else {
+        panic!("no GraduateAlarms !If in the schedule's input")
+    };
+    let graduate_alarms = render(&sub_text(&graduate_alarms.value[1]), &[]);
+    let mut graduations = Vec::new();
+    for fragment in [graduate_alarms.as_str(), ""] {
+        let text = render(&sub_text(&schedule["Input"]), &[("GraduateAlarms", fragment)]);
+        let input: EvaluateVariantsInput = parse_input(serde_json::from_str(&text).unwrap()).unwrap();
+        graduations.push(input.shadow.graduation().alarms.is_some());
+    }
+    assert_eq!(
+        graduations,
+        [true, false],
+        "graduate alarms follow ChallengerAlarms"
+    );
+    let text = render(&sub_text(&schedule["Input"]), &[("GraduateAlarms", "")]);
+    let input: EvaluateVariantsInput = parse_input(serde_json::from_str(&text).unwrap()).unwrap();
     input.policy.validate().unwrap();
     assert!(
         matches!(

@@ -93,7 +93,9 @@ impl Demo<'_> {
             "endpointName": ENDPOINT,
             "source": {"type": "capture", "groundTruthUri": format!("s3://{BUCKET}/ground-truth/"),
                        "maxLabelDelayHours": MAX_LABEL_DELAY_HOURS, "acknowledgeSrm": acknowledge_srm},
-            "policy": {"primaryMetric": "rmse", "maxStep": 0.2, "floor": 0.05}
+            "policy": {"primaryMetric": "rmse", "maxStep": 0.2, "floor": 0.05},
+            // As the template's schedule: a shadow graduates with challenger alarms.
+            "shadow": {"graduateAlarms": {}}
         });
         self.scheduled_look(experiment, n, input).await
     }

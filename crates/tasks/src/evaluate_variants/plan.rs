@@ -127,6 +127,9 @@ fn check_shadow_settings(shadow: &ShadowSettings) -> Result<(), TaskError> {
             shadow.max_error_rate_increase
         )));
     }
+    if let Some(alarms) = &shadow.graduate_alarms {
+        alarms.validate()?;
+    }
     Ok(())
 }
 

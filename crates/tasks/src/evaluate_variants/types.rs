@@ -99,17 +99,24 @@ pub struct ShadowSettings {
     /// (default false).
     #[serde(default)]
     pub graduate_by_promotion: bool,
+    /// CloudWatch alarms put on a shadow that graduates into a weighted challenger (as
+    /// deploy's `alarms`: 5xx rate, p99 latency against the champion's, optional custom
+    /// metric; in ALARM, alarm-rollback takes it out). Absent: none.
+    #[serde(default)]
+    pub graduate_alarms: Option<crate::alarms::AlarmSettings>,
 }
 
 /// How a graduating shadow joins the production variants (the input's shadow settings,
 /// echoed for the workflow's shift-weights `graduate`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Graduation {
     /// Its share of the traffic.
     pub initial_share: f64,
     /// Whether it replaces the production variant at once.
     pub promote: bool,
+    /// The alarms it gets as a weighted challenger (null: none).
+    pub alarms: Option<crate::alarms::AlarmSettings>,
 }
 
 impl Default for ShadowSettings {
@@ -121,6 +128,7 @@ impl Default for ShadowSettings {
             pairing_window_seconds: minute(),
             graduate_share: tenth(),
             graduate_by_promotion: false,
+            graduate_alarms: None,
         }
     }
 }
@@ -131,6 +139,7 @@ impl ShadowSettings {
         Graduation {
             initial_share: self.graduate_share,
             promote: self.graduate_by_promotion,
+            alarms: self.graduate_alarms.clone(),
         }
     }
 }
