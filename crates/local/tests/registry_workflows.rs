@@ -213,10 +213,13 @@ async fn a_candidate_rejected_in_the_registry_is_never_deployed() {
 #[tokio::test]
 async fn an_approval_event_deploys_the_package_once() {
     let registry = json!({"group": GROUP, "approval": "pendingManualApproval", "awaitApproval": "event"});
-    let (b, env) = champion_then_registry(0.8, registry).await;
+    let (b, mut env) = champion_then_registry(0.8, registry).await;
     b.route_package_approvals(GROUP);
     let r = upload(&b, &env, "incoming/v2.csv", &salary_rows(400, 2, 0.0)).await;
     let registered = out(&r);
+    // Configured for another container since: the package's own serves it all the same.
+    env.start_retraining.training_defaults["deploy"]["image"] =
+        json!({"kind": "image", "uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/other:1"});
     assert_eq!(registered["outcome"], "registered");
     assert_eq!(
         b.endpoint("salary").unwrap().variants.len(),
@@ -254,6 +257,22 @@ async fn an_approval_event_deploys_the_package_once() {
     assert_eq!(deployed["variantName"], registered["trainingJobName"]);
     assert_eq!(entered(&runs[0].result, "Train"), 0, "no training");
     assert_eq!(b.endpoint("salary").unwrap().variants.len(), 2);
+    // Served by the package's own container (the training job's image, as registered).
+    let config = b
+        .describe_endpoint_config(&b.endpoint("salary").unwrap().config_name)
+        .await
+        .unwrap();
+    let variant = deployed["variantName"].as_str().unwrap();
+    let model = &config
+        .variants
+        .iter()
+        .find(|v| v.name == variant)
+        .unwrap()
+        .model_name;
+    assert_eq!(
+        b.model_request(model).unwrap().image,
+        b.model_packages()[&arn].image
+    );
 
     // Approved again (a second edit, or a promotion's verdict): no second deploy.
     b.update_approval(&approve("approved, with a note"))

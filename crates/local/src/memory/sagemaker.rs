@@ -137,6 +137,11 @@ impl MemoryBackend {
     pub fn endpoint(&self, name: &str) -> Option<EndpointDescription> {
         self.with(|s| s.world.endpoints.get(name).cloned())
     }
+
+    /// A model as CreateModel made it (its image, artifact and tags).
+    pub fn model_request(&self, name: &str) -> Option<ModelRequest> {
+        self.with(|s| s.world.models.get(name).cloned())
+    }
 }
 
 /// The names whose transition, started at the time in their entry, is over by `now`.
