@@ -8,7 +8,7 @@ use weighbridge_core::codec::{decode_predictions, parse_labelled, Format, Labell
 pub type Target = fn(&[u8]);
 
 /// Every target by name, with the repository files that seed it.
-pub const TARGETS: [(&str, Target, &[&str]); 8] = [
+pub const TARGETS: [(&str, Target, &[&str]); 10] = [
     ("codecs", codecs, &["examples/compare"]),
     ("capture_records", capture_records, &["crates/fuzz/seeds"]),
     ("labelled_rows", labelled_rows, &["examples/compare"]),
@@ -17,7 +17,25 @@ pub const TARGETS: [(&str, Target, &[&str]); 8] = [
     ("intrinsics", intrinsics, &[]),
     ("jsonpath", jsonpath, &[]),
     ("state_dir", state_dir, &[]),
+    ("xgboost_models", xgboost_models, &["crates/xgboost/tests/golden"]),
+    ("model_archives", model_archives, &[]),
 ];
+
+/// The xgboost model loader on any bytes (JSON, UBJSON, legacy binary, pickle
+/// detection); a model that loads predicts a row of zeros, one of NaN and an empty row.
+pub fn xgboost_models(data: &[u8]) {
+    if let Ok(booster) = weighbridge_xgboost::load(data) {
+        let width = booster.num_feature.min(64);
+        for row in [vec![0.0f32; width], vec![f32::NAN; width], Vec::new()] {
+            let _ = booster.predict(&row);
+        }
+    }
+}
+
+/// `model.tar.gz` reading: the bytes as an archive, and as the one file of an archive.
+pub fn model_archives(data: &[u8]) {
+    let _ = weighbridge_local::training::unpack_artifact(data);
+}
 
 /// The target called `name`.
 pub fn target(name: &str) -> Option<Target> {

@@ -460,6 +460,80 @@ pub fn pack(model: &Model) -> Vec<u8> {
         .expect("writing to memory")
 }
 
+/// What a `model.tar.gz` holds that the backend can serve.
+#[derive(Debug, Clone)]
+pub enum Artifact {
+    /// `model.json`: a model trained here.
+    Trained(Model),
+    /// `xgboost-model`: a SageMaker XGBoost container's model, in any of its forms.
+    Xgboost(weighbridge_xgboost::Booster),
+}
+
+impl Artifact {
+    /// The prediction for one row (features in order, NaN = missing).
+    pub fn predict(&self, x: &[f64]) -> f64 {
+        match self {
+            Self::Trained(m) => m.predict(x),
+            Self::Xgboost(b) => {
+                let row: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                f64::from(b.predict(&row))
+            }
+        }
+    }
+}
+
+/// The largest file read out of an archive (a decompression bomb stops here).
+const MAX_ENTRY_BYTES: u64 = 512 << 20;
+
+/// Reads what a `model.tar.gz` holds: `model.json` (trained here) or `xgboost-model`
+/// (SageMaker XGBoost: JSON, UBJSON or legacy binary). The error says what the file is
+/// and why it cannot be served.
+pub fn unpack_artifact(bytes: &[u8]) -> Result<Artifact, String> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("not a gzip-compressed tar (model.tar.gz): {e}"))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("model.tar.gz is not a readable gzip-compressed tar: {e}"))?;
+        let path = entry
+            .path()
+            .map_err(|e| e.to_string())?
+            .to_string_lossy()
+            .into_owned();
+        let name = path.trim_start_matches("./").to_string();
+        let mut body = Vec::new();
+        if name == "model.json" || name == "xgboost-model" {
+            entry
+                .take(MAX_ENTRY_BYTES + 1)
+                .read_to_end(&mut body)
+                .map_err(|e| format!("model.tar.gz: {name}: {e}"))?;
+            if body.len() as u64 > MAX_ENTRY_BYTES {
+                return Err(format!(
+                    "model.tar.gz: {name} is larger than {MAX_ENTRY_BYTES} bytes"
+                ));
+            }
+        }
+        match name.as_str() {
+            "model.json" => {
+                return serde_json::from_slice(&body)
+                    .map(Artifact::Trained)
+                    .map_err(|e| format!("model.json: {e}"))
+            }
+            "xgboost-model" => {
+                return weighbridge_xgboost::load(&body)
+                    .map(Artifact::Xgboost)
+                    .map_err(|e| format!("xgboost-model: {e}"))
+            }
+            _ => names.push(name),
+        }
+    }
+    Err(format!(
+        "model.tar.gz holds neither model.json (a model trained here) nor xgboost-model (SageMaker XGBoost); it holds: {}",
+        if names.is_empty() { "nothing".to_string() } else { names.join(", ") }
+    ))
+}
+
 /// Reads `model.json` back from `model.tar.gz`.
 pub fn unpack(bytes: &[u8]) -> Result<Model, String> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));

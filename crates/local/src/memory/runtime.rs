@@ -132,12 +132,18 @@ fn predictor(
     key: &str,
     hosted: &str,
     target: Option<&str>,
-) -> Option<(Predictor, ResponseStyle)> {
-    s.predictors.get(key).cloned().or_else(|| {
-        let served = hosted_model(s, s.world.models.get(hosted)?, target)?;
-        s.predictors.insert(key.to_string(), served.clone());
-        Some(served)
-    })
+) -> Result<(Predictor, ResponseStyle), String> {
+    if let Some(served) = s.predictors.get(key) {
+        return Ok(served.clone());
+    }
+    let model = s
+        .world
+        .models
+        .get(hosted)
+        .ok_or_else(|| format!("model {hosted} does not exist"))?;
+    let served = hosted_model(s, model, target)?;
+    s.predictors.insert(key.to_string(), served.clone());
+    Ok(served)
 }
 
 /// A predictor for a model whose artifact is in the local S3 (a model trained here).
@@ -147,19 +153,27 @@ pub(super) fn hosted_model(
     s: &State,
     model: &ModelRequest,
     target: Option<&str>,
-) -> Option<(Predictor, ResponseStyle)> {
+) -> Result<(Predictor, ResponseStyle), String> {
+    let data_url = model
+        .model_data_url
+        .as_deref()
+        .ok_or_else(|| format!("model {} has no ModelDataUrl", model.name))?;
     let url = match target {
-        Some(t) => format!("{}{t}", with_slash(model.model_data_url.as_deref()?)),
-        None => model.model_data_url.clone()?,
+        Some(t) => format!("{}{t}", with_slash(data_url)),
+        None => data_url.to_string(),
     };
-    let (bucket, key) = split_s3(&url)?;
-    let trained = training::unpack(&s.objects.get(&(bucket, key))?.body).ok()?;
+    let (bucket, key) = split_s3(&url).ok_or_else(|| format!("{url} is not an S3 URI"))?;
+    let object = s
+        .objects
+        .get(&(bucket, key))
+        .ok_or_else(|| format!("no object at {url} (the model's artifact)"))?;
+    let artifact = training::unpack_artifact(&object.body).map_err(|e| format!("{url}: {e}"))?;
     let style = if model.image.contains("linear-learner") {
         ResponseStyle::LinearLearner
     } else {
         ResponseStyle::Csv
     };
-    Some((Arc::new(move |x: &[f64]| trained.predict(x)), style))
+    Ok((Arc::new(move |x: &[f64]| artifact.predict(x)), style))
 }
 
 #[async_trait]
@@ -260,9 +274,8 @@ fn route(s: &mut State, r: &InvokeRequest) -> PortResult<(Predictor, ResponseSty
             ))
         })?;
     let model = r.target_model.clone().unwrap_or_else(|| variant_model.clone());
-    let served = predictor(s, &model, &variant_model, r.target_model.as_deref());
-    let (p, style) =
-        served.ok_or_else(|| PortError::Validation(format!("model {model} has no predictor served")))?;
+    let (p, style) = predictor(s, &model, &variant_model, r.target_model.as_deref())
+        .map_err(|why| PortError::Validation(format!("model {model} cannot be served: {why}")))?;
     Ok((p, style, variant))
 }
 
@@ -287,7 +300,7 @@ fn mirrored_to(s: &mut State, r: &InvokeRequest) -> Option<(Predictor, ResponseS
     if !sampled {
         return None;
     }
-    let (predict, style) = predictor(s, &model, &model, None)?;
+    let (predict, style) = predictor(s, &model, &model, None).ok()?;
     Some((predict, style, shadow.name))
 }
 
@@ -319,7 +332,9 @@ fn routed_by_weight(
     }
 }
 
-/// The request's feature rows: CSV lines, or JSON Lines with `features`.
+/// The request's feature rows: CSV lines (an empty field is missing: NaN; so, for now,
+/// is a field that is not a number — the containers answer a ModelError there), or JSON
+/// Lines with `features`.
 fn request_rows(body: &[u8]) -> Vec<Vec<f64>> {
     String::from_utf8_lossy(body)
         .lines()
@@ -332,7 +347,13 @@ fn request_rows(body: &[u8]) -> Vec<Vec<f64>> {
                     .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
                     .unwrap_or_default()
             } else {
-                l.split(',').filter_map(|f| f.trim().parse().ok()).collect()
+                // An empty field is a missing value (NaN), never a shifted column.
+                l.split(',')
+                    .map(|f| match f.trim() {
+                        "" => f64::NAN,
+                        f => f.parse().unwrap_or(f64::NAN),
+                    })
+                    .collect()
             }
         })
         .collect()

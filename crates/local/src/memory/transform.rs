@@ -25,8 +25,8 @@ pub struct TransformJob {
 
 /// Runs a transform job: every input object scored row by row.
 fn transform(s: &mut State, model: &ModelRequest, job: &TransformJob) -> Result<(), String> {
-    let (predict, _) = hosted_model(s, model, None)
-        .ok_or_else(|| format!("ClientError: model {} has no artifact trained here", model.name))?;
+    let (predict, _) =
+        hosted_model(s, model, None).map_err(|why| format!("ClientError: model {}: {why}", model.name))?;
     let (in_bucket, prefix) = split_s3(&job.input_uri).ok_or("ClientError: the input is not an S3 URI")?;
     let (out_bucket, out_prefix) =
         split_s3(&with_slash(&job.output_uri)).ok_or("ClientError: the output is not an S3 URI")?;

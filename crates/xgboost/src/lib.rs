@@ -1,0 +1,54 @@
+//! SageMaker XGBoost artifacts served exactly, without Python: the `xgboost-model` file
+//! inside a `model.tar.gz`, in whichever form the container generation wrote it, loaded
+//! into a [`Booster`] that predicts as xgboost does (float32 thresholds and sums, each
+//! split's default direction for missing values, the objective's transform).
+//!
+//! The form is chosen by the bytes, as xgboost's own loader does:
+//!
+//! | first bytes | form | written by |
+//! |---|---|---|
+//! | `{"` | xgboost's JSON model | `save_model("…json")`, users |
+//! | `{` + a letter | UBJSON | `save_model("…ubj")`, the 3.0 container |
+//! | `binf` | legacy binary with its header | `save_model` in the 1.3–1.7 containers |
+//! | `0x80` | a Python pickle | the 0.90, 1.0 and 1.2 containers (not served yet: refused by name) |
+//! | anything else | headerless legacy binary | 0.90 |
+//!
+//! Nothing here executes anything from the file; every length and index is checked
+//! before it is used, and a bad file is a [`LoadError`] that says what it is and why it
+//! cannot be served.
+#![warn(missing_docs)]
+
+mod binary;
+mod error;
+mod json;
+mod model;
+mod objective;
+mod ubjson;
+
+pub use error::LoadError;
+pub use model::{Booster, Format, Tree};
+pub use objective::Objective;
+
+/// Loads an `xgboost-model` file, whichever form it is in.
+pub fn load(bytes: &[u8]) -> Result<Booster, LoadError> {
+    match detect(bytes) {
+        Format::Json => json::load_text(bytes),
+        Format::Ubjson => json::load_value(ubjson::parse(bytes)?, Format::Ubjson),
+        Format::Binary => binary::load(bytes),
+        Format::Pickle => Err(LoadError::Unsupported(
+            "a Python pickle (as the 0.90, 1.0 and 1.2 containers write xgboost-model); pickles are not served yet: load it in xgboost and save_model(\"xgboost-model.json\")".into(),
+        )),
+    }
+}
+
+/// The form of a model file, from its first bytes (as xgboost's `Learner::LoadModel`).
+pub fn detect(bytes: &[u8]) -> Format {
+    match bytes {
+        [b'{', rest @ ..] => match rest.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'"') | Some(b'}') | None => Format::Json,
+            Some(_) => Format::Ubjson,
+        },
+        [0x80, ..] => Format::Pickle,
+        _ => Format::Binary,
+    }
+}

@@ -1,0 +1,66 @@
+//! Predictions agree with xgboost's own (1.7.6, scripts/xgboost_golden.py) for every
+//! objective served and every form the model was saved in: JSON, UBJSON and the legacy
+//! binary — on rows with missing values and rows exactly on split thresholds.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use weighbridge_xgboost::{load, Format};
+
+fn golden() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+/// Relative agreement to 1e-6 (absolute below 1).
+fn close(rust: f32, python: f64) -> bool {
+    (f64::from(rust) - python).abs() <= 1e-6 * python.abs().max(1.0)
+}
+
+#[test]
+fn every_form_of_every_objective_predicts_as_xgboost() {
+    let text = std::fs::read_to_string(golden().join("predictions.json")).unwrap();
+    let golden_cases: Value = serde_json::from_str(&text).unwrap();
+    let cases = golden_cases["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 11);
+    let mut compared = 0;
+    for case in cases {
+        let stem = case["stem"].as_str().unwrap();
+        for (ext, format) in [
+            ("json", Format::Json),
+            ("ubj", Format::Ubjson),
+            ("bin", Format::Binary),
+        ] {
+            let bytes = std::fs::read(golden().join(format!("{stem}.{ext}"))).unwrap();
+            let booster = load(&bytes).unwrap_or_else(|e| panic!("{stem}.{ext}: {e}"));
+            assert_eq!(booster.format, format, "{stem}.{ext}");
+            assert_eq!(booster.objective.name(), case["objective"].as_str().unwrap());
+            assert_eq!(booster.trees.len(), 6);
+            let rows = case["rows"].as_array().unwrap();
+            for (i, row) in rows.iter().enumerate() {
+                let x: Vec<f32> = row
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().map_or(f32::NAN, |v| v as f32))
+                    .collect();
+                let (margin, prediction) = (
+                    case["margin"][i].as_f64().unwrap(),
+                    case["prediction"][i].as_f64().unwrap(),
+                );
+                assert!(
+                    close(booster.predict_margin(&x), margin),
+                    "{stem}.{ext} row {i} {x:?}: margin {} vs xgboost {margin}",
+                    booster.predict_margin(&x)
+                );
+                assert!(
+                    close(booster.predict(&x), prediction),
+                    "{stem}.{ext} row {i}: prediction {} vs xgboost {prediction}",
+                    booster.predict(&x)
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 11 * 3 * 60);
+}
