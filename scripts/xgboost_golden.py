@@ -12,9 +12,21 @@ splits learn both default directions), saved as JSON (`.json`), UBJSON (`.ubj`) 
 legacy binary (`.bin`, `binf` header), and xgboost's own margins and predictions on test
 rows are recorded: rows with missing values, and rows that sit exactly on split
 thresholds (float32 comparisons). Everything goes to crates/xgboost/tests/golden/.
+
+Pickles: `<objective>.pkl` is xgboost 1.7.6's own `pickle.dumps(booster)` (the handle a
+UBJSON memory snapshot). The older containers' pickles cannot be made by an old xgboost
+here (no wheels for this Python), so two are built to their documented shape with
+Booster.__getstate__ patched, as those versions' python-package/xgboost/core.py wrote it
+(a dict whose `handle` is the model's bytes): `*.pkl-0.90` (protocol 3; the handle the
+0.90 binary model — no `binf` header, version 0, base_score in margin space — and
+best_ntree_limit 4, which the 0.90 container predicts with) and `*.pkl-1.2` (protocol 4;
+the handle `CONFIG-offset:` + i64 length + the binary model + JSON config, as 1.0-1.2's
+XGBoosterSerializeToBuffer).
 """
 import json
 import pathlib
+import pickle
+import struct
 import sys
 import tempfile
 
@@ -75,6 +87,29 @@ def thresholds(booster):
     return out
 
 
+def binary_090(binary, objective):
+    """The 1.x legacy binary as 0.90 wrote it: version 0 and base_score as a margin."""
+    body = bytearray(binary)
+    (base_score,) = struct.unpack("<f", body[0:4])
+    base = np.float32(base_score)
+    if objective == "binary:logistic":
+        base = -np.log(np.float32(1.0) / base - np.float32(1.0))
+    body[0:4] = struct.pack("<f", float(np.float32(base)))
+    body[20:36] = bytes(16)  # major, minor version; num_target, boost_from_average (reserved in 0.90)
+    return bytes(body)
+
+
+def old_pickle(booster, handle, protocol, extra):
+    """pickle.dumps(booster) as an older python package's __getstate__ shaped it."""
+    state = {"handle": bytearray(handle), "feature_names": None, "feature_types": None, **extra}
+    original = xgb.core.Booster.__getstate__
+    xgb.core.Booster.__getstate__ = lambda self: state
+    try:
+        return pickle.dumps(booster, protocol=protocol)
+    finally:
+        xgb.core.Booster.__getstate__ = original
+
+
 def build(objective, index):
     rng = np.random.default_rng(1000 + index)
     x = with_missing(rng, rng.random((400, FEATURES)), 0.15)
@@ -96,8 +131,23 @@ def build(objective, index):
             path = pathlib.Path(tmp) / f"model.{ext}"
             booster.save_model(str(path))
             forms[ext] = path.read_bytes()
+    forms["pkl"] = pickle.dumps(booster, protocol=4)
+    pickles = []
+    if objective in ("reg:squarederror", "binary:logistic"):
+        binary = forms["bin"][4:] if forms["bin"][:4] == b"binf" else forms["bin"]
+        forms["pkl-0.90"] = old_pickle(booster, binary_090(binary, objective), 3, {"best_ntree_limit": 4})
+        limited = (0, 4)
+        pickles.append({
+            "file": "pkl-0.90",
+            "margin": [float(v) for v in booster.predict(matrix, output_margin=True, iteration_range=limited)],
+            "prediction": [float(v) for v in booster.predict(matrix, iteration_range=limited)],
+        })
+        config = b'{"learner": {"generic_param": {}}}'
+        handle = b"CONFIG-offset:" + struct.pack("<q", len(binary)) + binary + config
+        forms["pkl-1.2"] = old_pickle(booster, handle, 4, {})
     case = {
         "objective": objective,
+        "pickles": pickles,
         "rows": [[None if np.isnan(v) else float(v) for v in row] for row in test],
         "margin": [float(v) for v in booster.predict(matrix, output_margin=True)],
         "prediction": [float(v) for v in booster.predict(matrix)],

@@ -129,7 +129,7 @@ async fn a_sagemaker_xgboost_artifact_answers_as_xgboost_does() {
 #[tokio::test]
 async fn an_artifact_that_cannot_be_served_says_what_it_is_and_why() {
     for (artifact, says) in [
-        (tar_gz("xgboost-model", &[0x80, 0x04, 0x95]), "a Python pickle"),
+        (tar_gz("xgboost-model", &[0x80, 0x04, 0x95]), "pickle at byte"),
         (tar_gz("weights.h5", b"HDF"), "holds neither model.json"),
         (b"not gzip".to_vec(), "gzip"),
         (tar_gz("xgboost-model", b"{\"learner\": {}}"), "learner.objective"),

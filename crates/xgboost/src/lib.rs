@@ -10,7 +10,7 @@
 //! | `{"` | xgboost's JSON model | `save_model("…json")`, users |
 //! | `{` + a letter | UBJSON | `save_model("…ubj")`, the 3.0 container |
 //! | `binf` | legacy binary with its header | `save_model` in the 1.3–1.7 containers |
-//! | `0x80` | a Python pickle | the 0.90, 1.0 and 1.2 containers (not served yet: refused by name) |
+//! | `0x80` | a Python pickle of a Booster (read, never executed) | the 0.90, 1.0 and 1.2 containers |
 //! | anything else | headerless legacy binary | 0.90 |
 //!
 //! Nothing here executes anything from the file; every length and index is checked
@@ -23,6 +23,7 @@ mod error;
 mod json;
 mod model;
 mod objective;
+mod pickle;
 mod ubjson;
 
 pub use error::LoadError;
@@ -35,9 +36,7 @@ pub fn load(bytes: &[u8]) -> Result<Booster, LoadError> {
         Format::Json => json::load_text(bytes),
         Format::Ubjson => json::load_value(ubjson::parse(bytes)?, Format::Ubjson),
         Format::Binary => binary::load(bytes),
-        Format::Pickle => Err(LoadError::Unsupported(
-            "a Python pickle (as the 0.90, 1.0 and 1.2 containers write xgboost-model); pickles are not served yet: load it in xgboost and save_model(\"xgboost-model.json\")".into(),
-        )),
+        Format::Pickle => pickle::load(bytes),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Predictions agree with xgboost's own (1.7.6, scripts/xgboost_golden.py) for every
 //! objective served and every form the model was saved in: JSON, UBJSON and the legacy
-//! binary — on rows with missing values and rows exactly on split thresholds.
+//! binary, and pickled (1.7's own pickle; the 0.90 and 1.2 containers' shapes, see the
+//! script) — on rows with missing values and rows exactly on split thresholds.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use std::path::PathBuf;
@@ -26,16 +27,34 @@ fn every_form_of_every_objective_predicts_as_xgboost() {
     let mut compared = 0;
     for case in cases {
         let stem = case["stem"].as_str().unwrap();
-        for (ext, format) in [
-            ("json", Format::Json),
-            ("ubj", Format::Ubjson),
-            ("bin", Format::Binary),
-        ] {
+        let mut forms = vec![
+            ("json", Format::Json, "margin", "prediction"),
+            ("ubj", Format::Ubjson, "margin", "prediction"),
+            ("bin", Format::Binary, "margin", "prediction"),
+            ("pkl", Format::Pickle, "margin", "prediction"),
+        ];
+        if !case["pickles"].as_array().unwrap().is_empty() {
+            forms.push(("pkl-1.2", Format::Pickle, "margin", "prediction"));
+            forms.push(("pkl-0.90", Format::Pickle, "0.90 margin", "0.90 prediction"));
+        }
+        for (ext, format, margin_key, prediction_key) in forms {
             let bytes = std::fs::read(golden().join(format!("{stem}.{ext}"))).unwrap();
             let booster = load(&bytes).unwrap_or_else(|e| panic!("{stem}.{ext}: {e}"));
             assert_eq!(booster.format, format, "{stem}.{ext}");
             assert_eq!(booster.objective.name(), case["objective"].as_str().unwrap());
             assert_eq!(booster.trees.len(), 6);
+            let expected = |key: &str, i: usize| match key {
+                "0.90 margin" => case["pickles"][0]["margin"][i].as_f64().unwrap(),
+                "0.90 prediction" => case["pickles"][0]["prediction"][i].as_f64().unwrap(),
+                key => case[key][i].as_f64().unwrap(),
+            };
+            if ext == "pkl-0.90" {
+                assert_eq!(
+                    booster.tree_limit,
+                    Some(4),
+                    "the 0.90 container's best_ntree_limit"
+                );
+            }
             let rows = case["rows"].as_array().unwrap();
             for (i, row) in rows.iter().enumerate() {
                 let x: Vec<f32> = row
@@ -44,10 +63,7 @@ fn every_form_of_every_objective_predicts_as_xgboost() {
                     .iter()
                     .map(|v| v.as_f64().map_or(f32::NAN, |v| v as f32))
                     .collect();
-                let (margin, prediction) = (
-                    case["margin"][i].as_f64().unwrap(),
-                    case["prediction"][i].as_f64().unwrap(),
-                );
+                let (margin, prediction) = (expected(margin_key, i), expected(prediction_key, i));
                 assert!(
                     close(booster.predict_margin(&x), margin),
                     "{stem}.{ext} row {i} {x:?}: margin {} vs xgboost {margin}",
@@ -62,5 +78,5 @@ fn every_form_of_every_objective_predicts_as_xgboost() {
             }
         }
     }
-    assert_eq!(compared, 11 * 3 * 60);
+    assert_eq!(compared, (11 * 4 + 2 * 2) * 60);
 }
