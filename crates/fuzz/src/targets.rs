@@ -18,7 +18,7 @@ pub const TARGETS: [(&str, Target, &[&str]); 10] = [
     ("jsonpath", jsonpath, &[]),
     ("state_dir", state_dir, &[]),
     ("xgboost_models", xgboost_models, &["crates/xgboost/tests/golden"]),
-    ("model_archives", model_archives, &[]),
+    ("model_archives", model_archives, &["crates/fuzz/seeds/archives"]),
 ];
 
 /// The xgboost model loader on any bytes (JSON, UBJSON, legacy binary, pickle

@@ -80,3 +80,32 @@ fn every_form_of_every_objective_predicts_as_xgboost() {
     }
     assert_eq!(compared, (11 * 4 + 2 * 2) * 60);
 }
+
+#[test]
+fn batch_prediction_is_row_prediction() {
+    let cases: Value =
+        serde_json::from_str(&std::fs::read_to_string(golden().join("predictions.json")).unwrap()).unwrap();
+    for case in cases["cases"].as_array().unwrap() {
+        let booster =
+            load(&std::fs::read(golden().join(format!("{}.json", case["stem"].as_str().unwrap()))).unwrap())
+                .unwrap();
+        let x: Vec<f32> = case["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().map_or(f32::NAN, |v| v as f32))
+            })
+            .collect();
+        let batch = booster.predict_rows(&x, 4);
+        let one_by_one: Vec<f32> = x.chunks_exact(4).map(|r| booster.predict(r)).collect();
+        assert_eq!(batch.len(), 60);
+        assert!(batch
+            .iter()
+            .zip(&one_by_one)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+}
