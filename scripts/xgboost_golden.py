@@ -171,7 +171,25 @@ def generate():
     return files
 
 
+def check_trained():
+    """The local trainer's model (crates/local/tests/golden, kept current by the Rust test
+    `a_model_trained_here_is_xgboost_json_that_xgboost_predicts_the_same`) loads in
+    xgboost and predicts what weighbridge serves from it, to 1e-6."""
+    golden = ROOT / "crates/local/tests/golden"
+    booster = xgb.Booster(model_file=str(golden / "trained-xgboost.json"))
+    expected = json.loads((golden / "trained-predictions.json").read_text())
+    rows = np.array([[np.nan if v is None else v for v in r] for r in expected["rows"]], dtype=np.float32)
+    theirs = booster.predict(xgb.DMatrix(rows, missing=np.nan))
+    ours = np.array(expected["prediction"], dtype=np.float64)
+    worst = float(np.max(np.abs(theirs - ours) / np.maximum(np.abs(theirs), 1.0)))
+    if worst > 1e-6:
+        print(f"the locally trained model predicts differently in xgboost: max relative difference {worst:.2e}")
+        sys.exit(1)
+    print(f"the locally trained model loads in xgboost {xgb.__version__}: {len(ours)} rows agree (max relative difference {worst:.1e})")
+
+
 def main():
+    check_trained()
     files = generate()
     if "--check" in sys.argv:
         stale = [n for n, d in files.items() if not (GOLDEN / n).exists() or (GOLDEN / n).read_bytes() != d]

@@ -13,5 +13,6 @@ pub mod store;
 pub mod traffic;
 pub mod training;
 pub mod workflows;
+pub mod xgboost_export;
 
 pub use memory::{Fault, MemoryBackend, ResponseStyle, Timing, TransformJob};

@@ -437,21 +437,32 @@ pub fn metrics(model: &Model, data: &Dataset, channel: &str) -> BTreeMap<String,
     out
 }
 
-/// `model.tar.gz` holding `model.json` (written to memory: only a model that does not
-/// serialise could fail, and the trainers never make one).
+/// `model.tar.gz` as the container writes it: `xgboost-model` in xgboost's JSON format
+/// for an xgboost model (rows of `num_feature` features), `model.json` for the others
+/// (written to memory: only a model that does not serialise could fail, and the trainers
+/// never make one).
 #[allow(clippy::expect_used)]
-pub fn pack(model: &Model) -> Vec<u8> {
-    let json = serde_json::to_vec_pretty(model).expect("a model serialises");
+pub fn pack(model: &Model, num_feature: usize) -> Vec<u8> {
+    let (name, body) = match crate::xgboost_export::to_xgboost_json(model, num_feature) {
+        Some(xgboost) => (
+            "xgboost-model",
+            serde_json::to_vec(&xgboost).expect("a model serialises"),
+        ),
+        None => (
+            "model.json",
+            serde_json::to_vec_pretty(model).expect("a model serialises"),
+        ),
+    };
     let mut archive = tar::Builder::new(flate2::write::GzEncoder::new(
         Vec::new(),
         flate2::Compression::default(),
     ));
     let mut header = tar::Header::new_gnu();
-    header.set_size(json.len() as u64);
+    header.set_size(body.len() as u64);
     header.set_mode(0o644);
     header.set_cksum();
     archive
-        .append_data(&mut header, "model.json", json.as_slice())
+        .append_data(&mut header, name, body.as_slice())
         .expect("writing to memory");
     archive
         .into_inner()
@@ -640,9 +651,22 @@ mod tests {
     #[test]
     fn models_round_trip_through_model_tar_gz() {
         let d = data(50, |a, b| a * b);
-        let m = train("xgboost:1", &h(&[("num_round", "5")]), &d).unwrap();
-        let back = unpack(&pack(&m)).unwrap();
-        assert_eq!(back, m);
+        let linear = train("linear-learner:1", &h(&[("predictor_type", "regressor")]), &d).unwrap();
+        assert_eq!(unpack(&pack(&linear, 2)).unwrap(), linear);
         assert!(unpack(b"not gzip").is_err());
+        // xgboost: xgboost-model in xgboost's JSON, served in float32 by weighbridge-xgboost.
+        let m = train("xgboost:1", &h(&[("num_round", "5")]), &d).unwrap();
+        let Artifact::Xgboost(served) = unpack_artifact(&pack(&m, 2)).unwrap() else {
+            panic!("not an xgboost-model");
+        };
+        assert_eq!(served.trees.len(), 5);
+        for row in &d.rows {
+            let x: Vec<f32> = row.iter().map(|&v| v as f32).collect();
+            let (ours, f64_model) = (f64::from(served.predict(&x)), m.predict(row));
+            assert!(
+                (ours - f64_model).abs() <= 1e-4 * f64_model.abs().max(1.0),
+                "{ours} vs {f64_model}"
+            );
+        }
     }
 }

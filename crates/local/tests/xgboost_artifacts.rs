@@ -141,3 +141,53 @@ async fn an_artifact_that_cannot_be_served_says_what_it_is_and_why() {
         assert!(err.contains("s3://models/byo/model.tar.gz"), "{err}");
     }
 }
+
+/// A model trained here is an `xgboost-model` real xgboost loads: this test keeps the
+/// committed model and its served predictions equal to what the trainer makes today
+/// (`WEIGHBRIDGE_BLESS=1` rewrites them), and scripts/xgboost_golden.py (`--check` in CI)
+/// loads that file in xgboost 1.7.6 and checks xgboost predicts the same to 1e-6.
+#[test]
+fn a_model_trained_here_is_xgboost_json_that_xgboost_predicts_the_same() {
+    use weighbridge_local::training::{train, unpack_artifact, Artifact, Dataset};
+    let data = Dataset::from_csv(&weighbridge_local::demo::salary_rows(300, 7, 0.3), "train").unwrap();
+    let hyper = [("num_round", "8"), ("max_depth", "3")]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into();
+    let model = train("xgboost:1.7-1", &hyper, &data).unwrap();
+    let json = weighbridge_local::xgboost_export::to_xgboost_json(&model, 2).unwrap();
+    let Artifact::Xgboost(served) = unpack_artifact(&weighbridge_local::training::pack(&model, 2)).unwrap()
+    else {
+        panic!("not xgboost");
+    };
+    let rows: Vec<Vec<Option<f32>>> = data.rows[..40]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.iter()
+                .enumerate()
+                .map(|(j, &v)| (i % 7 != j).then_some(v as f32))
+                .collect()
+        })
+        .collect();
+    let predictions: Vec<f32> = rows
+        .iter()
+        .map(|r| served.predict(&r.iter().map(|v| v.unwrap_or(f32::NAN)).collect::<Vec<_>>()))
+        .collect();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let model_text = serde_json::to_string(&json).unwrap() + "\n";
+    let expected =
+        serde_json::to_string_pretty(&json!({"rows": rows, "prediction": predictions})).unwrap() + "\n";
+    if std::env::var("WEIGHBRIDGE_BLESS").is_ok() {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("trained-xgboost.json"), &model_text).unwrap();
+        std::fs::write(dir.join("trained-predictions.json"), &expected).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("trained-xgboost.json")).unwrap(),
+        model_text
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("trained-predictions.json")).unwrap(),
+        expected
+    );
+}

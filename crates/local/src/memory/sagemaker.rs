@@ -190,7 +190,7 @@ fn run_training(s: &mut State, r: &TrainingJobRequest) -> Result<(BTreeMap<Strin
     }
     let uri = format!("{}{}/output/model.tar.gz", with_slash(&r.output_path), r.name);
     let (bucket, key) = split_s3(&uri).ok_or("ClientError: the output path is not an S3 URI")?;
-    let body = training::pack(&model);
+    let body = training::pack(&model, train.rows.first().map_or(0, Vec::len));
     let etag = etag_of(&body);
     s.objects.insert((bucket, key), StoredObject { body, etag });
     Ok((metrics, uri))
