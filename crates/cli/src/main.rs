@@ -31,10 +31,16 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Invoke a task function in process with an event, over the embedded backend.
     Invoke(commands::invoke::InvokeArgs),
+    /// InvokeEndpoint on the embedded backend, as `aws sagemaker-runtime invoke-endpoint`.
+    InvokeEndpoint(commands::invoke_endpoint::InvokeEndpointArgs),
+    /// Put, get and list objects in the local S3 (`cp`, `ls`), as the AWS CLI does.
+    S3(commands::s3::S3Args),
     /// Endpoints, variants, weights, last metrics, training jobs and executions.
     Status(commands::status::StatusArgs),
     /// An execution's events (like `execution.list_events()`).
     History(commands::history::HistoryArgs),
+    /// Wait for an endpoint, as `aws sagemaker wait` (moving the virtual clock).
+    Wait(commands::wait::WaitArgs),
     /// Validate the state machines and cross-check them with template.yaml.
     Validate(commands::validate::ValidateArgs),
 }
@@ -57,9 +63,12 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Invoke(args) => commands::invoke::run(&args),
+        Command::InvokeEndpoint(args) => commands::invoke_endpoint::run(&args),
+        Command::S3(args) => commands::s3::run(&args),
         Command::Status(args) => commands::status::run(&args),
         Command::History(args) => commands::history::run(&args),
         Command::Validate(args) => commands::validate::run(&args),
+        Command::Wait(args) => commands::wait::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

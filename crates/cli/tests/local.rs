@@ -252,3 +252,135 @@ fn aws_mode_needs_the_aws_feature_and_says_so() {
     let out = weighbridge(&["run", "retrain", "--aws", "--input", "{}"]);
     assert!(text(&out).contains("--features aws"), "{}", text(&out));
 }
+
+/// Bring your own model, as a user would with the AWS CLI: a SageMaker XGBoost
+/// `model.tar.gz` copied into the local S3, deployed, waited for, invoked — and the
+/// answer is xgboost's own (crates/xgboost/tests/golden, from xgboost 1.7.6).
+#[test]
+fn a_sagemaker_xgboost_artifact_is_copied_deployed_waited_for_and_invoked() {
+    let dir = scratch("byo");
+    let s = dir.join("state");
+    let s = s.to_str().unwrap();
+    let model = std::fs::read(repo().join("crates/xgboost/tests/golden/binary-logistic.ubj")).unwrap();
+    let artifact = dir.join("model.tar.gz");
+    let mut archive = tar::Builder::new(flate2::write::GzEncoder::new(
+        std::fs::File::create(&artifact).unwrap(),
+        flate2::Compression::default(),
+    ));
+    let mut header = tar::Header::new_gnu();
+    header.set_size(model.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    archive
+        .append_data(&mut header, "xgboost-model", model.as_slice())
+        .unwrap();
+    archive.into_inner().unwrap().finish().unwrap();
+
+    let out = weighbridge(&[
+        "s3",
+        "cp",
+        artifact.to_str().unwrap(),
+        "s3://models/byo/",
+        "--state-dir",
+        s,
+    ]);
+    assert!(
+        out.status.success() && text(&out).contains("s3://models/byo/model.tar.gz"),
+        "{}",
+        text(&out)
+    );
+    let out = weighbridge(&["s3", "ls", "s3://models/", "--state-dir", s]);
+    assert!(
+        text(&out).contains("s3://models/byo/model.tar.gz"),
+        "{}",
+        text(&out)
+    );
+    let deploy = r#"{"executionName": "byo-1", "endpointName": "byo", "variantName": "champion",
+        "image": {"kind": "builtin", "name": "xgboost", "version": "1.7-1"},
+        "modelDataUrl": "s3://models/byo/model.tar.gz", "roleArn": "arn:aws:iam::123456789012:role/sm"}"#;
+    assert!(
+        weighbridge(&["invoke", "deploy", "--event", deploy, "--state-dir", s])
+            .status
+            .success()
+    );
+    let answer = dir.join("out.csv");
+    let invoke = |dir: &str| {
+        weighbridge(&[
+            "invoke-endpoint",
+            "--endpoint-name",
+            "byo",
+            "--body",
+            "0.1,0.2,,0.4\n0.9,0.1,0.5,0.5",
+            answer.to_str().unwrap(),
+            "--state-dir",
+            dir,
+        ])
+    };
+    let out = invoke(s);
+    assert!(
+        !out.status.success() && text(&out).contains("not in service"),
+        "{}",
+        text(&out)
+    );
+    let out = weighbridge(&[
+        "wait",
+        "endpoint-in-service",
+        "--endpoint-name",
+        "byo",
+        "--state-dir",
+        s,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = invoke(s);
+    assert!(
+        out.status.success() && text(&out).contains("\"InvokedProductionVariant\": \"champion\""),
+        "{}",
+        text(&out)
+    );
+    // xgboost 1.7.6 on the same two rows (the empty field is missing): 0.17893209, 0.9185605.
+    let got: Vec<f64> = std::fs::read_to_string(&answer)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert!(
+        (got[0] - 0.178_932_09).abs() < 1e-7 && (got[1] - 0.918_560_5).abs() < 1e-7,
+        "{got:?}"
+    );
+    let back = dir.join("back.tar.gz");
+    let out = weighbridge(&[
+        "s3",
+        "cp",
+        "s3://models/byo/model.tar.gz",
+        back.to_str().unwrap(),
+        "--state-dir",
+        s,
+    ]);
+    assert!(out.status.success());
+    assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&artifact).unwrap());
+    // Refusals: both sides local, a key S3 refuses, an endpoint name SageMaker refuses.
+    assert_eq!(
+        weighbridge(&["s3", "cp", "a", "b", "--state-dir", s])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        weighbridge(&["s3", "ls", "s3:///x", "--state-dir", s])
+            .status
+            .code(),
+        Some(2)
+    );
+    let out = weighbridge(&[
+        "invoke-endpoint",
+        "--endpoint-name",
+        "bad name",
+        "--body",
+        "1",
+        "o",
+        "--state-dir",
+        s,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -6,10 +6,13 @@ pub mod compare;
 pub mod demo;
 pub mod history;
 pub mod invoke;
+pub mod invoke_endpoint;
 pub mod local_state;
 pub mod run;
+pub mod s3;
 pub mod status;
 pub mod validate;
+pub mod wait;
 
 /// The error of `--aws` in a build without the `aws` feature.
 #[cfg(not(feature = "aws"))]
