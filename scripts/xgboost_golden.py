@@ -23,9 +23,12 @@ best_ntree_limit 4, which the 0.90 container predicts with) and `*.pkl-1.2` (pro
 the handle `CONFIG-offset:` + i64 length + the binary model + JSON config, as 1.0-1.2's
 XGBoosterSerializeToBuffer).
 """
+import gzip
+import io
 import json
 import pathlib
 import pickle
+import tarfile
 import struct
 import sys
 import tempfile
@@ -35,6 +38,7 @@ import xgboost as xgb
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "crates/xgboost/tests/golden"
+REPLAY = ROOT / "examples/replay"
 FEATURES = 4
 
 OBJECTIVES = [
@@ -155,6 +159,48 @@ def build(objective, index):
     return forms, case
 
 
+def model_tar_gz(model_bytes):
+    """model.tar.gz as the container writes it (xgboost-model inside), byte-stable."""
+    tar_bytes = io.BytesIO()
+    with tarfile.open(fileobj=tar_bytes, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        info = tarfile.TarInfo("xgboost-model")
+        info.size, info.mtime, info.mode = len(model_bytes), 0, 0o644
+        tar.addfile(info, io.BytesIO(model_bytes))
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
+        gz.write(tar_bytes.getvalue())
+    return out.getvalue()
+
+
+def replay_example():
+    """examples/replay: a champion trained on a badly measured feature, a challenger on a
+    well measured one (both xgboost 1.7.6, binary legacy format as the 1.7-1 container
+    saves it), and 1,500 labelled rows (label first) to replay them on."""
+    rng = np.random.default_rng(77)
+
+    def rows(n, noise):
+        x = rng.random((n, 3))
+        y = 100 * x[:, 0] + 40 * x[:, 1] * x[:, 2] + rng.normal(0, 2, n)
+        seen = x.copy()
+        seen[:, 0] += rng.normal(0, noise, n)
+        return seen, y
+
+    files = {}
+    for name, noise in (("champion", 0.3), ("challenger", 0.0)):
+        x, y = rows(2000, noise)
+        params = {"objective": "reg:squarederror", "max_depth": 4, "eta": 0.3, "seed": 3, "nthread": 1}
+        booster = xgb.train(params, xgb.DMatrix(x, label=y), num_boost_round=30)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = pathlib.Path(tmp) / "xgboost-model"
+            booster.save_model(str(path))
+            files[f"{name}.tar.gz"] = model_tar_gz(path.read_bytes())
+    x, y = rows(1500, 0.0)
+    files["test.csv"] = "".join(
+        f"{label:.4f},{a:.5f},{b:.5f},{c:.5f}\n" for label, (a, b, c) in zip(y, x)
+    ).encode()
+    return files
+
+
 def generate():
     files = {}
     cases = []
@@ -190,18 +236,19 @@ def check_trained():
 
 def main():
     check_trained()
-    files = generate()
+    files = {GOLDEN / n: d for n, d in generate().items()}
+    files.update({REPLAY / n: d for n, d in replay_example().items()})
     if "--check" in sys.argv:
-        stale = [n for n, d in files.items() if not (GOLDEN / n).exists() or (GOLDEN / n).read_bytes() != d]
+        stale = [str(n.relative_to(ROOT)) for n, d in files.items() if not n.exists() or n.read_bytes() != d]
         if stale:
             print("xgboost golden files differ from a fresh run:", ", ".join(stale))
             sys.exit(1)
         print(f"xgboost golden files match xgboost {xgb.__version__} ({len(files)} files)")
         return
-    GOLDEN.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        (GOLDEN / name).write_bytes(data)
-    print(f"wrote {len(files)} files to {GOLDEN.relative_to(ROOT)}")
+    for path, data in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    print(f"wrote {len(files)} files to {GOLDEN.relative_to(ROOT)} and {REPLAY.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

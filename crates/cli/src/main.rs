@@ -29,6 +29,9 @@ enum Command {
     /// Run a state machine (`retrain`, `ab-evaluation`) through the interpreter over the
     /// embedded backend in the state directory.
     Run(commands::run::RunArgs),
+    /// Replay two or more model.tar.gz files on a labelled data set: deployed as variants,
+    /// daily looks by the real ab-evaluation workflow, its decisions, table and plot.
+    Replay(commands::replay::ReplayArgs),
     /// Invoke a task function in process with an event, over the embedded backend.
     Invoke(commands::invoke::InvokeArgs),
     /// InvokeEndpoint on the embedded backend, as `aws sagemaker-runtime invoke-endpoint`.
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Invoke(args) => commands::invoke::run(&args),
+        Command::Replay(args) => commands::replay::run(&args),
         Command::InvokeEndpoint(args) => commands::invoke_endpoint::run(&args),
         Command::S3(args) => commands::s3::run(&args),
         Command::Status(args) => commands::status::run(&args),

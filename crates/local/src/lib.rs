@@ -9,6 +9,7 @@
 pub mod demo;
 pub mod functions;
 pub mod memory;
+pub mod replay;
 pub mod store;
 pub mod traffic;
 pub mod training;

@@ -8,6 +8,7 @@ pub mod history;
 pub mod invoke;
 pub mod invoke_endpoint;
 pub mod local_state;
+pub mod replay;
 pub mod run;
 pub mod s3;
 pub mod status;

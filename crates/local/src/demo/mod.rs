@@ -382,7 +382,7 @@ impl Demo<'_> {
 
 /// Whether a look's action ends its experiment: a promotion, a rollback or a shadow's
 /// removal (a graduation starts the weighted A/B that decides the rest).
-fn ends_experiment(action: &str) -> bool {
+pub(crate) fn ends_experiment(action: &str) -> bool {
     matches!(action, "promote" | "rollback" | "remove")
 }
 
@@ -404,7 +404,7 @@ fn retrain_report(key: &str, r: &ExecutionResult, minutes: i64) -> Result<Retrai
 }
 
 /// The evaluator's report for the look, from the execution history.
-fn look_report(
+pub(crate) fn look_report(
     experiment: u32,
     look: u32,
     r: &ExecutionResult,
@@ -448,7 +448,8 @@ fn look_report(
             }
         })
         .collect();
-    let live = backend.endpoint(ENDPOINT).map(|e| e.variants).unwrap_or_default();
+    let endpoint = evaluated["endpointName"].as_str().unwrap_or(ENDPOINT);
+    let live = backend.endpoint(endpoint).map(|e| e.variants).unwrap_or_default();
     let total: f64 = live.iter().map(|v| v.current_weight).sum();
     Ok(LookReport {
         experiment,
