@@ -263,18 +263,11 @@ fn a_sagemaker_xgboost_artifact_is_copied_deployed_waited_for_and_invoked() {
     let s = s.to_str().unwrap();
     let model = std::fs::read(repo().join("crates/xgboost/tests/golden/binary-logistic.ubj")).unwrap();
     let artifact = dir.join("model.tar.gz");
-    let mut archive = tar::Builder::new(flate2::write::GzEncoder::new(
-        std::fs::File::create(&artifact).unwrap(),
-        flate2::Compression::default(),
-    ));
-    let mut header = tar::Header::new_gnu();
-    header.set_size(model.len() as u64);
-    header.set_mode(0o644);
-    header.set_cksum();
-    archive
-        .append_data(&mut header, "xgboost-model", model.as_slice())
-        .unwrap();
-    archive.into_inner().unwrap().finish().unwrap();
+    std::fs::write(
+        &artifact,
+        weighbridge_local::training::tar_gz("xgboost-model", &model),
+    )
+    .unwrap();
 
     let out = weighbridge(&[
         "s3",

@@ -16,4 +16,4 @@ pub mod training;
 pub mod workflows;
 pub mod xgboost_export;
 
-pub use memory::{Fault, MemoryBackend, ResponseStyle, Timing, TransformJob};
+pub use memory::{Fault, MemoryBackend, ResponseStyle, Timing, TransformJob, WaitError};

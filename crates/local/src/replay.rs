@@ -8,7 +8,7 @@
 use chrono::Duration;
 use serde_json::json;
 use weighbridge_asl::interpreter::Clock;
-use weighbridge_tasks::ports::{EndpointStatus, ObjectStore, PutCondition, SageMaker};
+use weighbridge_tasks::ports::{ObjectStore, PutCondition};
 
 use crate::demo::{demo_env, ends_experiment, look_report, LookReport};
 use crate::functions::invoke;
@@ -121,24 +121,11 @@ async fn deploy_variants(backend: &MemoryBackend, config: &ReplayConfig) -> Resu
         invoke(backend, &env, "deploy", event)
             .await
             .map_err(|e| format!("deploying {}: {e}", m.name))?;
-        wait_in_service(backend).await?;
+        backend
+            .wait_in_service(ENDPOINT, 120)
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
-}
-
-async fn wait_in_service(backend: &MemoryBackend) -> Result<(), String> {
-    for _ in 0..120 {
-        let e = backend
-            .describe_endpoint(ENDPOINT)
-            .await
-            .map_err(|e| e.to_string())?;
-        match e.status {
-            EndpointStatus::InService => return Ok(()),
-            EndpointStatus::Failed => return Err(format!("the endpoint failed: {:?}", e.failure_reason)),
-            _ => backend.clock().advance(Duration::seconds(30)),
-        }
-    }
-    Err("the endpoint never reached InService".into())
 }
 
 /// Step 3: a look a day on the next slice of the data, until a decision ends it.

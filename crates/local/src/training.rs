@@ -441,18 +441,22 @@ pub fn metrics(model: &Model, data: &Dataset, channel: &str) -> BTreeMap<String,
 /// for an xgboost model (rows of `num_feature` features), `model.json` for the others
 /// (written to memory: only a model that does not serialise could fail, and the trainers
 /// never make one).
-#[allow(clippy::expect_used)]
 pub fn pack(model: &Model, num_feature: usize) -> Vec<u8> {
-    let (name, body) = match crate::xgboost_export::to_xgboost_json(model, num_feature) {
-        Some(xgboost) => (
-            "xgboost-model",
-            serde_json::to_vec(&xgboost).expect("a model serialises"),
-        ),
-        None => (
-            "model.json",
-            serde_json::to_vec_pretty(model).expect("a model serialises"),
-        ),
-    };
+    match crate::xgboost_export::to_xgboost_json(model, num_feature) {
+        Some(xgboost) => tar_gz("xgboost-model", xgboost.to_string().as_bytes()),
+        None => tar_gz("model.json", &serialised(model)),
+    }
+}
+
+#[allow(clippy::expect_used)]
+fn serialised(model: &Model) -> Vec<u8> {
+    serde_json::to_vec_pretty(model).expect("a model serialises")
+}
+
+/// A gzip-compressed tar holding one file, as SageMaker's `model.tar.gz` (written to
+/// memory, which cannot fail).
+#[allow(clippy::expect_used)]
+pub fn tar_gz(name: &str, body: &[u8]) -> Vec<u8> {
     let mut archive = tar::Builder::new(flate2::write::GzEncoder::new(
         Vec::new(),
         flate2::Compression::default(),
@@ -462,7 +466,7 @@ pub fn pack(model: &Model, num_feature: usize) -> Vec<u8> {
     header.set_mode(0o644);
     header.set_cksum();
     archive
-        .append_data(&mut header, name, body.as_slice())
+        .append_data(&mut header, name, body)
         .expect("writing to memory");
     archive
         .into_inner()

@@ -10,13 +10,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
-use weighbridge_asl::interpreter::{Clock, VirtualClock};
+use weighbridge_asl::interpreter::VirtualClock;
 use weighbridge_local::{MemoryBackend, Timing};
 use weighbridge_tasks::deploy::{deploy, DeployInput};
 use weighbridge_tasks::parse_input;
-use weighbridge_tasks::ports::{
-    EndpointStatus, InvokeRequest, ObjectStore, PutCondition, Runtime, SageMaker,
-};
+use weighbridge_tasks::ports::{InvokeRequest, ObjectStore, PutCondition, Runtime};
 
 fn golden(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -27,19 +25,7 @@ fn golden(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// `model.tar.gz` with one file.
-fn tar_gz(name: &str, body: &[u8]) -> Vec<u8> {
-    let mut archive = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::default(),
-    ));
-    let mut header = tar::Header::new_gnu();
-    header.set_size(body.len() as u64);
-    header.set_mode(0o644);
-    header.set_cksum();
-    archive.append_data(&mut header, name, body).unwrap();
-    archive.into_inner().unwrap().finish().unwrap()
-}
+use weighbridge_local::training::tar_gz;
 
 async fn endpoint_serving(b: &MemoryBackend, artifact: Vec<u8>) {
     b.put_object("models", "byo/model.tar.gz", artifact, PutCondition::Always)
@@ -53,13 +39,7 @@ async fn endpoint_serving(b: &MemoryBackend, artifact: Vec<u8>) {
     }))
     .unwrap();
     deploy(b.ports(), "us-east-1", &input).await.unwrap();
-    for _ in 0..30 {
-        if b.describe_endpoint("byo").await.unwrap().status == EndpointStatus::InService {
-            return;
-        }
-        b.clock().advance(Duration::seconds(30));
-    }
-    panic!("never InService");
+    b.wait_in_service("byo", 30).unwrap();
 }
 
 fn backend() -> MemoryBackend {

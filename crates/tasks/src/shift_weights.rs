@@ -284,7 +284,7 @@ fn validate(input: &ShiftWeightsInput) -> Result<(), TaskError> {
 }
 
 /// The task's output.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShiftWeightsOutput {
     /// The endpoint.
@@ -392,16 +392,7 @@ pub async fn shift_weights(
         endpoint_name: input.endpoint_name.clone(),
         previous_weights: previous.clone(),
         weights: previous.clone(),
-        new_config: None,
-        superseded_config: None,
-        retired_models: Vec::new(),
-        deleted: Vec::new(),
-        scaling: ScalingReport::default(),
-        restored: Vec::new(),
-        deleted_alarms: Vec::new(),
-        alarms: Vec::new(),
-        registry: None,
-        experiment_record: None,
+        ..ShiftWeightsOutput::default()
     };
     let live = Live {
         endpoint: &endpoint,
@@ -471,18 +462,8 @@ async fn delete_alarms(
     let deleted = alarms::delete_for(alarms, &input.endpoint_name, &[variant.to_string()]).await?;
     Ok(ShiftWeightsOutput {
         endpoint_name: input.endpoint_name.clone(),
-        previous_weights: BTreeMap::new(),
-        weights: BTreeMap::new(),
-        new_config: None,
-        superseded_config: None,
-        retired_models: Vec::new(),
-        deleted: Vec::new(),
-        scaling: ScalingReport::default(),
-        restored: Vec::new(),
         deleted_alarms: deleted,
-        alarms: Vec::new(),
-        registry: None,
-        experiment_record: None,
+        ..ShiftWeightsOutput::default()
     })
 }
 

@@ -6,9 +6,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use weighbridge_asl::interpreter::Clock;
 use weighbridge_local::store::Access;
-use weighbridge_tasks::ports::{EndpointStatus, SageMaker};
+use weighbridge_local::WaitError;
 use weighbridge_tasks::validation;
 
 use super::local_state::Local;
@@ -32,40 +31,24 @@ pub enum Waiter {
     },
 }
 
-/// The AWS CLI waiter's limits.
+/// The AWS CLI waiter's limit (of 30-second polls).
 const POLLS: usize = 120;
-const POLL_SECONDS: i64 = 30;
 
 pub fn run(args: &WaitArgs) -> Result<(), CliError> {
     let Waiter::EndpointInService { endpoint_name } = &args.waiter;
     validation::sagemaker_name("--endpoint-name", endpoint_name).map_err(CliError::Task)?;
     let local = Local::open(&args.state_dir, Access::Write, "wait")?;
-    for _ in 0..POLLS {
-        let endpoint = local
-            .runtime
-            .block_on(local.backend.describe_endpoint(endpoint_name))
-            .map_err(|e| CliError::Usage(format!("DescribeEndpoint {endpoint_name}: {e}")))?;
-        match endpoint.status {
-            EndpointStatus::InService => {
-                local.save(&[])?;
-                println!("{endpoint_name} is InService on config {}", endpoint.config_name);
-                return Ok(());
-            }
-            EndpointStatus::Failed => {
-                local.save(&[])?;
-                return Err(CliError::Execution(format!(
-                    "{endpoint_name} failed: {}",
-                    endpoint.failure_reason.unwrap_or_default()
-                )));
-            }
-            _ => local
-                .backend
-                .clock()
-                .advance(chrono::Duration::seconds(POLL_SECONDS)),
-        }
-    }
+    let waited = local.backend.wait_in_service(endpoint_name, POLLS);
+    // The clock moved: saved whatever the outcome.
     local.save(&[])?;
-    Err(CliError::Execution(format!(
-        "{endpoint_name} is not InService after {POLLS} polls of {POLL_SECONDS} s"
-    )))
+    match waited {
+        Ok(endpoint) => {
+            println!("{endpoint_name} is InService on config {}", endpoint.config_name);
+            Ok(())
+        }
+        Err(WaitError::NoEndpoint(why)) => Err(CliError::Usage(format!(
+            "DescribeEndpoint {endpoint_name}: {why}"
+        ))),
+        Err(WaitError::NotInService(why)) => Err(CliError::Execution(why)),
+    }
 }

@@ -17,6 +17,7 @@ mod transform;
 
 use runtime::hosted_model;
 use s3::{etag_of, split_s3, with_slash};
+pub use sagemaker::WaitError;
 pub use transform::TransformJob;
 
 use std::collections::BTreeMap;

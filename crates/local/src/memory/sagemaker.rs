@@ -138,10 +138,45 @@ impl MemoryBackend {
         self.with(|s| s.world.endpoints.get(name).cloned())
     }
 
+    /// As `aws sagemaker wait endpoint-in-service`: DescribeEndpoint every 30 virtual
+    /// seconds (the clock moves), at most `polls` times, until InService.
+    pub fn wait_in_service(&self, name: &str, polls: usize) -> Result<EndpointDescription, WaitError> {
+        for _ in 0..polls {
+            self.tick();
+            let e = self
+                .endpoint(name)
+                .ok_or_else(|| WaitError::NoEndpoint(format!("Could not find endpoint \"{name}\".")))?;
+            match e.status {
+                EndpointStatus::InService => return Ok(e),
+                EndpointStatus::Failed => {
+                    return Err(WaitError::NotInService(format!(
+                        "{name} failed: {}",
+                        e.failure_reason.unwrap_or_default()
+                    )))
+                }
+                _ => self.clock.advance(chrono::Duration::seconds(30)),
+            }
+        }
+        Err(WaitError::NotInService(format!(
+            "{name} is not InService after {polls} polls of 30 s"
+        )))
+    }
+
     /// A model as CreateModel made it (its image, artifact and tags).
     pub fn model_request(&self, name: &str) -> Option<ModelRequest> {
         self.with(|s| s.world.models.get(name).cloned())
     }
+}
+
+/// Why [`MemoryBackend::wait_in_service`] gave up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WaitError {
+    /// There is no such endpoint.
+    #[error("{0}")]
+    NoEndpoint(String),
+    /// It failed, or did not get there in time.
+    #[error("{0}")]
+    NotInService(String),
 }
 
 /// The names whose transition, started at the time in their entry, is over by `now`.
