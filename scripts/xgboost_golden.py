@@ -13,6 +13,9 @@ legacy binary (`.bin`, `binf` header), and xgboost's own margins and predictions
 rows are recorded: rows with missing values, and rows that sit exactly on split
 thresholds (float32 comparisons). Everything goes to crates/xgboost/tests/golden/.
 
+Container requests: CSV and LIBSVM bodies as the XGBoost container parses them and the
+bodies it answers with, per generation (crates/local/tests/golden/container-requests.json).
+
 Pickles: `<objective>.pkl` is xgboost 1.7.6's own `pickle.dumps(booster)` (the handle a
 UBJSON memory snapshot). The older containers' pickles cannot be made by an old xgboost
 here (no wheels for this Python), so two are built to their documented shape with
@@ -201,6 +204,110 @@ def replay_example():
     return files
 
 
+# Requests to the XGBoost container, and what the container makes of them (its own
+# parsing lines from aws/sagemaker-xgboost-container 1.7-1: encoder.csv_to_dmatrix and
+# serve_utils._get_sparse_matrix_from_libsvm; its encodings: serve.py's comma join
+# (0.90-1 to 1.2-1), sagemaker_containers' array_to_csv and encode_predictions_as_json
+# (1.2-2 and later), and the batch join).
+CONTAINER_REQUESTS = [
+    ("text/csv", "0.5,0.2,0.9"),
+    ("text/csv", "0.5,,0.9\n0.1,0.2,0.3"),
+    ("text/csv", "0.5,0.2"),
+    ("text/csv", "0.5,0.2,0.9,0.1"),
+    ("text/csv", "a,b,c"),
+    ("text/csv", "0.5,0.2,0.9\n0.1"),
+    ("text/csv", "0.5\t0.2\t0.9"),
+    ("text/csv", "0.5;0.2;0.9"),
+    ("text/csv", " 0.5 , 0.2 , 0.9 \r\n0.1,0.2,0.3\r\n"),
+    ("text/csv", "nan,inf,-inf"),
+    ("text/csv", "1_0,2,3"),
+    ("text/csv", "1e39,1,2"),
+    ("text/csv", "3.4e38,1,2"),
+    ("text/libsvm", "0 0:inf"),
+    ("text/csv", "\n\n0.5,0.2,0.9\n\n"),
+    ("text/csv", "0.5,0.2,0.9\n\n0.1,0.2,0.3"),
+    ("text/csv", "0.5"),
+    ("text/csv", "0.25\n0.5\n0.75"),
+    ("text/csv", "1e-3,2E2,.5"),
+    ("text/csv", "0x10,1,2"),
+    ("text/csv", "0.5,0.2,0.9,"),
+    ("text/csv; charset=utf-8", "0.9,0.9,0.9"),
+    ("text/libsvm", "0 0:0.5 1:0.2 2:0.9"),
+    ("text/libsvm", "1 0:0.5 2:0.9\n0 1:0.3"),
+    ("text/x-libsvm", "1 0:0.5\n0"),
+    ("text/libsvm", "1 1:0.5 1:0.25"),
+    ("text/libsvm", "0 5:1"),
+    ("text/libsvm", "0 a:1"),
+    ("text/libsvm", "1 2"),
+    ("text/libsvm", "0 0:0.5:7 1:0.2"),
+    # binary:hinge answers 0.0 and 1.0: Python writes the ".0".
+    ("text/csv", "0.1,0.2,0.3,0.4\n0.9,0.8,0.7,0.6\n,,,\n-3,5,-3,5", "binary-hinge"),
+    ("text/libsvm", "1 0:0.9 3:0.1\n0 1:-2", "binary-hinge"),
+]
+
+
+def container_parse(content_type, body):
+    """The container's matrix for a request, or the HTTP status it answers."""
+    import csv as csvlib
+    from scipy.sparse import csr_matrix
+
+    text = body.encode().strip().decode("utf-8")
+    try:
+        if content_type.startswith("text/csv"):
+            sniffed = csvlib.Sniffer().sniff(text.split("\n")[0][:512]).delimiter
+            delimiter = "," if sniffed.isalnum() else sniffed
+            clean = lambda line: ["nan" if x == "" else x for x in line.split(delimiter)]
+            return xgb.DMatrix(np.array(list(map(clean, text.split("\n")))).astype(float)), None
+        row, col, data = [], [], []
+        for row_idx, line in enumerate(text.split("\n")):
+            for item in line.split(" "):
+                if ":" in item:
+                    row.append(row_idx)
+                    col.append(item.split(":")[0])
+                    data.append(item.split(":")[1])
+        matrix = csr_matrix((np.array(data).astype(float), (np.array(row), np.array(col).astype(int))))
+        return xgb.DMatrix(matrix), None
+    except Exception:  # the container answers 415
+        return None, 415
+
+
+def container_requests(models):
+    """crates/local/tests/golden/container-requests.json: each request's outcome on its
+    model (the replay champion — xgboost 1.7.6 legacy binary, 3 features — unless it
+    names a golden model) and the answer bodies."""
+    boosters = {}
+    for name, model_bytes in models.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            path = pathlib.Path(tmp) / "xgboost-model"
+            path.write_bytes(model_bytes)
+            boosters[name] = xgb.Booster(model_file=str(path))
+    cases = []
+    for content_type, body, *model in CONTAINER_REQUESTS:
+        model = model[0] if model else "champion"
+        booster = boosters[model]
+        case = {"contentType": content_type, "body": body, "model": model}
+        matrix, status = container_parse(content_type, body)
+        if matrix is not None:
+            try:
+                preds = booster.predict(matrix, validate_features=False).tolist()
+            except xgb.core.XGBoostError:
+                status = 400
+        if status is not None:
+            case["status"] = status
+        else:
+            stream = io.StringIO()
+            import csv as csvlib
+            csvlib.writer(stream, lineterminator="\n").writerows(np.reshape(np.array(preds), (len(preds), 1)))
+            case["answers"] = {
+                "commaJoined": ",".join(map(str, preds)),
+                "csv": stream.getvalue(),
+                "json": json.dumps({"predictions": [{"score": p} for p in preds]}),
+                "batch": "\n".join(map(str, preds)) + "\n",
+            }
+        cases.append(case)
+    return (json.dumps({"xgboost": xgb.__version__, "cases": cases}, indent=1) + "\n").encode()
+
+
 def generate():
     files = {}
     cases = []
@@ -237,7 +344,11 @@ def check_trained():
 def main():
     check_trained()
     files = {GOLDEN / n: d for n, d in generate().items()}
-    files.update({REPLAY / n: d for n, d in replay_example().items()})
+    replay = replay_example()
+    files.update({REPLAY / n: d for n, d in replay.items()})
+    champion = tarfile.open(fileobj=io.BytesIO(replay["champion.tar.gz"])).extractfile("xgboost-model").read()
+    models = {"champion": champion, "binary-hinge": files[GOLDEN / "binary-hinge.bin"]}
+    files[ROOT / "crates/local/tests/golden/container-requests.json"] = container_requests(models)
     if "--check" in sys.argv:
         stale = [str(n.relative_to(ROOT)) for n, d in files.items() if not n.exists() or n.read_bytes() != d]
         if stale:

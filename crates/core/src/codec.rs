@@ -195,11 +195,20 @@ pub fn parse_label_first_csv(text: &str) -> Result<Vec<LabelledRow>> {
     lines(text).map(|(n, l)| csv_row(n, l, &mut width)).collect()
 }
 
-/// One label-first CSV line; `width` is the column count of the first row.
+/// One label-first CSV line; `width` is the column count of the first row. An empty
+/// feature field is a missing value (NaN), as the containers read it; the label must be
+/// a number.
 fn csv_row(n: usize, line: &str, width: &mut Option<usize>) -> Result<LabelledRow> {
     let values: Vec<f64> = line
         .split(',')
-        .map(|f| parse_number(n, f))
+        .enumerate()
+        .map(|(i, f)| {
+            if i > 0 && f.trim().is_empty() {
+                Ok(f64::NAN)
+            } else {
+                parse_number(n, f)
+            }
+        })
         .collect::<Result<_>>()?;
     if values.len() < 2 {
         return Err(payload_err(
@@ -224,8 +233,12 @@ fn csv_row(n: usize, line: &str, width: &mut Option<usize>) -> Result<LabelledRo
 }
 
 /// A number as CSV: the shortest decimal that round-trips, in exponent form when the
-/// plain form would be long (1e-300 is 302 characters plain), so every field fits in 24.
+/// plain form would be long (1e-300 is 302 characters plain), so every field fits in 24;
+/// a missing value (NaN) is an empty field.
 fn csv_number(v: f64) -> String {
+    if v.is_nan() {
+        return String::new();
+    }
     let plain = v.to_string();
     if plain.len() <= 24 {
         plain
@@ -275,9 +288,15 @@ fn jsonl_row(n: usize, line: &str) -> Result<LabelledRow> {
         .and_then(Value::as_array)
         .ok_or_else(|| payload_err(n, "needs a \"features\" array"))?
         .iter()
-        .map(|f| f.as_f64().filter(|x| x.is_finite()))
+        .map(|f| {
+            if f.is_null() {
+                Some(f64::NAN)
+            } else {
+                f.as_f64().filter(|x| x.is_finite())
+            }
+        })
         .collect::<Option<Vec<f64>>>()
-        .ok_or_else(|| payload_err(n, "every feature must be a finite number"))?;
+        .ok_or_else(|| payload_err(n, "every feature must be a finite number or null (missing)"))?;
     if features.is_empty() {
         return Err(payload_err(n, "a labelled row needs at least one feature"));
     }

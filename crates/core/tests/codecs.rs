@@ -97,6 +97,21 @@ fn label_first_csv_splits_label_and_features() {
     assert!(err.to_string().contains("at least one feature"));
 }
 
+/// An empty feature field is a missing value, as the containers read it, and goes back
+/// out as an empty field (never a shifted column); the label must still be a number.
+#[test]
+fn missing_features_are_nan_in_and_empty_out() {
+    let rows = parse_label_first_csv("10,,2\n20,3,\n").unwrap();
+    assert!(rows[0].features[0].is_nan() && rows[0].features[1] == 2.0);
+    assert!(rows[1].features[1].is_nan());
+    let features: Vec<&[f64]> = rows.iter().map(|r| r.features.as_slice()).collect();
+    assert_eq!(encode_rows(&features, Format::Csv).unwrap(), ",2\n3,\n");
+    let err = parse_label_first_csv(",1,2\n").unwrap_err();
+    assert!(err.to_string().contains("not a number"), "{err}");
+    let json = weighbridge_core::codec::parse_labelled("{\"label\": 1, \"features\": [null, 2]}\n").unwrap();
+    assert!(json[0].features[0].is_nan());
+}
+
 #[test]
 fn requests_drop_nothing_and_encode_rows() {
     let rows: Vec<&[f64]> = vec![&[1.0, 2.5], &[3.0, 4.0]];

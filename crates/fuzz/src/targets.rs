@@ -8,7 +8,7 @@ use weighbridge_core::codec::{decode_predictions, parse_labelled, Format, Labell
 pub type Target = fn(&[u8]);
 
 /// Every target by name, with the repository files that seed it.
-pub const TARGETS: [(&str, Target, &[&str]); 10] = [
+pub const TARGETS: [(&str, Target, &[&str]); 11] = [
     ("codecs", codecs, &["examples/compare"]),
     ("capture_records", capture_records, &["crates/fuzz/seeds"]),
     ("labelled_rows", labelled_rows, &["examples/compare"]),
@@ -19,7 +19,37 @@ pub const TARGETS: [(&str, Target, &[&str]); 10] = [
     ("state_dir", state_dir, &[]),
     ("xgboost_models", xgboost_models, &["crates/xgboost/tests/golden"]),
     ("model_archives", model_archives, &["crates/fuzz/seeds/archives"]),
+    (
+        "container_requests",
+        container_requests,
+        &["examples/replay", "examples/compare"],
+    ),
 ];
+
+/// The XGBoost container's request parsing (the first byte picks CSV or LIBSVM, the
+/// rest is the body), the column check and every answer shape.
+pub fn container_requests(data: &[u8]) {
+    use weighbridge_local::memory::serving;
+    use weighbridge_local::ResponseStyle;
+    let Some((first, body)) = data.split_first() else {
+        return;
+    };
+    let content_type = if first % 2 == 0 { "text/csv" } else { "text/libsvm" };
+    let Ok(rows) = serving::parse_request(content_type, body) else {
+        return;
+    };
+    let shape = serving::ModelShape {
+        num_feature: usize::from(*first),
+        pickled: first % 3 == 0,
+    };
+    let _ = serving::check_columns(shape, &rows);
+    let scores: Vec<f64> = rows.rows.iter().map(|r| r.iter().sum()).collect();
+    for style in [ResponseStyle::Xgboost, ResponseStyle::XgboostCommaJoined] {
+        for accept in [None, Some("application/json"), Some("text/csv")] {
+            let _ = serving::render_xgboost(style, accept, None, &scores);
+        }
+    }
+}
 
 /// The xgboost model loader on any bytes (JSON, UBJSON, legacy binary, pickle
 /// detection); a model that loads predicts a row of zeros, one of NaN and an empty row.

@@ -35,7 +35,7 @@ async fn endpoint() -> MemoryBackend {
     let config = b.endpoint("bench").unwrap().config_name;
     for v in b.describe_endpoint_config(&config).await.unwrap().variants {
         let noise = if v.name == "champion" { 1.0 } else { 0.5 };
-        b.serve(&v.model_name, ResponseStyle::Csv, move |x| {
+        b.serve(&v.model_name, ResponseStyle::Xgboost, move |x| {
             x[0] + noise * (x[1] - 0.5)
         });
     }

@@ -346,9 +346,11 @@ fn evaluate_test_set(dir: &Path) {
             .unwrap();
         for v in config.variants {
             let noise = if v.name == "champion" { 1.0 } else { 0.8 };
-            backend.serve(&v.model_name, weighbridge_local::ResponseStyle::Csv, move |x| {
-                x[0] + noise * (x[1] - 0.5)
-            });
+            backend.serve(
+                &v.model_name,
+                weighbridge_local::ResponseStyle::Xgboost,
+                move |x| x[0] + noise * (x[1] - 0.5),
+            );
         }
     });
     let store = DirStore {

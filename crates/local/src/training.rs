@@ -134,6 +134,12 @@ impl Dataset {
         if parsed.is_empty() {
             return Err(format!("ClientError: channel {channel} has no rows"));
         }
+        if let Some(row) = parsed.iter().position(|r| r.features.iter().any(|v| v.is_nan())) {
+            return Err(format!(
+                "ClientError: channel {channel}: row {} has an empty feature field; the local trainer does not learn missing values (fill or drop them, or train on SageMaker)",
+                row + 1
+            ));
+        }
         Ok(Self {
             labels: parsed.iter().map(|r| r.label).collect(),
             rows: parsed.into_iter().map(|r| r.features).collect(),

@@ -38,7 +38,7 @@ async fn deployed(b: &MemoryBackend, variant: &str, execution: &str, extra: Valu
     let out = deploy(b.ports(), "us-east-1", &deploy_input(variant, execution, extra))
         .await
         .unwrap();
-    b.serve(&out.model_name, ResponseStyle::Csv, |x| x[0]);
+    b.serve(&out.model_name, ResponseStyle::Xgboost, |x| x[0]);
     for _ in 0..30 {
         if b.describe_endpoint("salary").await.unwrap().status == EndpointStatus::InService {
             return out;

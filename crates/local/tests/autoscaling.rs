@@ -84,7 +84,7 @@ fn count(e: &EndpointDescription, variant: &str) -> i32 {
 }
 
 async fn serve(b: &MemoryBackend, out: &DeployOutput) {
-    b.serve(&out.model_name, ResponseStyle::Csv, |x| x[0]);
+    b.serve(&out.model_name, ResponseStyle::Xgboost, |x| x[0]);
 }
 
 /// `salary` with one variant, `champion`, registered for autoscaling (min 2, max 8, one

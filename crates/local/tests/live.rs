@@ -55,7 +55,7 @@ async fn live_endpoint(challenger_noise: f64) -> MemoryBackend {
         } else {
             challenger_noise
         };
-        b.serve(&v.model_name, ResponseStyle::Csv, move |x| {
+        b.serve(&v.model_name, ResponseStyle::Xgboost, move |x| {
             x[0] + noise * (x[1] - 0.5)
         });
     }

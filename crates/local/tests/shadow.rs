@@ -73,7 +73,7 @@ async fn shadowed_endpoint(challenger_noise: f64, capture_percent: u32) -> Memor
         } else {
             challenger_noise
         };
-        b.serve(&v.model_name, ResponseStyle::Csv, move |x| {
+        b.serve(&v.model_name, ResponseStyle::Xgboost, move |x| {
             x[0] + noise * (x[1] - 0.5)
         });
     }

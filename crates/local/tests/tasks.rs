@@ -315,7 +315,7 @@ async fn ab_endpoint_served_by_hand(challenger_noise: f64) -> MemoryBackend {
         } else {
             challenger_noise
         };
-        b.serve(&v.model_name, ResponseStyle::Csv, move |x| {
+        b.serve(&v.model_name, ResponseStyle::Xgboost, move |x| {
             x[0] + noise * (x[1] - 0.5)
         });
     }
@@ -627,7 +627,7 @@ async fn a_multi_model_endpoint_compares_target_models_and_changes_no_weights() 
     b.serve("model-a.tar.gz", ResponseStyle::LinearLearner, |x| {
         x[0] + (x[1] - 0.5)
     });
-    b.serve("model-b.tar.gz", ResponseStyle::Csv, |x| {
+    b.serve("model-b.tar.gz", ResponseStyle::Xgboost, |x| {
         x[0] + 0.1 * (x[1] - 0.5)
     });
     b.put("data", "ab/look1.csv", &test_rows(600, 6));

@@ -24,7 +24,7 @@ pub struct InvokeEndpointArgs {
     /// The request body: the text itself, or `fileb://path` for a file's bytes.
     #[arg(long)]
     pub body: String,
-    /// The body's MIME type (`text/csv`, `application/json`, …).
+    /// The body's MIME type (`text/csv`, `text/libsvm`; the linear-learner container also takes JSON Lines).
     #[arg(long, default_value = "text/csv")]
     pub content_type: String,
     /// The MIME type asked for in the answer.

@@ -12,6 +12,7 @@ mod registry;
 mod runtime;
 mod s3;
 mod sagemaker;
+pub mod serving;
 mod sfn;
 mod transform;
 
@@ -43,8 +44,12 @@ pub type Predictor = Arc<dyn Fn(&[f64]) -> f64 + Send + Sync>;
 /// How a hosted model formats its answers (the real containers differ).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseStyle {
-    /// xgboost: one value per line, `text/csv`.
-    Csv,
+    /// SageMaker XGBoost 1.2-2 and later: `Accept` chooses `text/csv` (one value per
+    /// line, the default) or `application/json` (`{"predictions": [{"score": …}]}`).
+    Xgboost,
+    /// SageMaker XGBoost 0.90-1 to 1.2-1: one comma-joined line, `text/csv`, whatever
+    /// `Accept` asks.
+    XgboostCommaJoined,
     /// linear-learner: `{"predictions":[{"score":…}]}`, `application/json`.
     LinearLearner,
     /// A broken container: a body that does not decode.
@@ -133,7 +138,7 @@ pub struct Saved {
 struct State {
     world: World,
     objects: BTreeMap<(String, String), StoredObject>,
-    predictors: BTreeMap<String, (Predictor, ResponseStyle)>,
+    predictors: BTreeMap<String, runtime::Hosted>,
     faults: BTreeMap<String, Vec<Fault>>,
     /// Calls of an operation to let through before its queued faults apply.
     fault_skips: BTreeMap<String, usize>,

@@ -15,7 +15,13 @@ impl MemoryBackend {
         style: ResponseStyle,
         predict: impl Fn(&[f64]) -> f64 + Send + Sync + 'static,
     ) {
-        self.with(|s| s.predictors.insert(model.to_string(), (Arc::new(predict), style)));
+        let hosted = Hosted {
+            predict: Arc::new(predict),
+            style,
+            shape: None,
+            default_accept: None,
+        };
+        self.with(|s| s.predictors.insert(model.to_string(), hosted));
     }
 
     /// The `ModelLatency` (microseconds) `variant` reports from now on: a slow model.
@@ -125,14 +131,23 @@ pub(super) fn invocation_totals(
     })
 }
 
+/// A model as its container serves it: the prediction, how answers are written, and
+/// what the container checks the request's columns against.
+#[derive(Clone)]
+pub struct Hosted {
+    /// One row's prediction.
+    pub predict: Predictor,
+    /// The container's answers.
+    pub style: ResponseStyle,
+    /// The model's feature count and file form (an xgboost artifact), for the column check.
+    pub shape: Option<serving::ModelShape>,
+    /// The model's `SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`.
+    pub default_accept: Option<String>,
+}
+
 /// The predictor of `model` (cached under `key`): one registered with `serve`, else
 /// the artifact of the model `hosted` (at `target` under it, for a multi-model endpoint).
-fn predictor(
-    s: &mut State,
-    key: &str,
-    hosted: &str,
-    target: Option<&str>,
-) -> Result<(Predictor, ResponseStyle), String> {
+fn predictor(s: &mut State, key: &str, hosted: &str, target: Option<&str>) -> Result<Hosted, String> {
     if let Some(served) = s.predictors.get(key) {
         return Ok(served.clone());
     }
@@ -149,11 +164,7 @@ fn predictor(
 /// A predictor for a model whose artifact is in the local S3 (a model trained here).
 /// For a multi-model endpoint, `target` is the artifact's path under the model's
 /// `ModelDataUrl` prefix, as SageMaker resolves `TargetModel`.
-pub(super) fn hosted_model(
-    s: &State,
-    model: &ModelRequest,
-    target: Option<&str>,
-) -> Result<(Predictor, ResponseStyle), String> {
+pub(super) fn hosted_model(s: &State, model: &ModelRequest, target: Option<&str>) -> Result<Hosted, String> {
     let data_url = model
         .model_data_url
         .as_deref()
@@ -171,12 +182,26 @@ pub(super) fn hosted_model(
     let style = if model.image.contains("linear-learner") {
         ResponseStyle::LinearLearner
     } else {
-        ResponseStyle::Csv
+        serving::xgboost_style(&model.image)
     };
-    Ok((Arc::new(move |x: &[f64]| artifact.predict(x)), style))
+    let shape = match &artifact {
+        training::Artifact::Xgboost(b) => Some(serving::ModelShape {
+            num_feature: b.num_feature,
+            pickled: b.format == weighbridge_xgboost::Format::Pickle,
+        }),
+        training::Artifact::Trained(_) => None,
+    };
+    Ok(Hosted {
+        predict: Arc::new(move |x: &[f64]| artifact.predict(x)),
+        style,
+        shape,
+        default_accept: model
+            .environment
+            .get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT")
+            .cloned(),
+    })
 }
 
-#[async_trait]
 #[async_trait]
 impl Runtime for MemoryBackend {
     async fn invoke_endpoint(&self, r: &InvokeRequest) -> PortResult<InvokeResponse> {
@@ -185,7 +210,7 @@ impl Runtime for MemoryBackend {
         if let Some(latency) = self.with(|s| s.latency.get("InvokeEndpoint").copied()) {
             tokio::time::sleep(latency).await;
         }
-        let (predict, style, variant) = self.with(|s| route(s, r))?;
+        let (hosted, variant) = self.with(|s| route(s, r))?;
         let now = self.clock.now();
         if self.with(|s| s.failing_variants.contains(&variant)) {
             self.with(|s| {
@@ -196,48 +221,99 @@ impl Runtime for MemoryBackend {
                 "ModelError: Received server error (500) from primary with message \"internal error\" (variant {variant})"
             )));
         }
-        let (body, content_type) = self.answer_and_record(r, &variant, (&predict, style), now);
-        if let Some((predict, style, shadow)) = self.with(|s| mirrored_to(s, r)) {
+        let answered = self.answer_and_record(r, &variant, &hosted, now);
+        if let Some((shadow_model, shadow)) = self.with(|s| mirrored_to(s, r)) {
             // The shadow answers too: its response is captured and counted, never returned.
-            self.answer_and_record(r, &shadow, (&predict, style), now);
+            let _ = self.answer_and_record(r, &shadow, &shadow_model, now);
         }
+        let (body, content_type) = answered.map_err(|refused| model_error(&r.endpoint, &refused))?;
         Ok(InvokeResponse {
             body: body.into_bytes(),
-            content_type: Some(content_type.into()),
+            content_type: Some(content_type),
             invoked_variant: Some(variant),
         })
     }
 }
 
+/// A container's non-200 as SageMaker reports it: a ModelError (HTTP 424) carrying the
+/// container's status and body.
+fn model_error(endpoint: &str, refused: &serving::Rejection) -> PortError {
+    let kind = if refused.status >= 500 { "server" } else { "client" };
+    PortError::Validation(format!(
+        "ModelError: Received {kind} error ({}) from primary with message \"{}\". See the log group /aws/sagemaker/Endpoints/{endpoint} for more information.",
+        refused.status, refused.message
+    ))
+}
+
 impl MemoryBackend {
     /// `variant`'s answer to the request, captured (if sampled) and counted in its
-    /// invocation metrics.
+    /// invocation metrics; a container's refusal is counted (a 5xx as an error) and
+    /// not captured.
     fn answer_and_record(
         &self,
         r: &InvokeRequest,
         variant: &str,
-        (predict, style): (&Predictor, ResponseStyle),
+        hosted: &Hosted,
         now: DateTime<Utc>,
-    ) -> (String, &'static str) {
-        let scores: Vec<f64> = request_rows(&r.body).iter().map(|row| predict(row)).collect();
-        let (body, content_type) = answer(style, &scores);
+    ) -> Result<(String, String), serving::Rejection> {
+        let answer = container_answer(r, hosted);
         self.with(|s| {
-            let exchange = capture::Exchange {
-                request: r,
-                variant,
-                response: body.as_bytes(),
-                response_type: content_type,
+            if let Ok((body, content_type)) = &answer {
+                let exchange = capture::Exchange {
+                    request: r,
+                    variant,
+                    response: body.as_bytes(),
+                    response_type: content_type,
+                };
+                capture::record(s, now, &exchange);
+            }
+            let error_5xx = match &answer {
+                Ok(_) => hosted.style == ResponseStyle::Garbage,
+                Err(refused) => refused.status >= 500,
             };
-            capture::record(s, now, &exchange);
-            count_invocation(s, &r.endpoint, variant, now, style == ResponseStyle::Garbage);
+            count_invocation(s, &r.endpoint, variant, now, error_5xx);
             super::alarms::evaluate(s, now);
         });
-        (body, content_type)
+        answer
+    }
+}
+
+/// What the container answers: the request parsed and checked as its generation does,
+/// one prediction per row, written by `Accept`.
+fn container_answer(r: &InvokeRequest, hosted: &Hosted) -> Result<(String, String), serving::Rejection> {
+    let predict = |rows: &[Vec<f64>]| -> Vec<f64> { rows.iter().map(|row| (hosted.predict)(row)).collect() };
+    match hosted.style {
+        ResponseStyle::Xgboost | ResponseStyle::XgboostCommaJoined => {
+            if r.body.is_empty() {
+                // The container answers an empty body with 204 and nothing.
+                return Ok((String::new(), "text/csv".into()));
+            }
+            let rows = serving::parse_request(&r.content_type, &r.body)?;
+            if let Some(shape) = hosted.shape {
+                serving::check_columns(shape, &rows)?;
+            }
+            let scores = predict(&rows.rows);
+            serving::render_xgboost(
+                hosted.style,
+                r.accept.as_deref(),
+                hosted.default_accept.as_deref(),
+                &scores,
+            )
+        }
+        ResponseStyle::LinearLearner => {
+            let scores = predict(&linear_learner_rows(&r.body));
+            let predictions: Vec<_> = scores.iter().map(|s| serde_json::json!({ "score": s })).collect();
+            Ok((
+                serde_json::json!({ "predictions": predictions }).to_string(),
+                "application/json".into(),
+            ))
+        }
+        ResponseStyle::Garbage => Ok(("<html>502 Bad Gateway</html>".to_string(), "text/csv".into())),
     }
 }
 
 /// Which variant answers (`TargetVariant`, else the weights) and its model's predictor.
-fn route(s: &mut State, r: &InvokeRequest) -> PortResult<(Predictor, ResponseStyle, String)> {
+fn route(s: &mut State, r: &InvokeRequest) -> PortResult<(Hosted, String)> {
     let e = s.world.endpoints.get(&r.endpoint).ok_or_else(|| {
         PortError::Validation(format!(
             "Endpoint {} of account 000000000000 not found.",
@@ -274,15 +350,15 @@ fn route(s: &mut State, r: &InvokeRequest) -> PortResult<(Predictor, ResponseSty
             ))
         })?;
     let model = r.target_model.clone().unwrap_or_else(|| variant_model.clone());
-    let (p, style) = predictor(s, &model, &variant_model, r.target_model.as_deref())
+    let hosted = predictor(s, &model, &variant_model, r.target_model.as_deref())
         .map_err(|why| PortError::Validation(format!("model {model} cannot be served: {why}")))?;
-    Ok((p, style, variant))
+    Ok((hosted, variant))
 }
 
 /// The shadow variant this request is mirrored to, if the endpoint has one and the
 /// request is sampled (the shadow's weight over the production variant's; seeded, and
 /// without a seed every request); `TargetVariant` requests are not mirrored.
-fn mirrored_to(s: &mut State, r: &InvokeRequest) -> Option<(Predictor, ResponseStyle, String)> {
+fn mirrored_to(s: &mut State, r: &InvokeRequest) -> Option<(Hosted, String)> {
     if r.target_variant.is_some() {
         return None;
     }
@@ -300,8 +376,8 @@ fn mirrored_to(s: &mut State, r: &InvokeRequest) -> Option<(Predictor, ResponseS
     if !sampled {
         return None;
     }
-    let (predict, style) = predictor(s, &model, &model, None).ok()?;
-    Some((predict, style, shadow.name))
+    let hosted = predictor(s, &model, &model, None).ok()?;
+    Some((hosted, shadow.name))
 }
 
 /// A variant by the current weights (seeded); without a seed, the heaviest.
@@ -332,10 +408,9 @@ fn routed_by_weight(
     }
 }
 
-/// The request's feature rows: CSV lines (an empty field is missing: NaN; so, for now,
-/// is a field that is not a number — the containers answer a ModelError there), or JSON
-/// Lines with `features`.
-fn request_rows(body: &[u8]) -> Vec<Vec<f64>> {
+/// The rows of a request to the linear-learner container: CSV lines (an empty field is
+/// missing, NaN) or JSON Lines with `features`.
+fn linear_learner_rows(body: &[u8]) -> Vec<Vec<f64>> {
     String::from_utf8_lossy(body)
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -344,29 +419,13 @@ fn request_rows(body: &[u8]) -> Vec<Vec<f64>> {
                 let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
                 v["features"]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+                    .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect())
                     .unwrap_or_default()
             } else {
-                // An empty field is a missing value (NaN), never a shifted column.
                 l.split(',')
-                    .map(|f| match f.trim() {
-                        "" => f64::NAN,
-                        f => f.parse().unwrap_or(f64::NAN),
-                    })
+                    .map(|f| serving::python_float(f).unwrap_or(f64::NAN))
                     .collect()
             }
         })
         .collect()
-}
-
-/// The response body and content type as the container of `style` writes them.
-fn answer(style: ResponseStyle, scores: &[f64]) -> (String, &'static str) {
-    match style {
-        ResponseStyle::Csv => (scores.iter().map(|v| format!("{v}\n")).collect::<String>(), "text/csv"),
-        ResponseStyle::LinearLearner => (
-            serde_json::json!({ "predictions": scores.iter().map(|s| serde_json::json!({"score": s})).collect::<Vec<_>>() }).to_string(),
-            "application/json",
-        ),
-        ResponseStyle::Garbage => ("<html>502 Bad Gateway</html>".to_string(), "text/csv"),
-    }
 }

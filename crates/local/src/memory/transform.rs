@@ -25,7 +25,7 @@ pub struct TransformJob {
 
 /// Runs a transform job: every input object scored row by row.
 fn transform(s: &mut State, model: &ModelRequest, job: &TransformJob) -> Result<(), String> {
-    let (predict, _) =
+    let hosted =
         hosted_model(s, model, None).map_err(|why| format!("ClientError: model {}: {why}", model.name))?;
     let (in_bucket, prefix) = split_s3(&job.input_uri).ok_or("ClientError: the input is not an S3 URI")?;
     let (out_bucket, out_prefix) =
@@ -40,22 +40,19 @@ fn transform(s: &mut State, model: &ModelRequest, job: &TransformJob) -> Result<
         return Err(format!("ClientError: no input under {}", job.input_uri));
     }
     for (key, body) in inputs {
-        let mut out = String::new();
-        for (n, line) in String::from_utf8_lossy(&body)
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let row: Vec<f64> = line
-                .split(',')
-                .map(|f| {
-                    f.trim()
-                        .parse()
-                        .map_err(|_| format!("ClientError: {key} line {}: {f:?} is not a number", n + 1))
-                })
-                .collect::<Result<_, _>>()?;
-            out.push_str(&format!("{}\n", predict(&row)));
+        // Batch transform sends the object as the container's payload; its answer is one
+        // value per line (SAGEMAKER_BATCH), in every generation.
+        let rows = super::serving::parse_request("text/csv", &body)
+            .map_err(|refused| format!("ClientError: {key}: {}", refused.message))?;
+        if let Some(shape) = hosted.shape {
+            super::serving::check_columns(shape, &rows)
+                .map_err(|refused| format!("ClientError: {key}: {}", refused.message))?;
         }
+        let out: String = rows
+            .rows
+            .iter()
+            .map(|row| format!("{}\n", super::serving::python_repr((hosted.predict)(row))))
+            .collect();
         let name = key.rsplit('/').next().unwrap_or(&key);
         let body = out.into_bytes();
         let etag = etag_of(&body);
