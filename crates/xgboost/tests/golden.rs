@@ -109,3 +109,52 @@ fn batch_prediction_is_row_prediction() {
             .all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 }
+
+/// The 3.0-5 container's generation (scripts/xgboost3_golden.py, xgboost 3.0.5):
+/// `xgboost-model` as the container saves it (UBJSON, no extension), JSON, and a pickle
+/// (protocol 5, the handle a UBJSON snapshot) — every objective, to 1e-6.
+#[test]
+fn models_saved_by_xgboost_3_predict_as_xgboost_3() {
+    let dir = golden().join("v3");
+    let cases: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("predictions.json")).unwrap()).unwrap();
+    assert!(cases["xgboost"].as_str().unwrap().starts_with("3."));
+    let mut compared = 0;
+    for case in cases["cases"].as_array().unwrap() {
+        let stem = case["stem"].as_str().unwrap();
+        for (ext, format) in [
+            ("xgboost-model", Format::Ubjson),
+            ("json", Format::Json),
+            ("pkl", Format::Pickle),
+        ] {
+            let booster = load(&std::fs::read(dir.join(format!("{stem}.{ext}"))).unwrap())
+                .unwrap_or_else(|e| panic!("v3/{stem}.{ext}: {e}"));
+            assert_eq!(booster.format, format, "{stem}.{ext}");
+            assert_eq!(booster.version.map(|v| v.0), Some(3), "{stem}.{ext}");
+            for (i, row) in case["rows"].as_array().unwrap().iter().enumerate() {
+                let x: Vec<f32> = row
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().map_or(f32::NAN, |v| v as f32))
+                    .collect();
+                let (margin, prediction) = (
+                    case["margin"][i].as_f64().unwrap(),
+                    case["prediction"][i].as_f64().unwrap(),
+                );
+                assert!(
+                    close(booster.predict_margin(&x), margin),
+                    "v3/{stem}.{ext} row {i}: margin {} vs xgboost {margin}",
+                    booster.predict_margin(&x)
+                );
+                assert!(
+                    close(booster.predict(&x), prediction),
+                    "v3/{stem}.{ext} row {i}: prediction {} vs xgboost {prediction}",
+                    booster.predict(&x)
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 11 * 3 * 60);
+}
