@@ -243,6 +243,8 @@ CONTAINER_REQUESTS = [
     # binary:hinge answers 0.0 and 1.0: Python writes the ".0".
     ("text/csv", "0.1,0.2,0.3,0.4\n0.9,0.8,0.7,0.6\n,,,\n-3,5,-3,5", "binary-hinge"),
     ("text/libsvm", "1 0:0.9 3:0.1\n0 1:-2", "binary-hinge"),
+    # Two model files in one archive: the 1.2-2 and later containers average them.
+    ("text/csv", "0.5,0.2,0.9\n0.1,,0.3\n0.9,0.9,0.9", "ensemble"),
 ]
 
 
@@ -281,15 +283,18 @@ def container_requests(models):
             path = pathlib.Path(tmp) / "xgboost-model"
             path.write_bytes(model_bytes)
             boosters[name] = xgb.Booster(model_file=str(path))
+    ensemble = [boosters["champion"], boosters["challenger"]]
     cases = []
     for content_type, body, *model in CONTAINER_REQUESTS:
         model = model[0] if model else "champion"
-        booster = boosters[model]
         case = {"contentType": content_type, "body": body, "model": model}
         matrix, status = container_parse(content_type, body)
         if matrix is not None:
             try:
-                preds = booster.predict(matrix, validate_features=False).tolist()
+                if model == "ensemble":  # serve_utils.predict: np.mean(ensemble, axis=0)
+                    preds = np.mean([b.predict(matrix, validate_features=False) for b in ensemble], axis=0).tolist()
+                else:
+                    preds = boosters[model].predict(matrix, validate_features=False).tolist()
             except xgb.core.XGBoostError:
                 status = 400
         if status is not None:
@@ -299,7 +304,8 @@ def container_requests(models):
             import csv as csvlib
             csvlib.writer(stream, lineterminator="\n").writerows(np.reshape(np.array(preds), (len(preds), 1)))
             case["answers"] = {
-                "commaJoined": ",".join(map(str, preds)),
+                # The comma-joining containers (0.90-1 to 1.2-1) load one file, never an ensemble.
+                **({} if model == "ensemble" else {"commaJoined": ",".join(map(str, preds))}),
                 "csv": stream.getvalue(),
                 "json": json.dumps({"predictions": [{"score": p} for p in preds]}),
                 "batch": "\n".join(map(str, preds)) + "\n",
@@ -347,7 +353,8 @@ def main():
     replay = replay_example()
     files.update({REPLAY / n: d for n, d in replay.items()})
     champion = tarfile.open(fileobj=io.BytesIO(replay["champion.tar.gz"])).extractfile("xgboost-model").read()
-    models = {"champion": champion, "binary-hinge": files[GOLDEN / "binary-hinge.bin"]}
+    challenger = tarfile.open(fileobj=io.BytesIO(replay["challenger.tar.gz"])).extractfile("xgboost-model").read()
+    models = {"champion": champion, "challenger": challenger, "binary-hinge": files[GOLDEN / "binary-hinge.bin"]}
     files[ROOT / "crates/local/tests/golden/container-requests.json"] = container_requests(models)
     if "--check" in sys.argv:
         stale = [str(n.relative_to(ROOT)) for n, d in files.items() if not n.exists() or n.read_bytes() != d]

@@ -265,7 +265,7 @@ fn a_sagemaker_xgboost_artifact_is_copied_deployed_waited_for_and_invoked() {
     let artifact = dir.join("model.tar.gz");
     std::fs::write(
         &artifact,
-        weighbridge_local::training::tar_gz("xgboost-model", &model),
+        weighbridge_local::artifact::tar_gz("xgboost-model", &model),
     )
     .unwrap();
 

@@ -64,7 +64,7 @@ pub fn xgboost_models(data: &[u8]) {
 
 /// `model.tar.gz` reading: the bytes as an archive, and as the one file of an archive.
 pub fn model_archives(data: &[u8]) {
-    let _ = weighbridge_local::training::unpack_artifact(data);
+    let _ = weighbridge_local::artifact::unpack_artifact(data);
 }
 
 /// The target called `name`.

@@ -6,6 +6,7 @@
 //! all of it.
 #![warn(missing_docs)]
 
+pub mod artifact;
 pub mod demo;
 pub mod functions;
 pub mod memory;

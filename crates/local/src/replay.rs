@@ -80,7 +80,7 @@ fn validate(config: &ReplayConfig) -> Result<(), String> {
     }
     // Every artifact must be servable before anything is deployed.
     for m in &config.models {
-        crate::training::unpack_artifact(&m.artifact).map_err(|e| format!("model {}: {e}", m.name))?;
+        crate::artifact::unpack_artifact(&m.artifact).map_err(|e| format!("model {}: {e}", m.name))?;
     }
     Ok(())
 }

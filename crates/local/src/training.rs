@@ -4,7 +4,6 @@
 //! a FailureReason, as SageMaker does.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -449,124 +448,14 @@ pub fn metrics(model: &Model, data: &Dataset, channel: &str) -> BTreeMap<String,
 /// never make one).
 pub fn pack(model: &Model, num_feature: usize) -> Vec<u8> {
     match crate::xgboost_export::to_xgboost_json(model, num_feature) {
-        Some(xgboost) => tar_gz("xgboost-model", xgboost.to_string().as_bytes()),
-        None => tar_gz("model.json", &serialised(model)),
+        Some(xgboost) => crate::artifact::tar_gz("xgboost-model", xgboost.to_string().as_bytes()),
+        None => crate::artifact::tar_gz("model.json", &serialised(model)),
     }
 }
 
 #[allow(clippy::expect_used)]
 fn serialised(model: &Model) -> Vec<u8> {
     serde_json::to_vec_pretty(model).expect("a model serialises")
-}
-
-/// A gzip-compressed tar holding one file, as SageMaker's `model.tar.gz` (written to
-/// memory, which cannot fail).
-#[allow(clippy::expect_used)]
-pub fn tar_gz(name: &str, body: &[u8]) -> Vec<u8> {
-    let mut archive = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::default(),
-    ));
-    let mut header = tar::Header::new_gnu();
-    header.set_size(body.len() as u64);
-    header.set_mode(0o644);
-    header.set_cksum();
-    archive
-        .append_data(&mut header, name, body)
-        .expect("writing to memory");
-    archive
-        .into_inner()
-        .expect("writing to memory")
-        .finish()
-        .expect("writing to memory")
-}
-
-/// What a `model.tar.gz` holds that the backend can serve.
-#[derive(Debug, Clone)]
-pub enum Artifact {
-    /// `model.json`: a model trained here.
-    Trained(Model),
-    /// `xgboost-model`: a SageMaker XGBoost container's model, in any of its forms.
-    Xgboost(weighbridge_xgboost::Booster),
-}
-
-impl Artifact {
-    /// The prediction for one row (features in order, NaN = missing).
-    pub fn predict(&self, x: &[f64]) -> f64 {
-        match self {
-            Self::Trained(m) => m.predict(x),
-            Self::Xgboost(b) => {
-                let row: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-                f64::from(b.predict(&row))
-            }
-        }
-    }
-}
-
-/// The largest file read out of an archive (a decompression bomb stops here).
-const MAX_ENTRY_BYTES: u64 = 512 << 20;
-
-/// Reads what a `model.tar.gz` holds: `model.json` (trained here) or `xgboost-model`
-/// (SageMaker XGBoost: JSON, UBJSON or legacy binary). The error says what the file is
-/// and why it cannot be served.
-pub fn unpack_artifact(bytes: &[u8]) -> Result<Artifact, String> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("not a gzip-compressed tar (model.tar.gz): {e}"))?;
-    let mut names = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("model.tar.gz is not a readable gzip-compressed tar: {e}"))?;
-        let path = entry
-            .path()
-            .map_err(|e| e.to_string())?
-            .to_string_lossy()
-            .into_owned();
-        let name = path.trim_start_matches("./").to_string();
-        let mut body = Vec::new();
-        if name == "model.json" || name == "xgboost-model" {
-            entry
-                .take(MAX_ENTRY_BYTES + 1)
-                .read_to_end(&mut body)
-                .map_err(|e| format!("model.tar.gz: {name}: {e}"))?;
-            if body.len() as u64 > MAX_ENTRY_BYTES {
-                return Err(format!(
-                    "model.tar.gz: {name} is larger than {MAX_ENTRY_BYTES} bytes"
-                ));
-            }
-        }
-        match name.as_str() {
-            "model.json" => {
-                return serde_json::from_slice(&body)
-                    .map(Artifact::Trained)
-                    .map_err(|e| format!("model.json: {e}"))
-            }
-            "xgboost-model" => {
-                return weighbridge_xgboost::load(&body)
-                    .map(Artifact::Xgboost)
-                    .map_err(|e| format!("xgboost-model: {e}"))
-            }
-            _ => names.push(name),
-        }
-    }
-    Err(format!(
-        "model.tar.gz holds neither model.json (a model trained here) nor xgboost-model (SageMaker XGBoost); it holds: {}",
-        if names.is_empty() { "nothing".to_string() } else { names.join(", ") }
-    ))
-}
-
-/// Reads `model.json` back from `model.tar.gz`.
-pub fn unpack(bytes: &[u8]) -> Result<Model, String> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
-    for entry in archive.entries().map_err(|e| format!("model.tar.gz: {e}"))? {
-        let mut entry = entry.map_err(|e| format!("model.tar.gz: {e}"))?;
-        if entry.path().map_err(|e| e.to_string())?.to_string_lossy() == "model.json" {
-            let mut text = String::new();
-            entry.read_to_string(&mut text).map_err(|e| e.to_string())?;
-            return serde_json::from_str(&text).map_err(|e| format!("model.json: {e}"));
-        }
-    }
-    Err("model.tar.gz has no model.json".into())
 }
 
 #[cfg(test)]
@@ -662,8 +551,12 @@ mod tests {
     fn models_round_trip_through_model_tar_gz() {
         let d = data(50, |a, b| a * b);
         let linear = train("linear-learner:1", &h(&[("predictor_type", "regressor")]), &d).unwrap();
-        assert_eq!(unpack(&pack(&linear, 2)).unwrap(), linear);
-        assert!(unpack(b"not gzip").is_err());
+        use crate::artifact::{unpack_artifact, Artifact};
+        let Artifact::Trained(back) = unpack_artifact(&pack(&linear, 2)).unwrap() else {
+            panic!("not a model.json");
+        };
+        assert_eq!(back, linear);
+        assert!(unpack_artifact(b"not gzip").is_err());
         // xgboost: xgboost-model in xgboost's JSON, served in float32 by weighbridge-xgboost.
         let m = train("xgboost:1", &h(&[("num_round", "5")]), &d).unwrap();
         let Artifact::Xgboost(served) = unpack_artifact(&pack(&m, 2)).unwrap() else {

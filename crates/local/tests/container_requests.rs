@@ -6,13 +6,14 @@
 //! and later), one value per line for batch transform.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use weighbridge_asl::interpreter::VirtualClock;
-use weighbridge_local::training::tar_gz;
+use weighbridge_local::artifact::{tar_gz, tar_gz_files};
 use weighbridge_local::{MemoryBackend, Timing, TransformJob};
 use weighbridge_tasks::deploy::{deploy, DeployInput};
 use weighbridge_tasks::parse_input;
@@ -22,9 +23,9 @@ fn repo_file(path: &str) -> Vec<u8> {
     std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)).unwrap()
 }
 
-/// The replay champion's `xgboost-model` (legacy binary, 3 features).
-fn champion() -> Vec<u8> {
-    let archive = repo_file("examples/replay/champion.tar.gz");
+/// A replay model's `xgboost-model` (legacy binary, 3 features).
+fn replay_model(name: &str) -> Vec<u8> {
+    let archive = repo_file(&format!("examples/replay/{name}.tar.gz"));
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive.as_slice()));
     let mut entry = tar.entries().unwrap().next().unwrap().unwrap();
     let mut bytes = Vec::new();
@@ -32,33 +33,32 @@ fn champion() -> Vec<u8> {
     bytes
 }
 
-/// The models the golden cases name: the replay champion and a golden binary:hinge model.
-fn models() -> [(&'static str, Vec<u8>); 2] {
+/// The archives the golden cases name: the replay champion, a golden binary:hinge model,
+/// and both replay models in one archive (an ensemble).
+fn models() -> [(&'static str, Vec<u8>); 3] {
+    let (champion, challenger) = (replay_model("champion"), replay_model("challenger"));
+    let hinge = repo_file("crates/xgboost/tests/golden/binary-hinge.bin");
     [
-        ("champion", champion()),
+        ("champion", tar_gz("xgboost-model", &champion)),
+        ("binary-hinge", tar_gz("xgboost-model", &hinge)),
         (
-            "binary-hinge",
-            repo_file("crates/xgboost/tests/golden/binary-hinge.bin"),
+            "ensemble",
+            tar_gz_files(&[("model-a", &champion), ("model-b", &challenger)]),
         ),
     ]
 }
 
 /// A backend with an endpoint `<model>-<version>` per model and container version, and
-/// the model name of the last one.
-async fn endpoints(versions: &[&str]) -> (MemoryBackend, String) {
+/// the SageMaker model name behind each endpoint.
+async fn endpoints(versions: &[&str]) -> (MemoryBackend, BTreeMap<String, String>) {
     let start: DateTime<Utc> = DateTime::UNIX_EPOCH + Duration::days(20_000);
     let b = MemoryBackend::simulated(Arc::new(VirtualClock::starting_at(start)), Timing::default(), 5);
-    let mut model_name = String::new();
-    for (model, bytes) in models() {
+    let mut model_names = BTreeMap::new();
+    for (model, archive) in models() {
         let key = format!("byo/{model}/model.tar.gz");
-        b.put_object(
-            "models",
-            &key,
-            tar_gz("xgboost-model", &bytes),
-            PutCondition::Always,
-        )
-        .await
-        .unwrap();
+        b.put_object("models", &key, archive, PutCondition::Always)
+            .await
+            .unwrap();
         for version in versions {
             let name = endpoint(model, version);
             let input: DeployInput = parse_input(json!({
@@ -68,11 +68,12 @@ async fn endpoints(versions: &[&str]) -> (MemoryBackend, String) {
                 "roleArn": "arn:aws:iam::000000000000:role/sagemaker"
             }))
             .unwrap();
-            model_name = deploy(b.ports(), "us-east-1", &input).await.unwrap().model_name;
+            let deployed = deploy(b.ports(), "us-east-1", &input).await.unwrap();
+            model_names.insert(name.clone(), deployed.model_name);
             b.wait_in_service(&name, 30).unwrap();
         }
     }
-    (b, model_name)
+    (b, model_names)
 }
 
 fn endpoint(model: &str, version: &str) -> String {
@@ -111,6 +112,9 @@ async fn every_request_is_answered_or_refused_as_the_container_does() {
     let (b, _) = endpoints(&["1.0-1", "1.7-1", "3.0-5"]).await;
     let cases = cases();
     assert!(cases.len() >= 25 && cases.iter().any(|c| c.get("status").is_some()));
+    assert!(cases
+        .iter()
+        .any(|c| c["model"] == "ensemble" && c.get("answers").is_some()));
     for case in &cases {
         let what = format!("{} {:?}", case["contentType"], case["body"]);
         if let Some(status) = case.get("status") {
@@ -124,12 +128,15 @@ async fn every_request_is_answered_or_refused_as_the_container_does() {
             continue;
         }
         let answers = &case["answers"];
-        let legacy = invoke(&b, "1.0-1", case, Some("application/json")).await.unwrap();
-        assert_eq!(
-            legacy,
-            answers["commaJoined"].as_str().unwrap(),
-            "{what} on 1.0-1"
-        );
+        let legacy = invoke(&b, "1.0-1", case, Some("application/json")).await;
+        match answers["commaJoined"].as_str() {
+            Some(joined) => assert_eq!(legacy.unwrap(), joined, "{what} on 1.0-1"),
+            // One model file per container before 1.2-2: an ensemble is refused, by name.
+            None => assert!(
+                legacy.unwrap_err().contains("holds 2 model files"),
+                "{what} on 1.0-1"
+            ),
+        }
         for version in ["1.7-1", "3.0-5"] {
             let csv = invoke(&b, version, case, None).await.unwrap();
             assert_eq!(csv, answers["csv"].as_str().unwrap(), "{what} on {version}");
@@ -186,7 +193,7 @@ async fn accept_types_are_read_as_the_1_2_2_and_later_containers_read_them() {
 
 #[tokio::test]
 async fn batch_transform_writes_one_value_per_line_in_every_generation() {
-    let (b, model_name) = endpoints(&["1.0-1"]).await;
+    let (b, model_names) = endpoints(&["1.0-1"]).await;
     let cases = cases();
     let good: Vec<&Value> = cases
         .iter()
@@ -202,7 +209,7 @@ async fn batch_transform_writes_one_value_per_line_in_every_generation() {
     }
     b.create_transform_job(&TransformJob {
         name: "batch".into(),
-        model_name,
+        model_name: model_names["binary-hinge-1-0-1"].clone(),
         input_uri: "s3://data/in/".into(),
         output_uri: "s3://data/out/".into(),
         status: String::new(),

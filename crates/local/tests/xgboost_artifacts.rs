@@ -25,7 +25,7 @@ fn golden(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-use weighbridge_local::training::tar_gz;
+use weighbridge_local::artifact::tar_gz;
 
 async fn endpoint_serving(b: &MemoryBackend, artifact: Vec<u8>) {
     b.put_object("models", "byo/model.tar.gz", artifact, PutCondition::Always)
@@ -110,7 +110,14 @@ async fn a_sagemaker_xgboost_artifact_answers_as_xgboost_does() {
 async fn an_artifact_that_cannot_be_served_says_what_it_is_and_why() {
     for (artifact, says) in [
         (tar_gz("xgboost-model", &[0x80, 0x04, 0x95]), "pickle at byte"),
-        (tar_gz("weights.h5", b"HDF"), "holds neither model.json"),
+        (
+            tar_gz("weights.h5", b"\x89HDF\r\n\x1a\n"),
+            "weights.h5: not a valid xgboost model: the file is HDF5",
+        ),
+        (
+            tar_gz("code/inference.py", b"print()"),
+            "holds neither model.json",
+        ),
         (b"not gzip".to_vec(), "gzip"),
         (tar_gz("xgboost-model", b"{\"learner\": {}}"), "learner.objective"),
     ] {
@@ -128,7 +135,8 @@ async fn an_artifact_that_cannot_be_served_says_what_it_is_and_why() {
 /// loads that file in xgboost 1.7.6 and checks xgboost predicts the same to 1e-6.
 #[test]
 fn a_model_trained_here_is_xgboost_json_that_xgboost_predicts_the_same() {
-    use weighbridge_local::training::{train, unpack_artifact, Artifact, Dataset};
+    use weighbridge_local::artifact::{unpack_artifact, Artifact};
+    use weighbridge_local::training::{train, Dataset};
     let data = Dataset::from_csv(&weighbridge_local::demo::salary_rows(300, 7, 0.3), "train").unwrap();
     let hyper = [("num_round", "8"), ("max_depth", "3")]
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -178,19 +178,27 @@ pub(super) fn hosted_model(s: &State, model: &ModelRequest, target: Option<&str>
         .objects
         .get(&(bucket, key))
         .ok_or_else(|| format!("no object at {url} (the model's artifact)"))?;
-    let artifact = training::unpack_artifact(&object.body).map_err(|e| format!("{url}: {e}"))?;
+    let artifact = crate::artifact::unpack_artifact(&object.body).map_err(|e| format!("{url}: {e}"))?;
     let style = if model.image.contains("linear-learner") {
         ResponseStyle::LinearLearner
     } else {
         serving::xgboost_style(&model.image)
     };
-    let shape = match &artifact {
-        training::Artifact::Xgboost(b) => Some(serving::ModelShape {
-            num_feature: b.num_feature,
-            pickled: b.format == weighbridge_xgboost::Format::Pickle,
-        }),
-        training::Artifact::Trained(_) => None,
-    };
+    let files = artifact.boosters().len();
+    let ensembles = model
+        .environment
+        .get("SAGEMAKER_INFERENCE_ENSEMBLE")
+        .is_none_or(|v| v == "true");
+    if files > 1 && (style == ResponseStyle::XgboostCommaJoined || !ensembles) {
+        return Err(format!(
+            "{url} holds {files} model files; this container loads one of them, chosen by directory order (only the 1.2-2 and later containers average an ensemble, unless SAGEMAKER_INFERENCE_ENSEMBLE is not \"true\"): keep one file"
+        ));
+    }
+    // The container checks the columns against its first model.
+    let shape = artifact.boosters().first().map(|b| serving::ModelShape {
+        num_feature: b.num_feature,
+        pickled: b.format == weighbridge_xgboost::Format::Pickle,
+    });
     Ok(Hosted {
         predict: Arc::new(move |x: &[f64]| artifact.predict(x)),
         style,
