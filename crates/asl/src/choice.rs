@@ -57,7 +57,7 @@ pub fn is_operator(op: &str) -> bool {
 }
 
 fn timestamp(v: &Value) -> Option<DateTime<FixedOffset>> {
-    v.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+    v.as_str().and_then(crate::parse_timestamp)
 }
 
 /// `StringMatches`: `*` matches any run of characters; `\*` and `\\` are literal.

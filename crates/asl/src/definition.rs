@@ -188,6 +188,9 @@ pub struct State {
     /// `MaxConcurrency` (Map).
     #[serde(default)]
     pub max_concurrency: Option<u64>,
+    /// `MaxConcurrencyPath` (Map): a path to the concurrency, read at run time.
+    #[serde(default)]
+    pub max_concurrency_path: Option<String>,
     /// `ToleratedFailurePercentage` (Map).
     #[serde(default)]
     pub tolerated_failure_percentage: Option<f64>,

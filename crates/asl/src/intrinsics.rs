@@ -271,10 +271,7 @@ fn states_format(name: &str, args: &[Value]) -> Result<Value, Failure> {
             let v = rest
                 .next()
                 .ok_or_else(|| failure(format!("{name}: more {{}} than arguments")))?;
-            match v {
-                Value::String(s) => out.push_str(s),
-                other => out.push_str(&other.to_string()),
-            }
+            out.push_str(&format_argument(v));
         } else {
             out.push(c);
         }
@@ -285,9 +282,35 @@ fn states_format(name: &str, args: &[Value]) -> Result<Value, Failure> {
     Ok(Value::String(out))
 }
 
+/// A `States.Format` argument as AWS writes it (recorded executions): strings as they
+/// are, objects and arrays as Java's `Map`/`List` print (`{Arg1=1, Arg2=[]}`), the rest
+/// as JSON.
+fn format_argument(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(map) => {
+            let entries: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k}={}", format_argument(v)))
+                .collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(format_argument).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// An empty or blank string is `null` on AWS (recorded executions), not an error.
 fn states_string_to_json(name: &str, args: &[Value]) -> Result<Value, Failure> {
     arity(name, args, 1..=1)?;
-    serde_json::from_str(string(name, &args[0])?).map_err(|e| failure(format!("{name}: {e}")))
+    let text = string(name, &args[0])?;
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(text).map_err(|e| failure(format!("{name}: {e}")))
 }
 
 fn states_json_to_string(name: &str, args: &[Value]) -> Result<Value, Failure> {
@@ -420,10 +443,22 @@ fn states_math_random(name: &str, args: &[Value]) -> Result<Value, Failure> {
     Ok(json!(value))
 }
 
+/// AWS rounds each argument half up (Java's `Math.round`: 1.5 → 2, -1.5 → -1) and adds
+/// the integers (recorded executions: 1.49 + 1.5 = 3, -1.5 + -1.51 = -3).
 fn states_math_add(name: &str, args: &[Value]) -> Result<Value, Failure> {
     arity(name, args, 2..=2)?;
-    let sum = integer(name, &args[0])?
-        .checked_add(integer(name, &args[1])?)
+    let rounded = |v: &Value| -> Result<i64, Failure> {
+        let x = v
+            .as_f64()
+            .ok_or_else(|| failure(format!("{name} expects numbers, got {v}")))?;
+        let r = (x + 0.5).floor();
+        if r.abs() > i64::MAX as f64 {
+            return Err(failure(format!("{name}: {v} is out of range")));
+        }
+        Ok(v.as_i64().unwrap_or(r as i64))
+    };
+    let sum = rounded(&args[0])?
+        .checked_add(rounded(&args[1])?)
         .ok_or_else(|| failure(format!("{name}: overflow")))?;
     Ok(json!(sum))
 }
@@ -515,6 +550,20 @@ mod tests {
         assert_eq!(r, ev("States.MathRandom(1, 10, 7)").unwrap(), "seeded");
         assert!((1..10).contains(&r.as_i64().unwrap()));
         assert_eq!(ev("States.MathAdd($.n, -1)").unwrap(), json!(3));
+        // As recorded on AWS: arguments rounded half up, then added.
+        for (a, b, sum) in [(1.49, 1.5, 3), (-1.5, -1.51, -3), (-0.5, 0.5, 1), (-2.5, 0.0, -2)] {
+            assert_eq!(
+                ev(&format!("States.MathAdd({a}, {b})")).unwrap(),
+                json!(sum),
+                "{a} + {b}"
+            );
+        }
+        assert_eq!(ev("States.StringToJson('')").unwrap(), json!(null));
+        assert_eq!(ev("States.StringToJson(' ')").unwrap(), json!(null));
+        assert_eq!(
+            ev("States.Format('o={} a={}', $.o, $.a)").unwrap(),
+            json!("o={k=1} a=[1, 2, 2, 3]")
+        );
         assert_eq!(ev("States.StringSplit($.s, ',')").unwrap(), json!(["x", "y"]));
         assert_eq!(ev("States.UUID()").unwrap().as_str().unwrap().len(), 36);
     }

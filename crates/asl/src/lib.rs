@@ -21,6 +21,17 @@ pub fn substitute(text: &str, substitutions: &std::collections::BTreeMap<String,
         .fold(text.to_string(), |t, (k, v)| t.replace(&format!("${{{k}}}"), v))
 }
 
+/// A timestamp as the States Language takes it: RFC 3339 with an uppercase `T` between
+/// date and time and an uppercase `Z` for UTC (`2026-01-01 00:00:00Z`, which plain RFC
+/// 3339 allows, is refused, as on AWS).
+pub fn parse_timestamp(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    let separator_ok = text.as_bytes().get(10) == Some(&b'T');
+    if !separator_ok || text.ends_with('z') {
+        return None;
+    }
+    chrono::DateTime::parse_from_rfc3339(text).ok()
+}
+
 /// A failure inside an execution, with the ASL error name Retry/Catch match on
 /// (`States.Runtime`, `States.IntrinsicFailure`, a task's own error name, …).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

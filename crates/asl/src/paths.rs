@@ -146,7 +146,80 @@ fn compile(query: &str) -> Result<JsonPath, String> {
     if cut_escape {
         return Err("a \\u escape needs four hex digits".into());
     }
-    JsonPath::parse(query).map_err(|e| e.to_string())
+    JsonPath::parse(&bracket_loose_names(query)).map_err(|e| e.to_string())
+}
+
+/// Step Functions reads dot-notation names that RFC 9535's shorthand refuses —
+/// `$.detail-type`, `$.0day`, `$$.Execution.Input.input-value` (EventBridge events are
+/// full of them) — as member names. Outside brackets, such a name is rewritten in
+/// bracket notation (`$['detail-type']`) before parsing; inside a bracket (filters) the
+/// path is left as written.
+fn bracket_loose_names(query: &str) -> String {
+    let chars: Vec<char> = query.chars().collect();
+    let mut out = String::with_capacity(query.len() + 8);
+    let (mut i, mut depth, mut quote) = (0, 0usize, None::<char>);
+    while i < chars.len() {
+        let c = chars[i];
+        match (quote, c) {
+            (Some(q), _) => {
+                out.push(c);
+                if c == '\\' {
+                    if let Some(next) = chars.get(i + 1) {
+                        out.push(*next);
+                        i += 1;
+                    }
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            (None, '[') => {
+                depth += 1;
+                out.push(c);
+            }
+            (None, ']') => {
+                depth = depth.saturating_sub(1);
+                out.push(c);
+            }
+            (None, '.') if depth == 0 => {
+                let descendant = chars.get(i + 1) == Some(&'.');
+                let start = if descendant { i + 2 } else { i + 1 };
+                let end = (start..chars.len())
+                    .find(|&j| chars[j] == '.' || chars[j] == '[')
+                    .unwrap_or(chars.len());
+                let name: String = chars.get(start..end).unwrap_or_default().iter().collect();
+                if !name.is_empty() && name != "*" && !is_shorthand(&name) {
+                    // `$.name` becomes `$['name']`, `$..name` becomes `$..['name']`.
+                    let escaped = name.replace('\\', "\\\\").replace('\'', "\\'");
+                    out.push_str(if descendant { "..['" } else { "['" });
+                    out.push_str(&escaped);
+                    out.push_str("']");
+                    i = end;
+                    continue;
+                }
+                out.push('.');
+                if descendant {
+                    out.push('.');
+                    i += 1;
+                }
+            }
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// RFC 9535's member-name-shorthand: a letter, `_` or non-ASCII first, then also digits.
+fn is_shorthand(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || !c.is_ascii());
+    first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii())
 }
 
 /// Writes `value` into `target` at a reference path, creating objects on the way
@@ -210,6 +283,25 @@ mod tests {
         let err = read("$.missing", &doc, &ctx).unwrap_err();
         assert_eq!(err.error, "States.Runtime");
         assert!(err.cause.contains("$.missing"), "{}", err.cause);
+    }
+
+    /// Step Functions accepts names outside RFC 9535's shorthand in dot notation.
+    #[test]
+    fn dot_names_outside_the_rfc_shorthand_are_member_names() {
+        let doc = json!({"detail-type": "X", "0day": 1, "a": {"b-c": [{"d e": 2}]}, "it's": 3});
+        let ctx = json!({"Execution": {"Input": {"input-value": 9}}});
+        assert_eq!(read("$.detail-type", &doc, &ctx).unwrap(), json!("X"));
+        assert_eq!(read("$.0day", &doc, &ctx).unwrap(), json!(1));
+        assert_eq!(read("$.a.b-c[0].d e", &doc, &ctx).unwrap(), json!(2));
+        assert_eq!(read("$..b-c", &doc, &ctx).unwrap(), json!([[{"d e": 2}]]));
+        assert_eq!(read("$.it's", &doc, &ctx).unwrap(), json!(3));
+        assert_eq!(
+            read("$$.Execution.Input.input-value", &doc, &ctx).unwrap(),
+            json!(9)
+        );
+        assert_eq!(bracket_loose_names("$.a['x-y'].b"), "$.a['x-y'].b");
+        assert_eq!(bracket_loose_names("$.v[?(@.n-1 > 0)]"), "$.v[?(@.n-1 > 0)]");
+        assert!(is_path("$.detail-type") && is_path("$$.Execution.Input.input-value"));
     }
 
     #[test]

@@ -178,7 +178,10 @@ fn check_fields_belong(s: &State, problem: &mut dyn FnMut(String)) {
             "ItemsPath",
             s.items_path.is_some() || s.item_selector.is_some() || s.processor().is_some(),
         ),
-        ("MaxConcurrency", s.max_concurrency.is_some()),
+        (
+            "MaxConcurrency",
+            s.max_concurrency.is_some() || s.max_concurrency_path.is_some(),
+        ),
     ];
     for (field, is_present) in present {
         if is_present && !allowed(field) {
@@ -227,6 +230,8 @@ fn check_paths_and_templates(s: &State, problem: &mut dyn FnMut(String)) {
         ("SecondsPath", &s.seconds_path),
         ("TimestampPath", &s.timestamp_path),
         ("TimeoutSecondsPath", &s.timeout_seconds_path),
+        ("HeartbeatSecondsPath", &s.heartbeat_seconds_path),
+        ("MaxConcurrencyPath", &s.max_concurrency_path),
         ("ErrorPath", &s.error_path),
         ("CausePath", &s.cause_path),
     ] {
@@ -242,6 +247,27 @@ fn check_paths_and_templates(s: &State, problem: &mut dyn FnMut(String)) {
 /// The rules of the state's own type (Task, Choice, Wait, Fail, Parallel, Map).
 fn check_kind_rules(s: &State, known_resource: &dyn Fn(&str) -> bool, problem: &mut dyn FnMut(String)) {
     let kind = s.kind;
+    for (field, fixed, path) in [
+        (
+            "TimeoutSeconds",
+            s.timeout_seconds.is_some(),
+            s.timeout_seconds_path.is_some(),
+        ),
+        (
+            "HeartbeatSeconds",
+            s.heartbeat_seconds.is_some(),
+            s.heartbeat_seconds_path.is_some(),
+        ),
+        (
+            "MaxConcurrency",
+            s.max_concurrency.is_some(),
+            s.max_concurrency_path.is_some(),
+        ),
+    ] {
+        if fixed && path {
+            problem(format!("has both {field} and {field}Path; keep one"));
+        }
+    }
     match kind {
         StateKind::Task => match &s.resource {
             None => problem("needs a Resource".into()),
@@ -281,7 +307,7 @@ fn check_kind_rules(s: &State, known_resource: &dyn Fn(&str) -> bool, problem: &
                 }
             }
             if let Some(t) = &s.timestamp {
-                if chrono::DateTime::parse_from_rfc3339(t).is_err() {
+                if crate::parse_timestamp(t).is_none() {
                     problem(format!("Timestamp {t:?} is not an RFC 3339 timestamp"));
                 }
             }

@@ -3,6 +3,7 @@
 //! task → ResultSelector → ResultPath → OutputPath), Retry with backoff and jitter,
 //! Catch, timeouts, Parallel and inline Map, and a history with the service's events.
 
+mod map;
 mod recovery;
 mod work;
 
@@ -213,11 +214,32 @@ pub async fn run(
     }
 }
 
-/// Whether a Retry or Catch entry's names match an error.
+/// Whether a Retry or Catch entry's names match an error. `States.ALL` and
+/// `States.TaskFailed` never match `States.DataLimitExceeded` (a terminal error only its
+/// own name catches) or `States.Runtime`.
 fn matches_error(names: &[String], error: &str) -> bool {
-    names
-        .iter()
-        .any(|n| n == error || n == "States.ALL" || (n == "States.TaskFailed" && error != "States.Timeout"))
+    let wildcard_ok = error != "States.DataLimitExceeded" && error != "States.Runtime";
+    names.iter().any(|n| {
+        n == error
+            || (wildcard_ok && n == "States.ALL")
+            || (wildcard_ok && n == "States.TaskFailed" && error != "States.Timeout")
+    })
+}
+
+/// The payload quota: a state's input after Parameters, a task's result and a state's
+/// output may each be at most 256 KiB of UTF-8 JSON.
+const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// `States.DataLimitExceeded` when `value` is over the payload quota.
+fn within_payload_limit(what: &str, value: &Value) -> Result<(), Failure> {
+    let bytes = serde_json::to_string(value).map(|t| t.len()).unwrap_or(0);
+    if bytes > MAX_PAYLOAD_BYTES {
+        return Err(Failure::new(
+            "States.DataLimitExceeded",
+            format!("{what} is {bytes} bytes, over the {MAX_PAYLOAD_BYTES}-byte payload quota"),
+        ));
+    }
+    Ok(())
 }
 
 impl Run<'_> {
@@ -225,11 +247,14 @@ impl Run<'_> {
         self.deadline.is_some_and(|d| self.clock.now() >= d)
     }
 
+    /// The context object (`$$`), as recorded on AWS: `Execution.RedriveCount` is 0 until
+    /// a redrive; `State.RetryCount` exists only in states that retry (Task, Parallel,
+    /// Map) — a Pass state's `State` holds only `Name` and `EnteredTime`.
     fn context(
         &self,
         state: &str,
         entered: DateTime<Utc>,
-        retry: u64,
+        retry: Option<u64>,
         item: Option<(usize, &Value)>,
     ) -> Value {
         let mut ctx = json!({
@@ -239,14 +264,17 @@ impl Run<'_> {
                 "Name": self.spec.name,
                 "RoleArn": self.spec.role_arn,
                 "StartTime": self.started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "RedriveCount": 0,
             },
             "State": {
                 "EnteredTime": entered.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 "Name": state,
-                "RetryCount": retry,
             },
             "StateMachine": {"Id": self.spec.state_machine_arn, "Name": self.spec.state_machine_name},
         });
+        if let Some(retry) = retry {
+            ctx["State"]["RetryCount"] = json!(retry);
+        }
         if let Some((index, value)) = item {
             ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
         }
@@ -315,7 +343,8 @@ impl Run<'_> {
     ) -> Result<Step, Failure> {
         let entered = self.clock.now();
         self.enter(name, s.kind, &raw);
-        let ctx = self.context(name, entered, 0, item);
+        let retries = matches!(s.kind, StateKind::Task | StateKind::Parallel | StateKind::Map);
+        let ctx = self.context(name, entered, retries.then_some(0), item);
         let effective = apply_path(&s.input_path, &raw, &ctx)?;
         let advance = |output: Value| -> Step {
             match &s.next {
@@ -373,8 +402,14 @@ impl Run<'_> {
         }
     }
 
-    /// ResultPath then OutputPath.
+    /// ResultPath then OutputPath; the output must fit the payload quota.
     fn finish(&self, s: &State, raw: Value, result: Value, ctx: &Value) -> Result<Value, Failure> {
+        let output = self.merge_result(s, raw, result, ctx)?;
+        within_payload_limit("the state's output", &output)?;
+        Ok(output)
+    }
+
+    fn merge_result(&self, s: &State, raw: Value, result: Value, ctx: &Value) -> Result<Value, Failure> {
         let merged = match &s.result_path {
             None => result,
             Some(Value::Null) => raw,
@@ -425,29 +460,49 @@ fn chosen_next(name: &str, s: &State, effective: &Value, ctx: &Value) -> Result<
     })
 }
 
+/// The longest wait AWS starts: a delay of 2³¹ − 1 seconds (24,855 days) runs, one
+/// day more fails with `States.Runtime` (recorded executions).
+const MAX_WAIT_SECONDS: i64 = i32::MAX as i64;
+
 /// When a Wait state entered at `entered` ends (`Seconds`, `SecondsPath`, `Timestamp`
-/// or `TimestampPath`).
+/// or `TimestampPath`), with AWS's messages for a bad path value.
 fn wait_until(
     s: &State,
     entered: DateTime<Utc>,
     effective: &Value,
     ctx: &Value,
 ) -> Result<DateTime<Utc>, Failure> {
-    Ok(
-        match (&s.seconds, &s.seconds_path, &s.timestamp, &s.timestamp_path) {
-            (Some(secs), ..) => entered + Duration::seconds(secs.as_i64().unwrap_or(0)),
-            (_, Some(p), ..) => {
-                let secs = paths::read(p, effective, ctx)?;
-                let secs = secs.as_i64().filter(|s| *s >= 0).ok_or_else(|| {
-                    Failure::runtime(format!("SecondsPath {p} gave {secs}, not a non-negative integer"))
-                })?;
-                entered + Duration::seconds(secs)
+    let until = match (&s.seconds, &s.seconds_path, &s.timestamp, &s.timestamp_path) {
+        (Some(secs), ..) => entered + Duration::seconds(secs.as_i64().unwrap_or(0).min(MAX_WAIT_SECONDS + 1)),
+        (_, Some(p), ..) => {
+            let secs = paths::read(p, effective, ctx)?;
+            let secs = match secs.as_i64() {
+                Some(n) if n < 0 => Err(format!(
+                    "The SecondsPath parameter references a negative value: {p} == {secs}"
+                )),
+                Some(n) => Ok(n.min(MAX_WAIT_SECONDS + 1)),
+                None => Err(format!(
+                    "The SecondsPath parameter cannot be parsed as a long value: {p} == {secs}"
+                )),
             }
-            (_, _, Some(t), _) => parse_time(t)?,
-            (_, _, _, Some(p)) => parse_time(paths::read(p, effective, ctx)?.as_str().unwrap_or(""))?,
-            _ => entered,
-        },
-    )
+            .map_err(Failure::runtime)?;
+            entered + Duration::seconds(secs)
+        }
+        (_, _, Some(t), _) => parse_time(t)?,
+        (_, _, _, Some(p)) => {
+            let value = paths::read(p, effective, ctx)?;
+            value.as_str().and_then(crate::parse_timestamp).map(|d| d.with_timezone(&Utc)).ok_or_else(|| {
+                Failure::runtime(format!(
+                    "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {p} == {value}"
+                ))
+            })?
+        }
+        _ => entered,
+    };
+    if (until - entered).num_seconds() > MAX_WAIT_SECONDS {
+        return Err(Failure::runtime("Wait state delay is too long."));
+    }
+    Ok(until)
 }
 
 fn error_details(f: &Failure) -> Value {
@@ -455,9 +510,13 @@ fn error_details(f: &Failure) -> Value {
 }
 
 fn parse_time(t: &str) -> Result<DateTime<Utc>, Failure> {
-    DateTime::parse_from_rfc3339(t)
+    crate::parse_timestamp(t)
         .map(|d| d.with_timezone(&Utc))
-        .map_err(|_| Failure::runtime(format!("{t:?} is not an RFC 3339 timestamp")))
+        .ok_or_else(|| {
+            Failure::runtime(format!(
+                "{t:?} is not a timestamp: RFC 3339 with an uppercase T between date and time (2026-01-01T00:00:00Z)"
+            ))
+        })
 }
 
 /// InputPath/OutputPath: absent = everything, null = `{}`, else the path's value.

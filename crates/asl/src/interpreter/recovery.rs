@@ -37,8 +37,30 @@ impl Run<'_> {
         Ok(Step::Next(catcher.next.clone(), output))
     }
 
-    /// Runs the state's work (task call, branches, iterations), retrying per `Retry`.
+    /// Runs the state's work, retrying per `Retry`; a Parallel or Map state that fails
+    /// for good writes its `…StateFailed` event once, after the last attempt, as AWS does.
     pub(super) async fn with_retries(
+        &self,
+        name: &str,
+        s: &State,
+        effective: &Value,
+        entered: DateTime<Utc>,
+        item: Option<(usize, &Value)>,
+    ) -> Result<Value, Failure> {
+        let result = self.attempts(name, s, effective, entered, item).await;
+        if let (Err(f), StateKind::Parallel | StateKind::Map) = (&result, s.kind) {
+            self.history.push(
+                self.clock.now(),
+                &format!("{}StateFailed", s.kind.event_prefix()),
+                Some(name),
+                error_details(f),
+            );
+        }
+        result
+    }
+
+    /// The state's work (task call, branches, iterations), attempted per `Retry`.
+    async fn attempts(
         &self,
         name: &str,
         s: &State,
@@ -50,7 +72,7 @@ impl Run<'_> {
         let mut attempts = vec![0u64; retriers.len()];
         let mut retry_count = 0u64;
         loop {
-            let ctx = self.context(name, entered, retry_count, item);
+            let ctx = self.context(name, entered, Some(retry_count), item);
             let result = match s.kind {
                 StateKind::Task => self.task(name, s, effective, &ctx, retry_count).await,
                 StateKind::Parallel => self.parallel(name, s, effective, &ctx).await,

@@ -17,6 +17,15 @@ impl Run<'_> {
             Some(p) => payload::evaluate(p, effective, ctx)?,
             None => effective.clone(),
         };
+        within_payload_limit("the task's input after Parameters", &parameters)?;
+        let timeout = match &s.timeout_seconds_path {
+            Some(p) => Some(positive_seconds("TimeoutSecondsPath", p, effective, ctx)?),
+            None => s.timeout_seconds,
+        };
+        if let Some(p) = &s.heartbeat_seconds_path {
+            // Tasks here answer at once, so a heartbeat never lapses; the path must still resolve.
+            positive_seconds("HeartbeatSecondsPath", p, effective, ctx)?;
+        }
         let started = self.clock.now();
         self.history.push(
             started,
@@ -31,9 +40,13 @@ impl Run<'_> {
             state_name: name.to_string(),
             retry_count,
         };
-        let result = self.resources.call(resource, parameters, &task).await;
+        let result = self
+            .resources
+            .call(resource, parameters, &task)
+            .await
+            .and_then(|output| within_payload_limit("the task's result", &output).map(|()| output));
         let took = self.clock.now() - started;
-        let result = match (result, s.timeout_seconds) {
+        let result = match (result, timeout) {
             (Ok(_), Some(limit)) if took > Duration::seconds(limit as i64) => Err(Failure::new(
                 "States.Timeout",
                 format!(
@@ -84,111 +97,18 @@ impl Run<'_> {
                     .push(self.clock.now(), "ParallelStateSucceeded", Some(name), json!({}));
                 Ok(Value::Array(o))
             }
-            Err(f) => {
-                self.history.push(
-                    self.clock.now(),
-                    "ParallelStateFailed",
-                    Some(name),
-                    error_details(&f),
-                );
-                Err(f)
-            }
+            // ParallelStateFailed is written once, after the last attempt (`with_retries`).
+            Err(f) => Err(f),
         }
     }
+}
 
-    pub(super) async fn map(
-        &self,
-        name: &str,
-        s: &State,
-        effective: &Value,
-        ctx: &Value,
-    ) -> Result<Value, Failure> {
-        let items = match &s.items_path {
-            Some(p) => paths::read(p, effective, ctx)?,
-            None => effective.clone(),
-        };
-        let items = items.as_array().cloned().ok_or_else(|| {
-            Failure::runtime(format!("ItemsPath of {name:?} must select an array, got {items}"))
-        })?;
-        let processor = s
-            .processor()
-            .ok_or_else(|| Failure::runtime(format!("{name:?} has no ItemProcessor")))?;
-        let selector = s.item_selector.as_ref().or(s.parameters.as_ref());
-        self.history.push(
-            self.clock.now(),
-            "MapStateStarted",
-            Some(name),
-            json!({"length": items.len()}),
-        );
-        let concurrency = match s.max_concurrency {
-            Some(0) | None => items.len().max(1),
-            Some(n) => n as usize,
-        };
-        let failures = Arc::new(Mutex::new(0usize));
-        let outputs: Vec<Result<Value, Failure>> = stream::iter(items.into_iter().enumerate())
-            .map(|(index, value)| {
-                let failures = failures.clone();
-                async move {
-                    let mut item_ctx = ctx.clone();
-                    item_ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
-                    let input = match selector {
-                        Some(sel) => payload::evaluate(sel, effective, &item_ctx)?,
-                        None => value.clone(),
-                    };
-                    self.history.push(
-                        self.clock.now(),
-                        "MapIterationStarted",
-                        Some(name),
-                        json!({"index": index}),
-                    );
-                    let result = self.scope(processor, input, Some((index, value))).await;
-                    let kind = if result.is_ok() {
-                        "MapIterationSucceeded"
-                    } else {
-                        "MapIterationFailed"
-                    };
-                    self.history
-                        .push(self.clock.now(), kind, Some(name), json!({"index": index}));
-                    if result.is_err() {
-                        *failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
-                    }
-                    result
-                }
-            })
-            .buffered(concurrency)
-            .collect()
-            .await;
-        let total = outputs.len();
-        let failed = *failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let tolerated = s.tolerated_failure_count.map(|c| c as usize).unwrap_or(0).max(
-            s.tolerated_failure_percentage
-                .map(|p| ((p / 100.0) * total as f64).floor() as usize)
-                .unwrap_or(0),
-        );
-        if failed > tolerated {
-            let first = outputs
-                .into_iter()
-                .find_map(Result::err)
-                .unwrap_or_else(|| Failure::runtime("an iteration failed"));
-            let f = if s.tolerated_failure_count.is_some() || s.tolerated_failure_percentage.is_some() {
-                Failure::new(
-                    "States.ExceedToleratedFailureThreshold",
-                    format!("{failed} of {total} iterations failed, more than the {tolerated} tolerated; first: {first}"),
-                )
-            } else {
-                first
-            };
-            self.history
-                .push(self.clock.now(), "MapStateFailed", Some(name), error_details(&f));
-            return Err(f);
-        }
-        self.history
-            .push(self.clock.now(), "MapStateSucceeded", Some(name), json!({}));
-        Ok(Value::Array(
-            outputs
-                .into_iter()
-                .map(|r| r.unwrap_or_else(|f| json!({"Error": f.error, "Cause": f.cause})))
-                .collect(),
+/// A `…SecondsPath` value: a positive integer, else `States.Runtime`.
+fn positive_seconds(field: &str, path: &str, effective: &Value, ctx: &Value) -> Result<u64, Failure> {
+    let value = paths::read(path, effective, ctx)?;
+    value.as_u64().filter(|n| *n > 0).ok_or_else(|| {
+        Failure::runtime(format!(
+            "The {field} parameter must reference a positive integer: {path} == {value}"
         ))
-    }
+    })
 }

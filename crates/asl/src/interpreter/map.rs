@@ -1,0 +1,201 @@
+//! The inline Map state: its items, its concurrency (`MaxConcurrency` or
+//! `MaxConcurrencyPath`), the iterations, and the tolerated failures. As on AWS, once more
+//! iterations have failed than are tolerated, no further iteration starts: a task with
+//! side effects is not called for the items after a failure (`MaxConcurrency: 1`).
+
+use super::*;
+
+/// What became of one item.
+enum Iteration {
+    /// It ran to this end.
+    Ran(Result<Value, Failure>),
+    /// It never started: the Map had already failed.
+    NotStarted,
+}
+
+impl Run<'_> {
+    pub(super) async fn map(
+        &self,
+        name: &str,
+        s: &State,
+        effective: &Value,
+        ctx: &Value,
+    ) -> Result<Value, Failure> {
+        let items = map_items(name, s, effective, ctx)?;
+        let concurrency = max_concurrency(s, effective, ctx, items.len())?;
+        let tolerated = tolerated_failures(s, items.len());
+        self.history.push(
+            self.clock.now(),
+            "MapStateStarted",
+            Some(name),
+            json!({"length": items.len()}),
+        );
+        let iterations = self
+            .iterations(name, s, effective, ctx, items, concurrency, tolerated)
+            .await;
+        let result = map_outcome(s, iterations, tolerated);
+        if result.is_ok() {
+            self.history
+                .push(self.clock.now(), "MapStateSucceeded", Some(name), json!({}));
+        }
+        // MapStateFailed is written once, after the last attempt (`with_retries`).
+        result
+    }
+
+    /// Runs the items, at most `concurrency` at a time, starting none once more than
+    /// `tolerated` have failed.
+    #[allow(clippy::too_many_arguments)]
+    async fn iterations(
+        &self,
+        name: &str,
+        s: &State,
+        effective: &Value,
+        ctx: &Value,
+        items: Vec<Value>,
+        concurrency: usize,
+        tolerated: usize,
+    ) -> Vec<Iteration> {
+        let processor = s.processor();
+        let selector = s.item_selector.as_ref().or(s.parameters.as_ref());
+        let failures = Arc::new(Mutex::new(0usize));
+        let failed_count =
+            |f: &Arc<Mutex<usize>>| *f.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        stream::iter(items.into_iter().enumerate())
+            .map(|(index, value)| {
+                let failures = failures.clone();
+                async move {
+                    if failed_count(&failures) > tolerated {
+                        return Iteration::NotStarted;
+                    }
+                    let result = self
+                        .iteration(name, processor, selector, effective, ctx, index, value)
+                        .await;
+                    if result.is_err() {
+                        *failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
+                    }
+                    Iteration::Ran(result)
+                }
+            })
+            .buffered(concurrency)
+            .collect()
+            .await
+    }
+
+    /// One item through the processor, between its MapIteration events.
+    #[allow(clippy::too_many_arguments)]
+    async fn iteration(
+        &self,
+        name: &str,
+        processor: Option<&StateMachine>,
+        selector: Option<&Value>,
+        effective: &Value,
+        ctx: &Value,
+        index: usize,
+        value: Value,
+    ) -> Result<Value, Failure> {
+        let processor =
+            processor.ok_or_else(|| Failure::runtime(format!("{name:?} has no ItemProcessor")))?;
+        let mut item_ctx = ctx.clone();
+        item_ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
+        let input = match selector {
+            Some(sel) => payload::evaluate(sel, effective, &item_ctx)?,
+            None => value.clone(),
+        };
+        self.history.push(
+            self.clock.now(),
+            "MapIterationStarted",
+            Some(name),
+            json!({"index": index}),
+        );
+        let result = self.scope(processor, input, Some((index, value))).await;
+        let kind = if result.is_ok() {
+            "MapIterationSucceeded"
+        } else {
+            "MapIterationFailed"
+        };
+        self.history
+            .push(self.clock.now(), kind, Some(name), json!({"index": index}));
+        result
+    }
+}
+
+/// The items: `ItemsPath` (default `$`) must select an array.
+fn map_items(name: &str, s: &State, effective: &Value, ctx: &Value) -> Result<Vec<Value>, Failure> {
+    let items = match &s.items_path {
+        Some(p) => paths::read(p, effective, ctx)?,
+        None => effective.clone(),
+    };
+    match items {
+        Value::Array(items) => Ok(items),
+        other => Err(Failure::runtime(format!(
+            "ItemsPath of {name:?} must select an array, got {other}"
+        ))),
+    }
+}
+
+/// `MaxConcurrency`, or what `MaxConcurrencyPath` selects (a non-negative integer, else
+/// `States.Runtime`); 0 or absent means all items at once.
+fn max_concurrency(s: &State, effective: &Value, ctx: &Value, items: usize) -> Result<usize, Failure> {
+    let limit = match &s.max_concurrency_path {
+        Some(p) => {
+            let value = paths::read(p, effective, ctx)?;
+            Some(value.as_u64().ok_or_else(|| {
+                Failure::runtime(format!(
+                    "The MaxConcurrencyPath field refers to value {value} which is not a valid integer: {p}"
+                ))
+            })?)
+        }
+        None => s.max_concurrency,
+    };
+    Ok(match limit {
+        Some(0) | None => items.max(1),
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    })
+}
+
+/// How many failed iterations the Map tolerates: the larger of the count and the
+/// percentage of the items (rounded down).
+fn tolerated_failures(s: &State, total: usize) -> usize {
+    let by_count = s.tolerated_failure_count.map(|c| c as usize).unwrap_or(0);
+    let by_share = s
+        .tolerated_failure_percentage
+        .map(|p| ((p / 100.0) * total as f64).floor() as usize)
+        .unwrap_or(0);
+    by_count.max(by_share)
+}
+
+/// The Map's result: the outputs in item order (a tolerated failure's place holds its
+/// error), or its failure.
+fn map_outcome(s: &State, iterations: Vec<Iteration>, tolerated: usize) -> Result<Value, Failure> {
+    let total = iterations.len();
+    let failed: Vec<&Failure> = iterations
+        .iter()
+        .filter_map(|i| match i {
+            Iteration::Ran(Err(f)) => Some(f),
+            _ => None,
+        })
+        .collect();
+    if failed.len() > tolerated {
+        let first = failed[0].clone();
+        if s.tolerated_failure_count.is_none() && s.tolerated_failure_percentage.is_none() {
+            return Err(first);
+        }
+        return Err(Failure::new(
+            "States.ExceedToleratedFailureThreshold",
+            format!(
+                "{} of {total} iterations failed, more than the {tolerated} tolerated; first: {first}",
+                failed.len()
+            ),
+        ));
+    }
+    Ok(Value::Array(
+        iterations
+            .into_iter()
+            .map(|i| match i {
+                Iteration::Ran(Ok(v)) => v,
+                Iteration::Ran(Err(f)) => json!({"Error": f.error, "Cause": f.cause}),
+                Iteration::NotStarted => Value::Null,
+            })
+            .collect(),
+    ))
+}
