@@ -9,6 +9,7 @@ pub mod definition;
 pub mod history;
 pub mod interpreter;
 pub mod intrinsics;
+pub mod jsonata;
 pub mod paths;
 pub mod payload;
 pub mod validate;
