@@ -1,5 +1,4 @@
-//! The state machine as written: a typed model of the ASL JSON (JSONPath query
-//! language). Unknown fields are rejected, so a typo is a validation error with its
+//! The state machine as written: a typed model of the ASL JSON (both query languages). Unknown fields are rejected, so a typo is a validation error with its
 //! name rather than a field silently ignored.
 
 use std::collections::BTreeMap;
@@ -25,7 +24,7 @@ pub struct StateMachine {
     /// The ASL version.
     #[serde(default)]
     pub version: Option<String>,
-    /// Only `JSONPath` is supported; `JSONata` is rejected by validation.
+    /// `JSONPath` (the default) or `JSONata`, for every state that does not say.
     #[serde(default)]
     pub query_language: Option<String>,
     /// Map item processors carry their mode here.
@@ -197,9 +196,22 @@ pub struct State {
     /// `ToleratedFailureCount` (Map).
     #[serde(default)]
     pub tolerated_failure_count: Option<u64>,
-    /// `QueryLanguage` (JSONPath only for now).
+    /// `QueryLanguage`: this state's, overriding the machine's.
     #[serde(default)]
     pub query_language: Option<String>,
+    // JSONata
+    /// `Arguments` (Task, Parallel; JSONata): the template the task or branches receive.
+    #[serde(default)]
+    pub arguments: Option<Value>,
+    /// `Output` (JSONata): the template of the state's output.
+    #[serde(default)]
+    pub output: Option<Value>,
+    /// `Assign`: the variables this state sets (both query languages).
+    #[serde(default)]
+    pub assign: Option<Value>,
+    /// `Items` (Map; JSONata): an array or an expression that gives one.
+    #[serde(default)]
+    pub items: Option<Value>,
 }
 
 impl State {
@@ -264,6 +276,40 @@ pub struct Catcher {
     /// `ResultPath` for the error output.
     #[serde(default, deserialize_with = "present")]
     pub result_path: Option<Value>,
+    /// `Output` (JSONata): the error output's template (`$states.errorOutput`).
+    #[serde(default)]
+    pub output: Option<Value>,
+    /// `Assign`: variables set when this catcher handles the error.
+    #[serde(default)]
+    pub assign: Option<Value>,
+}
+
+/// Which query language a state's fields are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryLanguage {
+    /// Paths, `.$` keys and intrinsic functions (the default).
+    JsonPath,
+    /// `{% … %}` expressions.
+    Jsonata,
+}
+
+impl QueryLanguage {
+    /// The language a state uses: its own `QueryLanguage`, else the machine's.
+    pub fn of(state: &State, machine_default: QueryLanguage) -> QueryLanguage {
+        match state.query_language.as_deref() {
+            Some("JSONata") => QueryLanguage::Jsonata,
+            Some(_) => QueryLanguage::JsonPath,
+            None => machine_default,
+        }
+    }
+
+    /// The machine-wide language from the top-level `QueryLanguage`.
+    pub fn of_machine(machine: &StateMachine) -> QueryLanguage {
+        match machine.query_language.as_deref() {
+            Some("JSONata") => QueryLanguage::Jsonata,
+            _ => QueryLanguage::JsonPath,
+        }
+    }
 }
 
 /// Parses ASL JSON text. A shape error names the field (serde's message with its path).

@@ -13,6 +13,7 @@ pub mod jsonata;
 pub mod paths;
 pub mod payload;
 pub mod validate;
+mod validate_jsonata;
 
 /// Replaces each `${Key}` with its `DefinitionSubstitutions` value, as SAM does before
 /// the definition reaches Step Functions.

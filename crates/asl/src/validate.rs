@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use serde_json::Value;
 
-use crate::definition::{parse, State, StateKind, StateMachine};
+use crate::definition::{parse, QueryLanguage, State, StateKind, StateMachine};
 use crate::{choice, intrinsics, paths, payload, AslError};
 
 /// Parses and validates; `known_resource` says whether a Task's `Resource` can run.
@@ -25,16 +25,24 @@ pub fn validate_text(text: &str, known_resource: &dyn Fn(&str) -> bool) -> Resul
 pub fn validate(machine: &StateMachine, known_resource: &dyn Fn(&str) -> bool) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(q) = &machine.query_language {
-        if q != "JSONPath" {
-            out.push(format!("QueryLanguage {q:?} is not supported; use JSONPath"));
+        if q != "JSONPath" && q != "JSONata" {
+            out.push(format!("QueryLanguage {q:?} must be JSONPath or JSONata"));
         }
     }
-    scope(machine, "", known_resource, &mut out);
+    let language = QueryLanguage::of_machine(machine);
+    scope(machine, "", language, known_resource, &mut out);
     out
 }
 
-/// Validates one scope: the top level, a Parallel branch or a Map item processor.
-fn scope(machine: &StateMachine, prefix: &str, known_resource: &dyn Fn(&str) -> bool, out: &mut Vec<String>) {
+/// Validates one scope: the top level, a Parallel branch or a Map item processor, whose
+/// states default to the machine's query language.
+fn scope(
+    machine: &StateMachine,
+    prefix: &str,
+    language: QueryLanguage,
+    known_resource: &dyn Fn(&str) -> bool,
+    out: &mut Vec<String>,
+) {
     let at = |name: &str| format!("{prefix}{name}");
     if !machine.states.contains_key(&machine.start_at) {
         out.push(format!("{prefix}StartAt {:?} is not a state", machine.start_at));
@@ -43,7 +51,7 @@ fn scope(machine: &StateMachine, prefix: &str, known_resource: &dyn Fn(&str) -> 
         out.push(format!("{prefix}States is empty"));
     }
     for (name, state) in &machine.states {
-        check_state(&at(name), state, machine, known_resource, out);
+        check_state(&at(name), state, (machine, language), known_resource, out);
     }
     for name in unreachable(machine) {
         out.push(format!(
@@ -88,22 +96,48 @@ fn unreachable(machine: &StateMachine) -> Vec<String> {
 fn check_state(
     name: &str,
     s: &State,
-    machine: &StateMachine,
+    (machine, default_language): (&StateMachine, QueryLanguage),
     known_resource: &dyn Fn(&str) -> bool,
     out: &mut Vec<String>,
 ) {
     let mut problems = Vec::new();
     let mut problem = |m: String| problems.push(m);
+    let language = QueryLanguage::of(s, default_language);
+    check_language(s, default_language, &mut problem);
     check_transitions(s, machine, &mut problem);
-    check_fields_belong(s, &mut problem);
-    check_paths_and_templates(s, &mut problem);
-    check_kind_rules(s, known_resource, &mut problem);
+    match language {
+        QueryLanguage::JsonPath => {
+            check_fields_belong(s, &mut problem);
+            check_paths_and_templates(s, &mut problem);
+            check_kind_rules(s, known_resource, &mut problem);
+            crate::validate_jsonata::check_not_in_jsonpath(s, &mut problem);
+        }
+        QueryLanguage::Jsonata => {
+            crate::validate_jsonata::check(s, &mut problem);
+            if s.kind != StateKind::Choice && s.kind != StateKind::Wait {
+                check_kind_rules(s, known_resource, &mut problem);
+            }
+        }
+    }
     let kind = s.kind;
     out.extend(problems.into_iter().map(|m| format!("{name} ({kind:?}): {m}")));
     for (prefix, inner) in nested_scopes(name, s) {
-        scope(inner, &prefix, known_resource, out);
+        scope(inner, &prefix, language, known_resource, out);
     }
     after_retry_catch(name, s, out);
+}
+
+/// A state's own `QueryLanguage`: JSONPath or JSONata, and not JSONPath inside a JSONata
+/// machine (AWS refuses that mix).
+fn check_language(s: &State, default_language: QueryLanguage, problem: &mut dyn FnMut(String)) {
+    match s.query_language.as_deref() {
+        None | Some("JSONata") => {}
+        Some("JSONPath") if default_language == QueryLanguage::Jsonata => problem(
+            "is JSONPath inside a JSONata state machine; a JSONata machine's states are all JSONata".into(),
+        ),
+        Some("JSONPath") => {}
+        Some(other) => problem(format!("QueryLanguage {other:?} must be JSONPath or JSONata")),
+    }
 }
 
 /// Every `Next` names a state of this scope; `Next`/`End` as the state's type wants.
@@ -206,6 +240,7 @@ fn check_paths_and_templates(s: &State, problem: &mut dyn FnMut(String)) {
         ("Parameters", &s.parameters),
         ("ResultSelector", &s.result_selector),
         ("ItemSelector", &s.item_selector),
+        ("Assign", &s.assign),
     ] {
         if let Some(t) = template {
             let mut found = Vec::new();

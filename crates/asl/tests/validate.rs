@@ -124,9 +124,14 @@ fn broken_copies_say_what_is_wrong() {
         |m| m["States"]["Rejected"]["Resource"] = json!("arn:aws:states:::lambda:invoke"),
         "Resource does not belong to a Pass state",
     );
+    // A JSONPath machine switched to JSONata keeps its JSONPath fields: each is named.
     broken(
         |m| m["QueryLanguage"] = json!("JSONata"),
-        "QueryLanguage \"JSONata\" is not supported",
+        "Parameters is a JSONPath field; a JSONata state uses Arguments, Output",
+    );
+    broken(
+        |m| m["QueryLanguage"] = json!("YAMLPath"),
+        "must be JSONPath or JSONata",
     );
     let err = validate_text(
         r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true, "Nxt": "B"}}}"#,

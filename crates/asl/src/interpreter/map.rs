@@ -20,8 +20,12 @@ impl Run<'_> {
         s: &State,
         effective: &Value,
         ctx: &Value,
+        frame: &Frame,
     ) -> Result<Value, Failure> {
-        let items = map_items(name, s, effective, ctx)?;
+        let items = match QueryLanguage::of(s, self.language) {
+            QueryLanguage::JsonPath => map_items(name, s, effective, ctx)?,
+            QueryLanguage::Jsonata => super::jsonata_state::map_items(s, effective, ctx, frame)?,
+        };
         let concurrency = max_concurrency(s, effective, ctx, items.len())?;
         let tolerated = tolerated_failures(s, items.len());
         self.history.push(
@@ -31,7 +35,7 @@ impl Run<'_> {
             json!({"length": items.len()}),
         );
         let iterations = self
-            .iterations(name, s, effective, ctx, items, concurrency, tolerated)
+            .iterations(name, s, (effective, ctx, frame), items, concurrency, tolerated)
             .await;
         let result = map_outcome(s, iterations, tolerated);
         if result.is_ok() {
@@ -44,19 +48,15 @@ impl Run<'_> {
 
     /// Runs the items, at most `concurrency` at a time, starting none once more than
     /// `tolerated` have failed.
-    #[allow(clippy::too_many_arguments)]
     async fn iterations(
         &self,
         name: &str,
         s: &State,
-        effective: &Value,
-        ctx: &Value,
+        (effective, ctx, frame): (&Value, &Value, &Frame),
         items: Vec<Value>,
         concurrency: usize,
         tolerated: usize,
     ) -> Vec<Iteration> {
-        let processor = s.processor();
-        let selector = s.item_selector.as_ref().or(s.parameters.as_ref());
         let failures = Arc::new(Mutex::new(0usize));
         let failed_count =
             |f: &Arc<Mutex<usize>>| *f.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -68,7 +68,7 @@ impl Run<'_> {
                         return Iteration::NotStarted;
                     }
                     let result = self
-                        .iteration(name, processor, selector, effective, ctx, index, value)
+                        .iteration(name, s, (effective, ctx, frame), index, value)
                         .await;
                     if result.is_err() {
                         *failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
@@ -81,25 +81,32 @@ impl Run<'_> {
             .await
     }
 
-    /// One item through the processor, between its MapIteration events.
-    #[allow(clippy::too_many_arguments)]
+    /// One item through the processor (in a child frame), between its MapIteration events.
     async fn iteration(
         &self,
         name: &str,
-        processor: Option<&StateMachine>,
-        selector: Option<&Value>,
-        effective: &Value,
-        ctx: &Value,
+        s: &State,
+        (effective, ctx, frame): (&Value, &Value, &Frame),
         index: usize,
         value: Value,
     ) -> Result<Value, Failure> {
-        let processor =
-            processor.ok_or_else(|| Failure::runtime(format!("{name:?} has no ItemProcessor")))?;
+        let processor = s
+            .processor()
+            .ok_or_else(|| Failure::runtime(format!("{name:?} has no ItemProcessor")))?;
         let mut item_ctx = ctx.clone();
         item_ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
-        let input = match selector {
-            Some(sel) => payload::evaluate(sel, effective, &item_ctx)?,
-            None => value.clone(),
+        let input = match (
+            QueryLanguage::of(s, self.language),
+            &s.item_selector,
+            &s.parameters,
+        ) {
+            (QueryLanguage::Jsonata, Some(sel), _) => {
+                super::jsonata_state::item_selection(sel, effective, &item_ctx, frame)?
+            }
+            (QueryLanguage::JsonPath, Some(sel), _) | (QueryLanguage::JsonPath, None, Some(sel)) => {
+                payload::evaluate(sel, effective, &item_ctx)?
+            }
+            _ => value.clone(),
         };
         self.history.push(
             self.clock.now(),
@@ -107,7 +114,9 @@ impl Run<'_> {
             Some(name),
             json!({"index": index}),
         );
-        let result = self.scope(processor, input, Some((index, value))).await;
+        let result = self
+            .scope(processor, input, frame.child(Some((index, value))))
+            .await;
         let kind = if result.is_ok() {
             "MapIterationSucceeded"
         } else {

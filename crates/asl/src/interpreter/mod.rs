@@ -3,6 +3,9 @@
 //! task → ResultSelector → ResultPath → OutputPath), Retry with backoff and jitter,
 //! Catch, timeouts, Parallel and inline Map, and a history with the service's events.
 
+mod frame;
+mod jsonata_state;
+mod jsonpath_state;
 mod map;
 mod recovery;
 mod work;
@@ -16,9 +19,10 @@ use futures::stream::{self, StreamExt};
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
-use crate::definition::{Catcher, Retrier, State, StateKind, StateMachine};
+use crate::definition::{Catcher, QueryLanguage, Retrier, State, StateKind, StateMachine};
 use crate::history::{History, HistoryEvent};
 use crate::{choice, paths, payload, Failure};
+use frame::Frame;
 
 /// What a Task state calls: the caller maps `Resource` (and the evaluated parameters)
 /// to real work — a task function in process, a backend's SDK action.
@@ -150,6 +154,8 @@ struct Run<'a> {
     started: DateTime<Utc>,
     deadline: Option<DateTime<Utc>>,
     rng: Mutex<rand::rngs::StdRng>,
+    /// The machine's query language, for states that do not name theirs.
+    language: QueryLanguage,
 }
 
 /// Which kind of step ends a state.
@@ -178,6 +184,7 @@ pub async fn run(
             .timeout_seconds
             .map(|s| started + Duration::seconds(s as i64)),
         rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(spec.seed)),
+        language: QueryLanguage::of_machine(machine),
     };
     run.history.push(
         started,
@@ -185,7 +192,7 @@ pub async fn run(
         None,
         json!({"input": input, "roleArn": spec.role_arn, "stateMachineArn": spec.state_machine_arn}),
     );
-    let result = run.scope(machine, input, None).await;
+    let result = run.scope(machine, input, Frame::default()).await;
     let stopped = clock.now();
     let (status, output, error) = match result {
         Ok(output) => {
@@ -286,7 +293,7 @@ impl Run<'_> {
         &'s self,
         machine: &'s StateMachine,
         input: Value,
-        item: Option<(usize, Value)>,
+        frame: Frame,
     ) -> BoxFuture<'s, Result<Value, Failure>> {
         Box::pin(async move {
             let mut name = machine.start_at.clone();
@@ -302,10 +309,11 @@ impl Run<'_> {
                     .states
                     .get(&name)
                     .ok_or_else(|| Failure::runtime(format!("no state {name:?}")))?;
-                match self
-                    .state(&name, state, data, item.as_ref().map(|(i, v)| (*i, v)))
-                    .await?
-                {
+                let step = match QueryLanguage::of(state, self.language) {
+                    QueryLanguage::JsonPath => self.jsonpath_state(&name, state, data, &frame).await?,
+                    QueryLanguage::Jsonata => self.jsonata_state(&name, state, data, &frame).await?,
+                };
+                match step {
                     Step::Next(next, output) => {
                         name = next;
                         data = output;
@@ -333,198 +341,9 @@ impl Run<'_> {
             json!({"output": output}),
         );
     }
-
-    async fn state(
-        &self,
-        name: &str,
-        s: &State,
-        raw: Value,
-        item: Option<(usize, &Value)>,
-    ) -> Result<Step, Failure> {
-        let entered = self.clock.now();
-        self.enter(name, s.kind, &raw);
-        let retries = matches!(s.kind, StateKind::Task | StateKind::Parallel | StateKind::Map);
-        let ctx = self.context(name, entered, retries.then_some(0), item);
-        let effective = apply_path(&s.input_path, &raw, &ctx)?;
-        let advance = |output: Value| -> Step {
-            match &s.next {
-                Some(next) if s.end != Some(true) => Step::Next(next.clone(), output),
-                _ => Step::End(output),
-            }
-        };
-        match s.kind {
-            StateKind::Pass => {
-                let result = match (&s.result, &s.parameters) {
-                    (Some(r), _) => r.clone(),
-                    (None, Some(p)) => payload::evaluate(p, &effective, &ctx)?,
-                    (None, None) => effective.clone(),
-                };
-                let output = self.finish(s, raw, result, &ctx)?;
-                self.exit(name, s.kind, &output);
-                Ok(advance(output))
-            }
-            StateKind::Succeed => {
-                let output = apply_path(&s.output_path, &effective, &ctx)?;
-                self.exit(name, s.kind, &output);
-                Ok(Step::End(output))
-            }
-            StateKind::Fail => Err(fail_state_error(s, &effective, &ctx)?),
-            StateKind::Choice => {
-                let next = chosen_next(name, s, &effective, &ctx)?;
-                let output = apply_path(&s.output_path, &effective, &ctx)?;
-                self.exit(name, s.kind, &output);
-                Ok(Step::Next(next, output))
-            }
-            StateKind::Wait => {
-                let until = wait_until(s, entered, &effective, &ctx)?;
-                let wait = until - self.clock.now();
-                if wait > Duration::zero() {
-                    self.clock.advance(wait);
-                }
-                let output = apply_path(&s.output_path, &effective, &ctx)?;
-                self.exit(name, s.kind, &output);
-                Ok(advance(output))
-            }
-            StateKind::Task | StateKind::Parallel | StateKind::Map => {
-                match self.with_retries(name, s, &effective, entered, item).await {
-                    Ok(result) => {
-                        let selected = match &s.result_selector {
-                            Some(sel) => payload::evaluate(sel, &result, &ctx)?,
-                            None => result,
-                        };
-                        let output = self.finish(s, raw, selected, &ctx)?;
-                        self.exit(name, s.kind, &output);
-                        Ok(advance(output))
-                    }
-                    Err(f) => self.catch(name, s, raw, f),
-                }
-            }
-        }
-    }
-
-    /// ResultPath then OutputPath; the output must fit the payload quota.
-    fn finish(&self, s: &State, raw: Value, result: Value, ctx: &Value) -> Result<Value, Failure> {
-        let output = self.merge_result(s, raw, result, ctx)?;
-        within_payload_limit("the state's output", &output)?;
-        Ok(output)
-    }
-
-    fn merge_result(&self, s: &State, raw: Value, result: Value, ctx: &Value) -> Result<Value, Failure> {
-        let merged = match &s.result_path {
-            None => result,
-            Some(Value::Null) => raw,
-            Some(Value::String(p)) => paths::write(raw, p, result)?,
-            Some(other) => return Err(Failure::runtime(format!("ResultPath {other} is not a path"))),
-        };
-        apply_path(&s.output_path, &merged, ctx)
-    }
 }
 
 /// A failure as history events carry it.
-/// A Fail state's error: `Error`/`Cause`, or what `ErrorPath`/`CausePath` give.
-fn fail_state_error(s: &State, effective: &Value, ctx: &Value) -> Result<Failure, Failure> {
-    let text = |literal: &Option<String>, path: &Option<String>| -> Result<String, Failure> {
-        match (literal, path) {
-            (Some(l), _) => Ok(l.clone()),
-            (None, Some(p)) => match payload::dynamic(p, effective, ctx)? {
-                Value::String(s) => Ok(s),
-                other => Err(Failure::runtime(format!("{p} must give a string, got {other}"))),
-            },
-            (None, None) => Ok(String::new()),
-        }
-    };
-    Ok(Failure::new(
-        text(&s.error, &s.error_path)?,
-        text(&s.cause, &s.cause_path)?,
-    ))
-}
-
-/// A Choice state's next state: the first rule that matches, else `Default`, else
-/// `States.NoChoiceMatched`.
-fn chosen_next(name: &str, s: &State, effective: &Value, ctx: &Value) -> Result<String, Failure> {
-    for rule in s.choices.iter().flatten() {
-        if choice::matches(rule, effective, ctx)? {
-            return rule["Next"].as_str().map(String::from).ok_or_else(|| {
-                Failure::new(
-                    "States.NoChoiceMatched",
-                    format!("a Choice rule of {name:?} has no Next"),
-                )
-            });
-        }
-    }
-    s.default.clone().ok_or_else(|| {
-        Failure::new(
-            "States.NoChoiceMatched",
-            format!("no Choice rule of {name:?} matched and it has no Default"),
-        )
-    })
-}
-
-/// The longest wait AWS starts: a delay of 2³¹ − 1 seconds (24,855 days) runs, one
-/// day more fails with `States.Runtime` (recorded executions).
-const MAX_WAIT_SECONDS: i64 = i32::MAX as i64;
-
-/// When a Wait state entered at `entered` ends (`Seconds`, `SecondsPath`, `Timestamp`
-/// or `TimestampPath`), with AWS's messages for a bad path value.
-fn wait_until(
-    s: &State,
-    entered: DateTime<Utc>,
-    effective: &Value,
-    ctx: &Value,
-) -> Result<DateTime<Utc>, Failure> {
-    let until = match (&s.seconds, &s.seconds_path, &s.timestamp, &s.timestamp_path) {
-        (Some(secs), ..) => entered + Duration::seconds(secs.as_i64().unwrap_or(0).min(MAX_WAIT_SECONDS + 1)),
-        (_, Some(p), ..) => {
-            let secs = paths::read(p, effective, ctx)?;
-            let secs = match secs.as_i64() {
-                Some(n) if n < 0 => Err(format!(
-                    "The SecondsPath parameter references a negative value: {p} == {secs}"
-                )),
-                Some(n) => Ok(n.min(MAX_WAIT_SECONDS + 1)),
-                None => Err(format!(
-                    "The SecondsPath parameter cannot be parsed as a long value: {p} == {secs}"
-                )),
-            }
-            .map_err(Failure::runtime)?;
-            entered + Duration::seconds(secs)
-        }
-        (_, _, Some(t), _) => parse_time(t)?,
-        (_, _, _, Some(p)) => {
-            let value = paths::read(p, effective, ctx)?;
-            value.as_str().and_then(crate::parse_timestamp).map(|d| d.with_timezone(&Utc)).ok_or_else(|| {
-                Failure::runtime(format!(
-                    "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {p} == {value}"
-                ))
-            })?
-        }
-        _ => entered,
-    };
-    if (until - entered).num_seconds() > MAX_WAIT_SECONDS {
-        return Err(Failure::runtime("Wait state delay is too long."));
-    }
-    Ok(until)
-}
-
 fn error_details(f: &Failure) -> Value {
     json!({"error": f.error, "cause": f.cause})
-}
-
-fn parse_time(t: &str) -> Result<DateTime<Utc>, Failure> {
-    crate::parse_timestamp(t)
-        .map(|d| d.with_timezone(&Utc))
-        .ok_or_else(|| {
-            Failure::runtime(format!(
-                "{t:?} is not a timestamp: RFC 3339 with an uppercase T between date and time (2026-01-01T00:00:00Z)"
-            ))
-        })
-}
-
-/// InputPath/OutputPath: absent = everything, null = `{}`, else the path's value.
-fn apply_path(path: &Option<Value>, data: &Value, ctx: &Value) -> Result<Value, Failure> {
-    match path {
-        None => Ok(data.clone()),
-        Some(Value::Null) => Ok(Value::Object(Map::new())),
-        Some(Value::String(p)) => paths::read(p, data, ctx),
-        Some(other) => Err(Failure::runtime(format!("{other} is not a path"))),
-    }
 }

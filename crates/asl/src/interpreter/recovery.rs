@@ -45,9 +45,9 @@ impl Run<'_> {
         s: &State,
         effective: &Value,
         entered: DateTime<Utc>,
-        item: Option<(usize, &Value)>,
+        frame: &Frame,
     ) -> Result<Value, Failure> {
-        let result = self.attempts(name, s, effective, entered, item).await;
+        let result = self.attempts(name, s, effective, entered, frame).await;
         if let (Err(f), StateKind::Parallel | StateKind::Map) = (&result, s.kind) {
             self.history.push(
                 self.clock.now(),
@@ -66,8 +66,9 @@ impl Run<'_> {
         s: &State,
         effective: &Value,
         entered: DateTime<Utc>,
-        item: Option<(usize, &Value)>,
+        frame: &Frame,
     ) -> Result<Value, Failure> {
+        let item = frame.item();
         let retriers: &[Retrier] = s.retry.as_deref().unwrap_or(&[]);
         let mut attempts = vec![0u64; retriers.len()];
         let mut retry_count = 0u64;
@@ -75,8 +76,17 @@ impl Run<'_> {
             let ctx = self.context(name, entered, Some(retry_count), item);
             let result = match s.kind {
                 StateKind::Task => self.task(name, s, effective, &ctx, retry_count).await,
-                StateKind::Parallel => self.parallel(name, s, effective, &ctx).await,
-                StateKind::Map => self.map(name, s, effective, &ctx).await,
+                StateKind::Parallel => {
+                    async {
+                        let input = match &s.parameters {
+                            Some(p) => payload::evaluate(p, effective, &ctx)?,
+                            None => effective.clone(),
+                        };
+                        self.parallel(name, s, &input, frame).await
+                    }
+                    .await
+                }
+                StateKind::Map => self.map(name, s, effective, &ctx, frame).await,
                 _ => unreachable!("only Task, Parallel and Map do work"),
             };
             let failure = match result {

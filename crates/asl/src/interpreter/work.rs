@@ -74,22 +74,24 @@ impl Run<'_> {
         result
     }
 
+    /// Runs the branches on `input` (the state's effective input after Parameters, or
+    /// its Arguments), each in a child frame.
     pub(super) async fn parallel(
         &self,
         name: &str,
         s: &State,
-        effective: &Value,
-        ctx: &Value,
+        input: &Value,
+        frame: &Frame,
     ) -> Result<Value, Failure> {
-        let input = match &s.parameters {
-            Some(p) => payload::evaluate(p, effective, ctx)?,
-            None => effective.clone(),
-        };
         self.history
             .push(self.clock.now(), "ParallelStateStarted", Some(name), json!({}));
         let branches = s.branches.as_deref().unwrap_or(&[]);
-        let results =
-            futures::future::join_all(branches.iter().map(|b| self.scope(b, input.clone(), None))).await;
+        let results = futures::future::join_all(
+            branches
+                .iter()
+                .map(|b| self.scope(b, input.clone(), frame.child(None))),
+        )
+        .await;
         let outputs: Result<Vec<Value>, Failure> = results.into_iter().collect();
         match outputs {
             Ok(o) => {

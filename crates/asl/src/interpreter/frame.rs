@@ -1,0 +1,45 @@
+//! Where a state runs: the Map item it belongs to (if any) and the workflow variables in
+//! scope. A Parallel branch or a Map iteration gets a child frame: it reads the outer
+//! variables, and what it assigns stays inside it (AWS's variable scoping).
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value};
+
+/// The frame of one scope: the top level, a branch or an iteration.
+#[derive(Debug, Clone, Default)]
+pub struct Frame {
+    item: Option<(usize, Value)>,
+    variables: Arc<Mutex<Map<String, Value>>>,
+}
+
+impl Frame {
+    /// The frame of a branch or an iteration: the variables as they are now, copied.
+    pub fn child(&self, item: Option<(usize, Value)>) -> Frame {
+        Frame {
+            item,
+            variables: Arc::new(Mutex::new(self.variables())),
+        }
+    }
+
+    /// The Map item (index and value) this frame runs, if any.
+    pub fn item(&self) -> Option<(usize, &Value)> {
+        self.item.as_ref().map(|(i, v)| (*i, v))
+    }
+
+    /// The variables in scope.
+    pub fn variables(&self) -> Map<String, Value> {
+        self.variables
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Sets variables (all of one state's `Assign` at once).
+    pub fn assign(&self, values: Map<String, Value>) {
+        self.variables
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(values);
+    }
+}
