@@ -443,3 +443,67 @@ fn replay_promotes_the_better_shipped_artifact() {
     assert!(text(&out).contains("2 to 10 models"), "{}", text(&out));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `weighbridge run FILE.asl.json --mock`: the README's example — JSONata, Variables, a
+/// Map and a Task answered by Step Functions Local's mock config (throttled once, then
+/// priced) — and the same machine failing by its own Fail state under another test case.
+#[test]
+fn any_definition_runs_with_mocks_jsonata_and_variables() {
+    let dir = scratch("run-file");
+    let s = dir.join("state");
+    let s = s.to_str().unwrap();
+    let example = |f: &str| repo().join("examples/run").join(f).to_str().unwrap().to_string();
+    let (machine, input, mocks) = (
+        example("restock.asl.json"),
+        example("input.json"),
+        example("mocks.json"),
+    );
+    let run = |case: &str| {
+        weighbridge(&[
+            "run",
+            &machine,
+            "--input",
+            &input,
+            "--mock",
+            &mocks,
+            "--test-case",
+            case,
+            "--state-dir",
+            s,
+        ])
+    };
+    let ok = run("Throttled");
+    assert!(ok.status.success(), "{}", text(&ok));
+    let output: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(
+        output,
+        serde_json::json!({"total": 130, "currency": "EUR", "lines": [50, 80]})
+    );
+    assert!(
+        text(&ok).contains("execution restock-001: Succeeded"),
+        "{}",
+        text(&ok)
+    );
+    let history = weighbridge(&["history", "restock-001", "--state-dir", s]);
+    let shown = text(&history);
+    assert!(
+        shown.contains("Pricing.Throttled") && shown.matches("TaskScheduled").count() == 3,
+        "{shown}"
+    );
+    let too_small = run("Cheap");
+    assert_eq!(too_small.status.code(), Some(3), "{}", text(&too_small));
+    assert!(text(&too_small).contains("Restock.TooSmall: the total 6 is under the minimum 100"));
+    let unknown_case = run("Nope");
+    assert_eq!(unknown_case.status.code(), Some(2), "{}", text(&unknown_case));
+    assert!(
+        text(&unknown_case).contains("no test case \"Nope\"; it has: Throttled, Cheap"),
+        "{}",
+        text(&unknown_case)
+    );
+    // Without mocks the Task goes to this project's functions, which have no `price`.
+    let no_mock = weighbridge(&["run", &machine, "--input", &input, "--state-dir", s]);
+    assert_eq!(no_mock.status.code(), Some(3), "{}", text(&no_mock));
+    let why =
+        "Lambda.ResourceNotFoundException: no function arn:aws:lambda:us-east-1:123456789012:function:price";
+    assert!(text(&no_mock).contains(why), "{}", text(&no_mock));
+}

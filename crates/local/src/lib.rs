@@ -10,6 +10,7 @@ pub mod artifact;
 pub mod demo;
 pub mod functions;
 pub mod memory;
+pub mod mocks;
 pub mod replay;
 pub mod store;
 pub mod traffic;

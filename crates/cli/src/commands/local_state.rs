@@ -88,7 +88,7 @@ pub fn json_arg(text: &str) -> Result<serde_json::Value, CliError> {
     })
 }
 
-fn read_bounded(path: &str) -> Result<String, CliError> {
+pub fn read_bounded(path: &str) -> Result<String, CliError> {
     let read = |source| CliError::Read {
         path: path.into(),
         source,

@@ -10,6 +10,7 @@ pub mod invoke_endpoint;
 pub mod local_state;
 pub mod replay;
 pub mod run;
+pub mod run_file;
 pub mod s3;
 pub mod status;
 pub mod validate;

@@ -1,5 +1,6 @@
-//! `weighbridge run <statemachine> --input <json|file>`: one execution of a project state
-//! machine through the interpreter, over the embedded backend in the state directory.
+//! `weighbridge run <statemachine|FILE.asl.json> --input <json|file>`: one execution of a
+//! project state machine, or of any definition file (with `--mock`, see `run_file`),
+//! through the interpreter, over the embedded backend in the state directory.
 
 use std::path::PathBuf;
 
@@ -16,7 +17,7 @@ use crate::error::CliError;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// `retrain` or `ab-evaluation`.
+    /// `retrain`, `ab-evaluation`, or a state machine definition file (`*.json`).
     pub machine: String,
     /// The execution's input: inline JSON or a file (e.g. events/retrain-execution.json).
     #[arg(long)]
@@ -31,6 +32,13 @@ pub struct RunArgs {
     /// Needs a build with `--features aws`.
     #[arg(long)]
     pub aws: bool,
+    /// With a definition file: mocked Task answers, in Step Functions Local's mock-config
+    /// format (`StateMachines` → `TestCases`, `MockedResponses`).
+    #[arg(long)]
+    pub mock: Option<String>,
+    /// The mock config's test case (needed when it has several).
+    #[arg(long)]
+    pub test_case: Option<String>,
 }
 
 #[cfg(feature = "aws")]
@@ -51,6 +59,15 @@ fn on_aws(args: &RunArgs) -> Result<(), CliError> {
 #[cfg(not(feature = "aws"))]
 fn on_aws(_: &RunArgs) -> Result<(), CliError> {
     Err(super::no_aws())
+}
+
+/// The machine's name in the history: the project machine, or the definition file's name.
+fn machine_label(args: &RunArgs) -> String {
+    if super::run_file::is_definition_file(&args.machine) {
+        super::run_file::machine_name(&args.machine)
+    } else {
+        args.machine.clone()
+    }
 }
 
 /// `<machine>-<NNN>`: the first number after the executions recorded that is free.
@@ -98,23 +115,32 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             return Err(StoreError::ExecutionExists(name.clone()).into())
         }
         Some(name) => name.clone(),
-        None => next_name(&local, &args.machine)?,
+        None => next_name(&local, &machine_label(args))?,
     };
     let env = demo_env();
-    let result = local
-        .runtime
-        .block_on(run_machine(
-            &local.backend,
-            &deployment,
-            &env,
-            &args.machine,
-            &name,
-            input.clone(),
-        ))
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let result = if super::run_file::is_definition_file(&args.machine) {
+        super::run_file::run_definition(args, &local, &name, input.clone())?
+    } else {
+        if args.mock.is_some() {
+            return Err(CliError::Usage(
+                "--mock runs a definition file (FILE.asl.json), not a project machine [Weighbridge.InvalidInput]".into(),
+            ));
+        }
+        local
+            .runtime
+            .block_on(run_machine(
+                &local.backend,
+                &deployment,
+                &env,
+                &args.machine,
+                &name,
+                input.clone(),
+            ))
+            .map_err(|e| CliError::Usage(e.to_string()))?
+    };
     let mut records = vec![ExecutionRecord {
         name: name.clone(),
-        machine: args.machine.clone(),
+        machine: machine_label(args),
         input,
         result: result.clone(),
     }];
