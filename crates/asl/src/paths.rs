@@ -18,11 +18,37 @@ fn selects_many(path: &str) -> bool {
     }
 }
 
-/// Reads `path` (`$…` from `input`, `$$…` from `context`). A definite path that matches
-/// nothing is a `States.Runtime` failure, as in the service.
+/// Where the interpreter keeps a JSONPath state's variables inside the context object it
+/// passes around: a key no `$$.` shorthand can name, and hidden from `$$` reads.
+pub const VARIABLES_KEY: &str = "\u{0}variables";
+
+/// A variable reference: `$name` or `$name.path…` → the name and the path within it.
+fn variable_reference(path: &str) -> Option<(&str, String)> {
+    let rest = path.strip_prefix('$')?;
+    if !rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        return None;
+    }
+    let end = rest.find(['.', '[']).unwrap_or(rest.len());
+    Some((&rest[..end], format!("${}", &rest[end..])))
+}
+
+/// Reads `path` (`$…` from `input`, `$$…` from `context`, `$name…` from the variables
+/// the context carries). A definite path that matches nothing is a `States.Runtime`
+/// failure, as in the service.
 pub fn read(path: &str, input: &Value, context: &Value) -> Result<Value, Failure> {
+    if let Some((name, within)) = variable_reference(path) {
+        let value = context
+            .get(VARIABLES_KEY)
+            .and_then(|v| v.get(name))
+            .ok_or_else(|| Failure::runtime(format!("the variable ${name} is not defined at this point")))?;
+        return read(&within, value, &Value::Null);
+    }
+    let visible;
     let (doc, query) = match path.strip_prefix("$$") {
-        Some(rest) => (context, format!("${rest}")),
+        Some(rest) => {
+            visible = without_variables(context);
+            (&visible, format!("${rest}"))
+        }
         None => (input, path.to_string()),
     };
     if !query.starts_with('$') {
@@ -44,6 +70,15 @@ pub fn read(path: &str, input: &Value, context: &Value) -> Result<Value, Failure
         ))),
         many => Ok(Value::Array(many.iter().map(|v| (*v).clone()).collect())),
     }
+}
+
+/// The context object as a `$$` read sees it: without the variables it carries.
+fn without_variables(context: &Value) -> Value {
+    let mut visible = context.clone();
+    if let Some(map) = visible.as_object_mut() {
+        map.remove(VARIABLES_KEY);
+    }
+    visible
 }
 
 fn truncate(v: &Value) -> String {
@@ -124,8 +159,12 @@ pub fn is_reference_path(path: &str) -> bool {
     reference_steps(path).is_ok()
 }
 
-/// Whether `path` is a valid JSONPath for reading (for validation).
+/// Whether `path` is a valid JSONPath for reading, or a variable reference (for
+/// validation).
 pub fn is_path(path: &str) -> bool {
+    if let Some((_, within)) = variable_reference(path) {
+        return compile(&within).is_ok();
+    }
     let query = path
         .strip_prefix('$')
         .map(|rest| rest.strip_prefix('$').unwrap_or(rest));
@@ -302,6 +341,20 @@ mod tests {
         assert_eq!(bracket_loose_names("$.a['x-y'].b"), "$.a['x-y'].b");
         assert_eq!(bracket_loose_names("$.v[?(@.n-1 > 0)]"), "$.v[?(@.n-1 > 0)]");
         assert!(is_path("$.detail-type") && is_path("$$.Execution.Input.input-value"));
+    }
+
+    #[test]
+    fn variables_are_read_from_the_context_and_hidden_from_dollar_dollar() {
+        let ctx = json!({"State": {"Name": "S"}, (VARIABLES_KEY): {"limit": {"max": [5, 6]}, "n": 3}});
+        let doc = json!({});
+        assert_eq!(read("$n", &doc, &ctx).unwrap(), json!(3));
+        assert_eq!(read("$limit.max[1]", &doc, &ctx).unwrap(), json!(6));
+        assert!(read("$missing", &doc, &ctx)
+            .unwrap_err()
+            .cause
+            .contains("$missing is not defined"));
+        assert_eq!(read("$$", &doc, &ctx).unwrap(), json!({"State": {"Name": "S"}}));
+        assert!(is_path("$limit.max[0]") && is_path("$n"));
     }
 
     #[test]

@@ -29,6 +29,9 @@ enum Command {
     /// Run a state machine (`retrain`, `ab-evaluation`) through the interpreter over the
     /// embedded backend in the state directory.
     Run(commands::run::RunArgs),
+    /// What the TestState API answers for one state of a definition: output or error, the
+    /// next state, the status, and (DEBUG/TRACE) the data after each processing step.
+    TestState(commands::test_state::TestStateArgs),
     /// Replay two or more model.tar.gz files on a labelled data set: deployed as variants,
     /// daily looks by the real ab-evaluation workflow, its decisions, table and plot.
     Replay(commands::replay::ReplayArgs),
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => commands::compare::run(&args),
         Command::Demo(args) => commands::demo::run(&args),
         Command::Run(args) => commands::run::run(&args),
+        Command::TestState(args) => commands::test_state::run(&args),
         Command::Invoke(args) => commands::invoke::run(&args),
         Command::Replay(args) => commands::replay::run(&args),
         Command::InvokeEndpoint(args) => commands::invoke_endpoint::run(&args),

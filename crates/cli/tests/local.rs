@@ -444,6 +444,16 @@ fn replay_promotes_the_better_shipped_artifact() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// examples/run: the definition, its input and its mock config.
+fn restock_example() -> (String, String, String) {
+    let example = |f: &str| repo().join("examples/run").join(f).to_str().unwrap().to_string();
+    (
+        example("restock.asl.json"),
+        example("input.json"),
+        example("mocks.json"),
+    )
+}
+
 /// `weighbridge run FILE.asl.json --mock`: the README's example — JSONata, Variables, a
 /// Map and a Task answered by Step Functions Local's mock config (throttled once, then
 /// priced) — and the same machine failing by its own Fail state under another test case.
@@ -452,12 +462,7 @@ fn any_definition_runs_with_mocks_jsonata_and_variables() {
     let dir = scratch("run-file");
     let s = dir.join("state");
     let s = s.to_str().unwrap();
-    let example = |f: &str| repo().join("examples/run").join(f).to_str().unwrap().to_string();
-    let (machine, input, mocks) = (
-        example("restock.asl.json"),
-        example("input.json"),
-        example("mocks.json"),
-    );
+    let (machine, input, mocks) = restock_example();
     let run = |case: &str| {
         weighbridge(&[
             "run",
@@ -506,4 +511,44 @@ fn any_definition_runs_with_mocks_jsonata_and_variables() {
     let why =
         "Lambda.ResourceNotFoundException: no function arn:aws:lambda:us-east-1:123456789012:function:price";
     assert!(text(&no_mock).contains(why), "{}", text(&no_mock));
+}
+
+/// `weighbridge test-state`: one state of the example, with the variables earlier states
+/// would have set — the Map's output, next state and the data it saw; a state that is
+/// not there is named with the ones that are.
+#[test]
+fn test_state_answers_as_the_test_state_api() {
+    let dir = scratch("test-state");
+    let s = dir.join("state");
+    let s = s.to_str().unwrap();
+    let (machine, input, mocks) = restock_example();
+    let out = weighbridge(&[
+        "test-state",
+        &machine,
+        "--state",
+        "PriceEach",
+        "--input",
+        &input,
+        "--variables",
+        r#"{"currency": "EUR"}"#,
+        "--mock",
+        &mocks,
+        "--test-case",
+        "Throttled",
+        "--inspection-level",
+        "DEBUG",
+        "--state-dir",
+        s,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["status"], "SUCCEEDED");
+    assert_eq!(answer["nextState"], "BigEnough");
+    assert_eq!(answer["output"], serde_json::json!({"lines": [50, 80]}));
+    assert_eq!(answer["inspectionData"]["variables"]["total"], 130);
+    let missing = weighbridge(&["test-state", &machine, "--state", "Nope", "--state-dir", s]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing).contains("no state \"Nope\" at the top level; it has: BigEnough, Order, PriceEach")
+    );
 }

@@ -11,15 +11,32 @@ use serde_json::{Map, Value};
 pub struct Frame {
     item: Option<(usize, Value)>,
     variables: Arc<Mutex<Map<String, Value>>>,
+    nested: bool,
 }
 
 impl Frame {
+    /// The top-level frame with these variables already set (TestState's `variables`).
+    pub fn with_variables(variables: Map<String, Value>) -> Frame {
+        Frame {
+            item: None,
+            variables: Arc::new(Mutex::new(variables)),
+            nested: false,
+        }
+    }
+
     /// The frame of a branch or an iteration: the variables as they are now, copied.
     pub fn child(&self, item: Option<(usize, Value)>) -> Frame {
         Frame {
             item,
             variables: Arc::new(Mutex::new(self.variables())),
+            nested: true,
         }
+    }
+
+    /// Whether this is a branch's or an iteration's frame (TestState inspects only the
+    /// tested state itself, not the states inside it).
+    pub fn is_nested(&self) -> bool {
+        self.nested
     }
 
     /// The Map item (index and value) this frame runs, if any.

@@ -20,7 +20,11 @@ impl States<'_> {
     fn bindings(&self, frame: &Frame) -> Bindings {
         let mut states = Map::new();
         states.insert("input".into(), self.input.clone());
-        states.insert("context".into(), self.context.clone());
+        let mut context = self.context.clone();
+        if let Some(map) = context.as_object_mut() {
+            map.remove(crate::paths::VARIABLES_KEY);
+        }
+        states.insert("context".into(), context);
         if let Some(r) = self.result {
             states.insert("result".into(), r.clone());
         }
@@ -45,7 +49,7 @@ impl Run<'_> {
         let entered = self.clock.now();
         self.enter(name, s.kind, &raw);
         let retries = matches!(s.kind, StateKind::Task | StateKind::Parallel | StateKind::Map);
-        let ctx = self.context(name, entered, retries.then_some(0), frame.item());
+        let ctx = self.context(name, entered, retries.then_some(0), frame);
         let before = States {
             input: &raw,
             context: &ctx,
@@ -91,8 +95,12 @@ impl Run<'_> {
                     Some(a) => jsonata::template(a, "Arguments", &before)?,
                     None => raw.clone(),
                 };
+                if s.arguments.is_some() {
+                    self.inspect(frame, "afterArguments", &arguments);
+                }
                 match self.with_retries(name, s, &arguments, entered, frame).await {
                     Ok(result) => {
+                        self.inspect(frame, "result", &result);
                         let after = States {
                             input: &raw,
                             context: &ctx,
@@ -142,7 +150,7 @@ impl Run<'_> {
         failure: Failure,
         frame: &Frame,
     ) -> Result<Step, Failure> {
-        if self.uncatchable(&failure) {
+        if self.uncatchable(&failure) || self.retriable_in_test(frame) {
             return Err(failure);
         }
         let Some(catcher) = s
@@ -153,6 +161,9 @@ impl Run<'_> {
         else {
             return Err(failure);
         };
+        if let Some(i) = self.tested(frame) {
+            i.mark("CAUGHT_ERROR");
+        }
         let error_output = json!({"Error": failure.error, "Cause": failure.cause});
         let bindings = States {
             input: raw,

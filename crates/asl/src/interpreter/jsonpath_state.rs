@@ -12,12 +12,12 @@ impl Run<'_> {
         raw: Value,
         frame: &Frame,
     ) -> Result<Step, Failure> {
-        let item = frame.item();
         let entered = self.clock.now();
         self.enter(name, s.kind, &raw);
         let retries = matches!(s.kind, StateKind::Task | StateKind::Parallel | StateKind::Map);
-        let ctx = self.context(name, entered, retries.then_some(0), item);
+        let ctx = self.context(name, entered, retries.then_some(0), frame);
         let effective = apply_path(&s.input_path, &raw, &ctx)?;
+        self.inspect(frame, "afterInputPath", &effective);
         let advance = |output: Value| -> Step {
             match &s.next {
                 Some(next) if s.end != Some(true) => Step::Next(next.clone(), output),
@@ -31,8 +31,9 @@ impl Run<'_> {
                     (None, Some(p)) => payload::evaluate(p, &effective, &ctx)?,
                     (None, None) => effective.clone(),
                 };
+                self.inspect(frame, "afterParameters", &result);
                 let assigned = jsonpath_assignments(s, &result, &ctx)?;
-                let output = self.finish(s, raw, result, &ctx)?;
+                let output = self.finish(s, raw, result, &ctx, frame)?;
                 frame.assign(assigned);
                 self.exit(name, s.kind, &output);
                 Ok(advance(output))
@@ -66,37 +67,43 @@ impl Run<'_> {
             StateKind::Task | StateKind::Parallel | StateKind::Map => {
                 match self.with_retries(name, s, &effective, entered, frame).await {
                     Ok(result) => {
+                        self.inspect(frame, "result", &result);
                         let selected = match &s.result_selector {
                             Some(sel) => payload::evaluate(sel, &result, &ctx)?,
                             None => result,
                         };
+                        self.inspect(frame, "afterResultSelector", &selected);
                         let assigned = jsonpath_assignments(s, &selected, &ctx)?;
-                        let output = self.finish(s, raw, selected, &ctx)?;
+                        let output = self.finish(s, raw, selected, &ctx, frame)?;
                         frame.assign(assigned);
                         self.exit(name, s.kind, &output);
                         Ok(advance(output))
                     }
-                    Err(f) => self.catch(name, s, raw, f),
+                    Err(f) => self.catch(name, s, raw, f, frame),
                 }
             }
         }
     }
 
     /// ResultPath then OutputPath; the output must fit the payload quota.
-    fn finish(&self, s: &State, raw: Value, result: Value, ctx: &Value) -> Result<Value, Failure> {
-        let output = self.merge_result(s, raw, result, ctx)?;
-        within_payload_limit("the state's output", &output)?;
-        Ok(output)
-    }
-
-    fn merge_result(&self, s: &State, raw: Value, result: Value, ctx: &Value) -> Result<Value, Failure> {
+    fn finish(
+        &self,
+        s: &State,
+        raw: Value,
+        result: Value,
+        ctx: &Value,
+        frame: &Frame,
+    ) -> Result<Value, Failure> {
         let merged = match &s.result_path {
             None => result,
             Some(Value::Null) => raw,
             Some(Value::String(p)) => paths::write(raw, p, result)?,
             Some(other) => return Err(Failure::runtime(format!("ResultPath {other} is not a path"))),
         };
-        apply_path(&s.output_path, &merged, ctx)
+        self.inspect(frame, "afterResultPath", &merged);
+        let output = apply_path(&s.output_path, &merged, ctx)?;
+        within_payload_limit("the state's output", &output)?;
+        Ok(output)
     }
 }
 

@@ -8,7 +8,10 @@ mod jsonata_state;
 mod jsonpath_state;
 mod map;
 mod recovery;
+mod test_state;
 mod work;
+
+pub use test_state::{test_state, InspectionLevel, TestStateResult};
 
 use std::sync::{Arc, Mutex};
 
@@ -156,6 +159,8 @@ struct Run<'a> {
     rng: Mutex<rand::rngs::StdRng>,
     /// The machine's query language, for states that do not name theirs.
     language: QueryLanguage,
+    /// TestState: the data after each processing step, and the outcome's kind.
+    inspection: Option<test_state::Inspection>,
 }
 
 /// Which kind of step ends a state.
@@ -172,20 +177,11 @@ pub async fn run(
     resources: &dyn Resources,
     clock: &dyn Clock,
 ) -> ExecutionResult {
-    let started = clock.now();
-    let run = Run {
-        resources,
-        clock,
-        history: History::default(),
-        spec,
-        input: input.clone(),
-        started,
-        deadline: machine
-            .timeout_seconds
-            .map(|s| started + Duration::seconds(s as i64)),
-        rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(spec.seed)),
-        language: QueryLanguage::of_machine(machine),
-    };
+    let mut run = Run::new(machine, input.clone(), spec, (resources, clock));
+    let started = run.started;
+    run.deadline = machine
+        .timeout_seconds
+        .map(|s| started + Duration::seconds(s as i64));
     run.history.push(
         started,
         "ExecutionStarted",
@@ -249,6 +245,29 @@ fn within_payload_limit(what: &str, value: &Value) -> Result<(), Failure> {
     Ok(())
 }
 
+impl<'a> Run<'a> {
+    /// A run of `machine` starting now, without a deadline or an inspection.
+    fn new(
+        machine: &StateMachine,
+        input: Value,
+        spec: &'a ExecutionSpec,
+        (resources, clock): (&'a dyn Resources, &'a dyn Clock),
+    ) -> Self {
+        Run {
+            resources,
+            clock,
+            history: History::default(),
+            spec,
+            input,
+            started: clock.now(),
+            deadline: None,
+            rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(spec.seed)),
+            language: QueryLanguage::of_machine(machine),
+            inspection: None,
+        }
+    }
+}
+
 impl Run<'_> {
     fn past_deadline(&self) -> bool {
         self.deadline.is_some_and(|d| self.clock.now() >= d)
@@ -257,13 +276,10 @@ impl Run<'_> {
     /// The context object (`$$`), as recorded on AWS: `Execution.RedriveCount` is 0 until
     /// a redrive; `State.RetryCount` exists only in states that retry (Task, Parallel,
     /// Map) — a Pass state's `State` holds only `Name` and `EnteredTime`.
-    fn context(
-        &self,
-        state: &str,
-        entered: DateTime<Utc>,
-        retry: Option<u64>,
-        item: Option<(usize, &Value)>,
-    ) -> Value {
+    /// The variables in scope travel inside it, under [`paths::VARIABLES_KEY`] (what a
+    /// JSONPath `$name` reads; a `$$` read and `$states.context` do not show them).
+    fn context(&self, state: &str, entered: DateTime<Utc>, retry: Option<u64>, frame: &Frame) -> Value {
+        let item = frame.item();
         let mut ctx = json!({
             "Execution": {
                 "Id": self.spec.arn(),
@@ -284,6 +300,10 @@ impl Run<'_> {
         }
         if let Some((index, value)) = item {
             ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
+        }
+        let variables = frame.variables();
+        if !variables.is_empty() {
+            ctx[paths::VARIABLES_KEY] = Value::Object(variables);
         }
         ctx
     }
@@ -309,11 +329,7 @@ impl Run<'_> {
                     .states
                     .get(&name)
                     .ok_or_else(|| Failure::runtime(format!("no state {name:?}")))?;
-                let step = match QueryLanguage::of(state, self.language) {
-                    QueryLanguage::JsonPath => self.jsonpath_state(&name, state, data, &frame).await?,
-                    QueryLanguage::Jsonata => self.jsonata_state(&name, state, data, &frame).await?,
-                };
-                match step {
+                match self.run_state(&name, state, data, &frame).await? {
                     Step::Next(next, output) => {
                         name = next;
                         data = output;
@@ -322,6 +338,33 @@ impl Run<'_> {
                 }
             }
         })
+    }
+
+    /// One state, in its query language.
+    async fn run_state(
+        &self,
+        name: &str,
+        state: &State,
+        data: Value,
+        frame: &Frame,
+    ) -> Result<Step, Failure> {
+        match QueryLanguage::of(state, self.language) {
+            QueryLanguage::JsonPath => self.jsonpath_state(name, state, data, frame).await,
+            QueryLanguage::Jsonata => self.jsonata_state(name, state, data, frame).await,
+        }
+    }
+
+    /// TestState: records the data after a processing step of the tested state (nothing
+    /// in a normal run, nothing for the states inside a tested Map or Parallel).
+    fn inspect(&self, frame: &Frame, step: &str, value: &Value) {
+        if let Some(i) = self.tested(frame) {
+            i.record(step, value);
+        }
+    }
+
+    /// The inspection, when `frame` runs the state under test.
+    fn tested(&self, frame: &Frame) -> Option<&test_state::Inspection> {
+        self.inspection.as_ref().filter(|_| !frame.is_nested())
     }
 
     fn enter(&self, name: &str, kind: StateKind, input: &Value) {

@@ -10,8 +10,15 @@ impl Run<'_> {
         failure.error == "States.Runtime" || (failure.error == "States.Timeout" && self.past_deadline())
     }
 
-    pub(super) fn catch(&self, name: &str, s: &State, raw: Value, failure: Failure) -> Result<Step, Failure> {
-        if self.uncatchable(&failure) {
+    pub(super) fn catch(
+        &self,
+        name: &str,
+        s: &State,
+        raw: Value,
+        failure: Failure,
+        frame: &Frame,
+    ) -> Result<Step, Failure> {
+        if self.uncatchable(&failure) || self.retriable_in_test(frame) {
             return Err(failure);
         }
         let Some(catcher) = s
@@ -22,6 +29,9 @@ impl Run<'_> {
         else {
             return Err(failure);
         };
+        if let Some(i) = self.tested(frame) {
+            i.mark("CAUGHT_ERROR");
+        }
         let error = json!({"Error": failure.error, "Cause": failure.cause});
         let output = match &catcher.result_path {
             None => error,
@@ -35,6 +45,11 @@ impl Run<'_> {
         };
         self.exit(name, s.kind, &output);
         Ok(Step::Next(catcher.next.clone(), output))
+    }
+
+    /// TestState found a Retry that would run the state again: no Catch applies.
+    pub(super) fn retriable_in_test(&self, frame: &Frame) -> bool {
+        self.tested(frame).and_then(|i| i.marked()) == Some("RETRIABLE")
     }
 
     /// Runs the state's work, retrying per `Retry`; a Parallel or Map state that fails
@@ -68,14 +83,13 @@ impl Run<'_> {
         entered: DateTime<Utc>,
         frame: &Frame,
     ) -> Result<Value, Failure> {
-        let item = frame.item();
         let retriers: &[Retrier] = s.retry.as_deref().unwrap_or(&[]);
         let mut attempts = vec![0u64; retriers.len()];
         let mut retry_count = 0u64;
         loop {
-            let ctx = self.context(name, entered, Some(retry_count), item);
+            let ctx = self.context(name, entered, Some(retry_count), frame);
             let result = match s.kind {
-                StateKind::Task => self.task(name, s, effective, &ctx, retry_count).await,
+                StateKind::Task => self.task(name, s, effective, &ctx, (retry_count, frame)).await,
                 StateKind::Parallel => {
                     async {
                         let input = match &s.parameters {
@@ -104,6 +118,11 @@ impl Run<'_> {
             };
             let r = &retriers[index];
             if attempts[index] >= r.max_attempts {
+                return Err(failure);
+            }
+            if let Some(i) = self.tested(frame) {
+                // TestState runs a state once and says a Retry would run it again.
+                i.mark("RETRIABLE");
                 return Err(failure);
             }
             let mut delay = r.interval_seconds * r.backoff_rate.powi(attempts[index] as i32);

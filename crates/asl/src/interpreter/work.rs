@@ -10,7 +10,7 @@ impl Run<'_> {
         s: &State,
         effective: &Value,
         ctx: &Value,
-        retry_count: u64,
+        (retry_count, frame): (u64, &Frame),
     ) -> Result<Value, Failure> {
         let resource = s.resource.as_deref().unwrap_or_default();
         let parameters = match &s.parameters {
@@ -18,6 +18,9 @@ impl Run<'_> {
             None => effective.clone(),
         };
         within_payload_limit("the task's input after Parameters", &parameters)?;
+        if s.parameters.is_some() {
+            self.inspect(frame, "afterParameters", &parameters);
+        }
         let timeout = match &s.timeout_seconds_path {
             Some(p) => Some(positive_seconds("TimeoutSecondsPath", p, effective, ctx)?),
             None => s.timeout_seconds,

@@ -13,6 +13,7 @@ pub mod run;
 pub mod run_file;
 pub mod s3;
 pub mod status;
+pub mod test_state;
 pub mod validate;
 pub mod wait;
 
