@@ -212,6 +212,20 @@ pub struct State {
     /// `Items` (Map; JSONata): an array or an expression that gives one.
     #[serde(default)]
     pub items: Option<Value>,
+    // Distributed Map
+    /// `ItemReader`: the items come from S3 (`s3:getObject` of a JSON, JSON Lines or CSV
+    /// object, or `s3:listObjectsV2` of a prefix).
+    #[serde(default)]
+    pub item_reader: Option<Value>,
+    /// `ItemBatcher`: items grouped into batches (`MaxItemsPerBatch`, `BatchInput`).
+    #[serde(default)]
+    pub item_batcher: Option<Value>,
+    /// `ResultWriter`: the child executions' results written to S3 (`s3:putObject`).
+    #[serde(default)]
+    pub result_writer: Option<Value>,
+    /// `Label`: the Map Run's name prefix.
+    #[serde(default)]
+    pub label: Option<String>,
 }
 
 impl State {

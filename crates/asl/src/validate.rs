@@ -177,13 +177,12 @@ fn check_fields_belong(s: &State, problem: &mut dyn FnMut(String)) {
             "Seconds" | "Timestamp" => kind == Wait,
             "Error" | "Cause" => kind == Fail,
             "Branches" => kind == Parallel,
-            "ItemsPath" | "ItemSelector" | "ItemProcessor" | "MaxConcurrency" | "ToleratedFailure" => {
-                kind == Map
-            }
+            "ItemsPath" | "ItemSelector" | "ItemProcessor" | "MaxConcurrency" | "ToleratedFailure"
+            | "ItemReader" => kind == Map,
             _ => true,
         }
     };
-    let present: [(&str, bool); 20] = [
+    let present: [(&str, bool); 21] = [
         ("InputPath", s.input_path.is_some()),
         ("OutputPath", s.output_path.is_some()),
         ("ResultPath", s.result_path.is_some()),
@@ -215,6 +214,10 @@ fn check_fields_belong(s: &State, problem: &mut dyn FnMut(String)) {
         (
             "MaxConcurrency",
             s.max_concurrency.is_some() || s.max_concurrency_path.is_some(),
+        ),
+        (
+            "ItemReader",
+            s.item_reader.is_some() || s.item_batcher.is_some() || s.result_writer.is_some(),
         ),
     ];
     for (field, is_present) in present {

@@ -40,6 +40,7 @@ fn templates(s: &State) -> Vec<(String, Value)> {
         ("Items", &s.items),
         ("ItemSelector", &s.item_selector),
         ("Seconds", &s.seconds),
+        ("ItemReader", &s.item_reader),
     ]
     .into_iter()
     .filter_map(|(f, v)| v.clone().map(|v| (f.to_string(), v)))

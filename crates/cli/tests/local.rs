@@ -444,9 +444,21 @@ fn replay_promotes_the_better_shipped_artifact() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// examples/run: the definition, its input and its mock config.
-fn restock_example() -> (String, String, String) {
+/// examples/run: the definition, its input and its mock config, with the order lines
+/// copied into the state directory's S3 (`s3://stock/lines/`), as the README does.
+fn restock_example(state_dir: &str) -> (String, String, String) {
     let example = |f: &str| repo().join("examples/run").join(f).to_str().unwrap().to_string();
+    for line in ["lines/a-1.json", "lines/b-7.json"] {
+        let out = weighbridge(&[
+            "s3",
+            "cp",
+            &example(line),
+            "s3://stock/lines/",
+            "--state-dir",
+            state_dir,
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
     (
         example("restock.asl.json"),
         example("input.json"),
@@ -455,14 +467,15 @@ fn restock_example() -> (String, String, String) {
 }
 
 /// `weighbridge run FILE.asl.json --mock`: the README's example — JSONata, Variables, a
-/// Map and a Task answered by Step Functions Local's mock config (throttled once, then
-/// priced) — and the same machine failing by its own Fail state under another test case.
+/// Distributed Map over an S3 prefix of the state directory and a Task answered by Step
+/// Functions Local's mock config (throttled once, then priced) — and the same machine
+/// failing by its own Fail state under another test case.
 #[test]
 fn any_definition_runs_with_mocks_jsonata_and_variables() {
     let dir = scratch("run-file");
     let s = dir.join("state");
     let s = s.to_str().unwrap();
-    let (machine, input, mocks) = restock_example();
+    let (machine, input, mocks) = restock_example(s);
     let run = |case: &str| {
         weighbridge(&[
             "run",
@@ -491,8 +504,9 @@ fn any_definition_runs_with_mocks_jsonata_and_variables() {
     );
     let history = weighbridge(&["history", "restock-001", "--state-dir", s]);
     let shown = text(&history);
+    // Two S3 reads and three pricing calls (one of them throttled).
     assert!(
-        shown.contains("Pricing.Throttled") && shown.matches("TaskScheduled").count() == 3,
+        shown.contains("Pricing.Throttled") && shown.matches("TaskScheduled").count() == 5,
         "{shown}"
     );
     let too_small = run("Cheap");
@@ -521,7 +535,7 @@ fn test_state_answers_as_the_test_state_api() {
     let dir = scratch("test-state");
     let s = dir.join("state");
     let s = s.to_str().unwrap();
-    let (machine, input, mocks) = restock_example();
+    let (machine, input, mocks) = restock_example(s);
     let out = weighbridge(&[
         "test-state",
         &machine,
@@ -530,7 +544,7 @@ fn test_state_answers_as_the_test_state_api() {
         "--input",
         &input,
         "--variables",
-        r#"{"currency": "EUR"}"#,
+        r#"{"currency": "EUR", "bucket": "stock"}"#,
         "--mock",
         &mocks,
         "--test-case",

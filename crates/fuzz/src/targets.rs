@@ -8,7 +8,7 @@ use weighbridge_core::codec::{decode_predictions, parse_labelled, Format, Labell
 pub type Target = fn(&[u8]);
 
 /// Every target by name, with the repository files that seed it.
-pub const TARGETS: [(&str, Target, &[&str]); 11] = [
+pub const TARGETS: [(&str, Target, &[&str]); 12] = [
     ("codecs", codecs, &["examples/compare"]),
     ("capture_records", capture_records, &["crates/fuzz/seeds"]),
     ("labelled_rows", labelled_rows, &["examples/compare"]),
@@ -24,7 +24,22 @@ pub const TARGETS: [(&str, Target, &[&str]); 11] = [
         container_requests,
         &["examples/replay", "examples/compare"],
     ),
+    ("mock_configs", mock_configs, &["examples/run"]),
 ];
+
+/// A Step Functions Local mock config (`weighbridge run --mock`), for every test case
+/// it names.
+pub fn mock_configs(data: &[u8]) {
+    let text = text(data);
+    let _ = weighbridge_local::mocks::Mocks::from_config(&text, None, None);
+    if let Ok(config) = serde_json::from_str::<Value>(&text) {
+        for (machine, spec) in config["StateMachines"].as_object().into_iter().flatten() {
+            for case in spec["TestCases"].as_object().into_iter().flatten() {
+                let _ = weighbridge_local::mocks::Mocks::from_config(&text, Some(machine), Some(case.0));
+            }
+        }
+    }
+}
 
 /// The XGBoost container's request parsing (the first byte picks CSV or LIBSVM, the
 /// rest is the body), the column check and every answer shape.

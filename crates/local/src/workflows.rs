@@ -12,7 +12,7 @@ use weighbridge_asl::interpreter::{run, ExecutionResult, ExecutionSpec, Resource
 use weighbridge_asl::validate::validate_text;
 use weighbridge_asl::{substitute, AslError, Failure};
 use weighbridge_tasks::names::fingerprint;
-use weighbridge_tasks::ports::PortError;
+use weighbridge_tasks::ports::{PortError, PutCondition};
 
 use crate::functions::{FunctionEnv, Ports};
 use crate::MemoryBackend;
@@ -127,6 +127,7 @@ impl Deployment {
     /// Whether this runner can execute a Task resource.
     pub fn knows(&self, resource: &str) -> bool {
         resource == "arn:aws:states:::lambda:invoke"
+            || s3_action(resource).is_some()
             || self.functions.contains_key(resource)
             || resource
                 .strip_prefix("arn:aws:states:::aws-sdk:sagemaker:")
@@ -219,7 +220,72 @@ fn sdk_failure(e: PortError) -> Failure {
     Failure::new(name, e.to_string())
 }
 
+/// The S3 actions a Distributed Map's ItemReader and ResultWriter use (and Task states'
+/// SDK integration), by resource.
+fn s3_action(resource: &str) -> Option<&str> {
+    let action = resource
+        .strip_prefix("arn:aws:states:::s3:")
+        .or_else(|| resource.strip_prefix("arn:aws:states:::aws-sdk:s3:"))?;
+    ["getObject", "listObjectsV2", "putObject"]
+        .contains(&action)
+        .then_some(action)
+}
+
 impl TaskResources<'_> {
+    /// `getObject` → `{"Body": text, "ETag"}`, `listObjectsV2` → `{"Contents": [...]}`,
+    /// `putObject` → `{"ETag"}`, on the ports' object store.
+    async fn s3(&self, action: &str, p: &Value) -> Result<Value, Failure> {
+        let bucket = p["Bucket"].as_str().unwrap_or_default();
+        let failed = |e: PortError| {
+            let name = if matches!(e, PortError::NotFound(_)) {
+                "S3.NoSuchKey"
+            } else {
+                "S3.S3Exception"
+            };
+            Failure::new(name, e.to_string())
+        };
+        match action {
+            "getObject" => {
+                let object = self
+                    .ports
+                    .s3
+                    .get_object(bucket, p["Key"].as_str().unwrap_or_default())
+                    .await
+                    .map_err(failed)?;
+                Ok(json!({"Body": String::from_utf8_lossy(&object.body), "ETag": object.etag}))
+            }
+            "listObjectsV2" => {
+                let listed = self
+                    .ports
+                    .s3
+                    .list_objects(bucket, p["Prefix"].as_str().unwrap_or_default())
+                    .await
+                    .map_err(failed)?;
+                let contents: Vec<Value> = listed
+                    .iter()
+                    .map(
+                        |o| json!({"Key": o.key, "Etag": o.etag, "Size": o.size, "StorageClass": "STANDARD"}),
+                    )
+                    .collect();
+                Ok(json!({"Contents": contents, "KeyCount": contents.len(), "Name": bucket}))
+            }
+            _ => {
+                let body = match &p["Body"] {
+                    Value::String(text) => text.clone().into_bytes(),
+                    other => other.to_string().into_bytes(),
+                };
+                let key = p["Key"].as_str().unwrap_or_default();
+                let etag = self
+                    .ports
+                    .s3
+                    .put_object(bucket, key, body, PutCondition::Always)
+                    .await
+                    .map_err(failed)?;
+                Ok(json!({"ETag": etag}))
+            }
+        }
+    }
+
     async fn lambda(&self, arn: &str, payload: Value) -> Result<Value, Failure> {
         let name = self
             .deployment
@@ -367,6 +433,9 @@ impl Resources for TaskResources<'_> {
         }
         if let Some(action) = resource.strip_prefix("arn:aws:states:::aws-sdk:sagemaker:") {
             return self.sagemaker(action, &parameters).await;
+        }
+        if let Some(action) = s3_action(resource) {
+            return self.s3(action, &parameters).await;
         }
         self.lambda(resource, parameters).await
     }

@@ -39,6 +39,16 @@ impl Frame {
         self.nested
     }
 
+    /// The frame of a Distributed Map's child execution: no variables (a child workflow
+    /// does not see its parent's; pass what it needs through `ItemSelector`).
+    pub fn isolated(&self, item: Option<(usize, Value)>) -> Frame {
+        Frame {
+            item,
+            variables: Arc::default(),
+            nested: true,
+        }
+    }
+
     /// The Map item (index and value) this frame runs, if any.
     pub fn item(&self) -> Option<(usize, &Value)> {
         self.item.as_ref().map(|(i, v)| (*i, v))

@@ -22,10 +22,7 @@ impl Run<'_> {
         ctx: &Value,
         frame: &Frame,
     ) -> Result<Value, Failure> {
-        let items = match QueryLanguage::of(s, self.language) {
-            QueryLanguage::JsonPath => map_items(name, s, effective, ctx)?,
-            QueryLanguage::Jsonata => super::jsonata_state::map_items(s, effective, ctx, frame)?,
-        };
+        let items = self.map_inputs(name, s, (effective, ctx, frame)).await?;
         let concurrency = max_concurrency(s, effective, ctx, items.len())?;
         let tolerated = tolerated_failures(s, items.len());
         self.history.push(
@@ -34,16 +31,96 @@ impl Run<'_> {
             Some(name),
             json!({"length": items.len()}),
         );
+        let inputs = s.result_writer.as_ref().map(|_| items.clone());
         let iterations = self
             .iterations(name, s, (effective, ctx, frame), items, concurrency, tolerated)
             .await;
-        let result = map_outcome(s, iterations, tolerated);
+        let result = match (&s.result_writer, inputs) {
+            (Some(writer), Some(inputs)) => {
+                self.written(name, s, writer, (inputs, iterations), tolerated)
+                    .await
+            }
+            _ => map_outcome(s, iterations, tolerated),
+        };
         if result.is_ok() {
             self.history
                 .push(self.clock.now(), "MapStateSucceeded", Some(name), json!({}));
         }
         // MapStateFailed is written once, after the last attempt (`with_retries`).
         result
+    }
+
+    /// The Map's items: from `ItemReader` (Distributed Map), `Items` (JSONata) or
+    /// `ItemsPath`; with an `ItemBatcher`, each item through `ItemSelector` and then
+    /// grouped into batches, which are what the iterations receive.
+    async fn map_inputs(
+        &self,
+        name: &str,
+        s: &State,
+        (effective, ctx, frame): (&Value, &Value, &Frame),
+    ) -> Result<Vec<Value>, Failure> {
+        let items = match (&s.item_reader, QueryLanguage::of(s, self.language)) {
+            (Some(reader), _) => self.read_items(name, reader, (effective, ctx, frame)).await?,
+            (None, QueryLanguage::JsonPath) => map_items(name, s, effective, ctx)?,
+            (None, QueryLanguage::Jsonata) => super::jsonata_state::map_items(s, effective, ctx, frame)?,
+        };
+        let Some(batcher) = &s.item_batcher else {
+            return Ok(items);
+        };
+        let selected = items
+            .into_iter()
+            .enumerate()
+            .map(|(index, value)| self.selected(s, (effective, ctx, frame), index, value))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(super::distributed::batches(batcher, selected))
+    }
+
+    /// The Map's output with a `ResultWriter`: the failures checked against the
+    /// tolerance as without one, then the results written and their location answered.
+    async fn written(
+        &self,
+        name: &str,
+        s: &State,
+        writer: &Value,
+        (inputs, iterations): (Vec<Value>, Vec<Iteration>),
+        tolerated: usize,
+    ) -> Result<Value, Failure> {
+        let ran: Vec<(Value, Result<Value, Failure>)> = inputs
+            .into_iter()
+            .zip(iterations)
+            .filter_map(|(input, i)| match i {
+                Iteration::Ran(r) => Some((input, r)),
+                Iteration::NotStarted => None,
+            })
+            .collect();
+        let checked: Vec<Iteration> = ran.iter().map(|(_, r)| Iteration::Ran(r.clone())).collect();
+        map_outcome(s, checked, tolerated)?;
+        self.write_results(name, writer, &ran).await
+    }
+
+    /// An item through `ItemSelector` (or `Parameters`), as the iteration receives it.
+    fn selected(
+        &self,
+        s: &State,
+        (effective, ctx, frame): (&Value, &Value, &Frame),
+        index: usize,
+        value: Value,
+    ) -> Result<Value, Failure> {
+        let mut item_ctx = ctx.clone();
+        item_ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
+        match (
+            QueryLanguage::of(s, self.language),
+            &s.item_selector,
+            &s.parameters,
+        ) {
+            (QueryLanguage::Jsonata, Some(sel), _) => {
+                super::jsonata_state::item_selection(sel, effective, &item_ctx, frame)
+            }
+            (QueryLanguage::JsonPath, Some(sel), _) | (QueryLanguage::JsonPath, None, Some(sel)) => {
+                payload::evaluate(sel, effective, &item_ctx)
+            }
+            _ => Ok(value),
+        }
     }
 
     /// Runs the items, at most `concurrency` at a time, starting none once more than
@@ -93,20 +170,10 @@ impl Run<'_> {
         let processor = s
             .processor()
             .ok_or_else(|| Failure::runtime(format!("{name:?} has no ItemProcessor")))?;
-        let mut item_ctx = ctx.clone();
-        item_ctx["Map"] = json!({"Item": {"Index": index, "Value": value}});
-        let input = match (
-            QueryLanguage::of(s, self.language),
-            &s.item_selector,
-            &s.parameters,
-        ) {
-            (QueryLanguage::Jsonata, Some(sel), _) => {
-                super::jsonata_state::item_selection(sel, effective, &item_ctx, frame)?
-            }
-            (QueryLanguage::JsonPath, Some(sel), _) | (QueryLanguage::JsonPath, None, Some(sel)) => {
-                payload::evaluate(sel, effective, &item_ctx)?
-            }
-            _ => value.clone(),
+        // With an ItemBatcher the items were selected before they were batched.
+        let input = match &s.item_batcher {
+            Some(_) => value.clone(),
+            None => self.selected(s, (effective, ctx, frame), index, value.clone())?,
         };
         self.history.push(
             self.clock.now(),
@@ -114,9 +181,16 @@ impl Run<'_> {
             Some(name),
             json!({"index": index}),
         );
-        let result = self
-            .scope(processor, input, frame.child(Some((index, value))))
-            .await;
+        let distributed = processor
+            .processor_config
+            .as_ref()
+            .is_some_and(|c| c["Mode"] == "DISTRIBUTED");
+        let child = if distributed {
+            frame.isolated(Some((index, value)))
+        } else {
+            frame.child(Some((index, value)))
+        };
+        let result = self.scope(processor, input, child).await;
         let kind = if result.is_ok() {
             "MapIterationSucceeded"
         } else {

@@ -3,6 +3,7 @@
 //! task → ResultSelector → ResultPath → OutputPath), Retry with backoff and jitter,
 //! Catch, timeouts, Parallel and inline Map, and a history with the service's events.
 
+mod distributed;
 mod frame;
 mod jsonata_state;
 mod jsonpath_state;
