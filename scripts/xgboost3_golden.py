@@ -21,25 +21,13 @@ import numpy as np
 import xgboost as xgb
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from xgboost_golden import FEATURES, OBJECTIVES, ROOT, labels, thresholds, with_missing  # noqa: E402
+from xgboost_golden import OBJECTIVES, ROOT, trained  # noqa: E402
 
 GOLDEN = ROOT / "crates/xgboost/tests/golden/v3"
 
 
 def build(objective, index):
-    rng = np.random.default_rng(3000 + index)
-    x = with_missing(rng, rng.random((400, FEATURES)), 0.15)
-    y = labels(objective, rng, x)
-    params = {"objective": objective, "max_depth": 3, "eta": 0.3, "seed": 7, "nthread": 1}
-    if objective == "reg:tweedie":
-        params["tweedie_variance_power"] = 1.4
-    booster = xgb.train(params, xgb.DMatrix(x, label=y, missing=np.nan), num_boost_round=6)
-    test = with_missing(rng, rng.random((40, FEATURES)), 0.2)
-    on_split = np.full((min(20, len(thresholds(booster))), FEATURES), 0.5)
-    for row, (feature, threshold) in zip(on_split, thresholds(booster)):
-        row[feature] = threshold
-    test = np.vstack([test, on_split]).astype(np.float32)
-    matrix = xgb.DMatrix(test, missing=np.nan)
+    booster, test, matrix = trained(objective, 3000 + index)
     forms = {}
     with tempfile.TemporaryDirectory() as tmp:
         # As the 3.0-5 container saves it: no extension, UBJSON.

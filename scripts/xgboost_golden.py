@@ -117,8 +117,11 @@ def old_pickle(booster, handle, protocol, extra):
         xgb.core.Booster.__getstate__ = original
 
 
-def build(objective, index):
-    rng = np.random.default_rng(1000 + index)
+def trained(objective, seed):
+    """A small model of `objective` on seeded data with missing values, and its test rows:
+    rows with missing values and rows exactly on split thresholds (float32 comparisons
+    decide those). Shared with scripts/xgboost3_golden.py."""
+    rng = np.random.default_rng(seed)
     x = with_missing(rng, rng.random((400, FEATURES)), 0.15)
     y = labels(objective, rng, x)
     params = {"objective": objective, "max_depth": 3, "eta": 0.3, "seed": 7, "nthread": 1}
@@ -126,12 +129,15 @@ def build(objective, index):
         params["tweedie_variance_power"] = 1.4
     booster = xgb.train(params, xgb.DMatrix(x, label=y, missing=np.nan), num_boost_round=6)
     test = with_missing(rng, rng.random((40, FEATURES)), 0.2)
-    # Rows exactly on thresholds: float32 comparisons decide them.
     on_split = np.full((min(20, len(thresholds(booster))), FEATURES), 0.5)
     for row, (feature, threshold) in zip(on_split, thresholds(booster)):
         row[feature] = threshold
     test = np.vstack([test, on_split]).astype(np.float32)
-    matrix = xgb.DMatrix(test, missing=np.nan)
+    return booster, test, xgb.DMatrix(test, missing=np.nan)
+
+
+def build(objective, index):
+    booster, test, matrix = trained(objective, 1000 + index)
     forms = {}
     with tempfile.TemporaryDirectory() as tmp:
         for ext in ("json", "ubj", "bin"):

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
-use weighbridge_xgboost::{load, Format};
+use weighbridge_xgboost::{load, Booster, Format};
 
 fn golden() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -16,6 +16,29 @@ fn golden() -> PathBuf {
 /// Relative agreement to 1e-6 (absolute below 1).
 fn close(rust: f32, python: f64) -> bool {
     (f64::from(rust) - python).abs() <= 1e-6 * python.abs().max(1.0)
+}
+
+/// A golden row's features (null = missing, NaN).
+fn features(row: &Value) -> Vec<f32> {
+    row.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().map_or(f32::NAN, |v| v as f32))
+        .collect()
+}
+
+/// The booster's margin and prediction for `x` agree with xgboost's.
+fn agrees(booster: &Booster, x: &[f32], (margin, prediction): (f64, f64), what: &str) {
+    let ours = booster.predict_margin(x);
+    assert!(
+        close(ours, margin),
+        "{what} {x:?}: margin {ours} vs xgboost {margin}"
+    );
+    let ours = booster.predict(x);
+    assert!(
+        close(ours, prediction),
+        "{what}: prediction {ours} vs xgboost {prediction}"
+    );
 }
 
 #[test]
@@ -57,22 +80,13 @@ fn every_form_of_every_objective_predicts_as_xgboost() {
             }
             let rows = case["rows"].as_array().unwrap();
             for (i, row) in rows.iter().enumerate() {
-                let x: Vec<f32> = row
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_f64().map_or(f32::NAN, |v| v as f32))
-                    .collect();
+                let x = features(row);
                 let (margin, prediction) = (expected(margin_key, i), expected(prediction_key, i));
-                assert!(
-                    close(booster.predict_margin(&x), margin),
-                    "{stem}.{ext} row {i} {x:?}: margin {} vs xgboost {margin}",
-                    booster.predict_margin(&x)
-                );
-                assert!(
-                    close(booster.predict(&x), prediction),
-                    "{stem}.{ext} row {i}: prediction {} vs xgboost {prediction}",
-                    booster.predict(&x)
+                agrees(
+                    &booster,
+                    &x,
+                    (margin, prediction),
+                    &format!("{stem}.{ext} row {i}"),
                 );
                 compared += 1;
             }
@@ -93,12 +107,7 @@ fn batch_prediction_is_row_prediction() {
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|r| {
-                r.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_f64().map_or(f32::NAN, |v| v as f32))
-            })
+            .flat_map(features)
             .collect();
         let batch = booster.predict_rows(&x, 4);
         let one_by_one: Vec<f32> = x.chunks_exact(4).map(|r| booster.predict(r)).collect();
@@ -132,25 +141,16 @@ fn models_saved_by_xgboost_3_predict_as_xgboost_3() {
             assert_eq!(booster.format, format, "{stem}.{ext}");
             assert_eq!(booster.version.map(|v| v.0), Some(3), "{stem}.{ext}");
             for (i, row) in case["rows"].as_array().unwrap().iter().enumerate() {
-                let x: Vec<f32> = row
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_f64().map_or(f32::NAN, |v| v as f32))
-                    .collect();
+                let x = features(row);
                 let (margin, prediction) = (
                     case["margin"][i].as_f64().unwrap(),
                     case["prediction"][i].as_f64().unwrap(),
                 );
-                assert!(
-                    close(booster.predict_margin(&x), margin),
-                    "v3/{stem}.{ext} row {i}: margin {} vs xgboost {margin}",
-                    booster.predict_margin(&x)
-                );
-                assert!(
-                    close(booster.predict(&x), prediction),
-                    "v3/{stem}.{ext} row {i}: prediction {} vs xgboost {prediction}",
-                    booster.predict(&x)
+                agrees(
+                    &booster,
+                    &x,
+                    (margin, prediction),
+                    &format!("v3/{stem}.{ext} row {i}"),
                 );
                 compared += 1;
             }

@@ -46,10 +46,7 @@ impl Run<'_> {
         raw: Value,
         frame: &Frame,
     ) -> Result<Step, Failure> {
-        let entered = self.clock.now();
-        self.enter(name, s.kind, &raw);
-        let retries = matches!(s.kind, StateKind::Task | StateKind::Parallel | StateKind::Map);
-        let ctx = self.context(name, entered, retries.then_some(0), frame);
+        let (entered, ctx) = self.begin(name, s, &raw, frame);
         let before = States {
             input: &raw,
             context: &ctx,
@@ -57,19 +54,13 @@ impl Run<'_> {
             error_output: None,
         }
         .bindings(frame);
-        let advance = |output: Value| -> Step {
-            match &s.next {
-                Some(next) if s.end != Some(true) => Step::Next(next.clone(), output),
-                _ => Step::End(output),
-            }
-        };
         match s.kind {
             StateKind::Pass | StateKind::Succeed => {
                 let output = self.output_and_assign(name, s, (&s.output, &s.assign), &before, &raw, frame)?;
                 Ok(if s.kind == StateKind::Succeed {
                     Step::End(output)
                 } else {
-                    advance(output)
+                    advance(s, output)
                 })
             }
             StateKind::Fail => Err(Failure::new(
@@ -88,7 +79,7 @@ impl Run<'_> {
                     self.clock.advance(wait);
                 }
                 let output = self.output_and_assign(name, s, (&s.output, &s.assign), &before, &raw, frame)?;
-                Ok(advance(output))
+                Ok(advance(s, output))
             }
             StateKind::Task | StateKind::Parallel | StateKind::Map => {
                 let arguments = match &s.arguments {
@@ -110,7 +101,7 @@ impl Run<'_> {
                         .bindings(frame);
                         let output =
                             self.output_and_assign(name, s, (&s.output, &s.assign), &after, &result, frame)?;
-                        Ok(advance(output))
+                        Ok(advance(s, output))
                     }
                     Err(f) => self.jsonata_catch(name, s, (&raw, &ctx), f, frame),
                 }
@@ -150,20 +141,9 @@ impl Run<'_> {
         failure: Failure,
         frame: &Frame,
     ) -> Result<Step, Failure> {
-        if self.uncatchable(&failure) || self.retriable_in_test(frame) {
-            return Err(failure);
-        }
-        let Some(catcher) = s
-            .catch
-            .iter()
-            .flatten()
-            .find(|c: &&Catcher| matches_error(&c.error_equals, &failure.error))
-        else {
+        let Some(catcher) = self.catcher(s, &failure, frame) else {
             return Err(failure);
         };
-        if let Some(i) = self.tested(frame) {
-            i.mark("CAUGHT_ERROR");
-        }
         let error_output = json!({"Error": failure.error, "Cause": failure.cause});
         let bindings = States {
             input: raw,

@@ -12,18 +12,9 @@ impl Run<'_> {
         raw: Value,
         frame: &Frame,
     ) -> Result<Step, Failure> {
-        let entered = self.clock.now();
-        self.enter(name, s.kind, &raw);
-        let retries = matches!(s.kind, StateKind::Task | StateKind::Parallel | StateKind::Map);
-        let ctx = self.context(name, entered, retries.then_some(0), frame);
+        let (entered, ctx) = self.begin(name, s, &raw, frame);
         let effective = apply_path(&s.input_path, &raw, &ctx)?;
         self.inspect(frame, "afterInputPath", &effective);
-        let advance = |output: Value| -> Step {
-            match &s.next {
-                Some(next) if s.end != Some(true) => Step::Next(next.clone(), output),
-                _ => Step::End(output),
-            }
-        };
         match s.kind {
             StateKind::Pass => {
                 let result = match (&s.result, &s.parameters) {
@@ -36,7 +27,7 @@ impl Run<'_> {
                 let output = self.finish(s, raw, result, &ctx, frame)?;
                 frame.assign(assigned);
                 self.exit(name, s.kind, &output);
-                Ok(advance(output))
+                Ok(advance(s, output))
             }
             StateKind::Succeed => {
                 let output = apply_path(&s.output_path, &effective, &ctx)?;
@@ -62,7 +53,7 @@ impl Run<'_> {
                 let output = apply_path(&s.output_path, &effective, &ctx)?;
                 frame.assign(assigned);
                 self.exit(name, s.kind, &output);
-                Ok(advance(output))
+                Ok(advance(s, output))
             }
             StateKind::Task | StateKind::Parallel | StateKind::Map => {
                 match self.with_retries(name, s, &effective, entered, frame).await {
@@ -77,7 +68,7 @@ impl Run<'_> {
                         let output = self.finish(s, raw, selected, &ctx, frame)?;
                         frame.assign(assigned);
                         self.exit(name, s.kind, &output);
-                        Ok(advance(output))
+                        Ok(advance(s, output))
                     }
                     Err(f) => self.catch(name, s, raw, f, frame),
                 }

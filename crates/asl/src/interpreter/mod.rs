@@ -355,6 +355,15 @@ impl Run<'_> {
         }
     }
 
+    /// A state's start, in either query language: its entered event and its context
+    /// object (with `RetryCount` in the states that retry).
+    fn begin(&self, name: &str, s: &State, raw: &Value, frame: &Frame) -> (DateTime<Utc>, Value) {
+        let entered = self.clock.now();
+        self.enter(name, s.kind, raw);
+        let retries = matches!(s.kind, StateKind::Task | StateKind::Parallel | StateKind::Map);
+        (entered, self.context(name, entered, retries.then_some(0), frame))
+    }
+
     /// TestState: records the data after a processing step of the tested state (nothing
     /// in a normal run, nothing for the states inside a tested Map or Parallel).
     fn inspect(&self, frame: &Frame, step: &str, value: &Value) {
@@ -384,6 +393,14 @@ impl Run<'_> {
             Some(name),
             json!({"output": output}),
         );
+    }
+}
+
+/// Where a state that succeeded goes: its `Next`, or the end of its scope.
+fn advance(s: &State, output: Value) -> Step {
+    match &s.next {
+        Some(next) if s.end != Some(true) => Step::Next(next.clone(), output),
+        _ => Step::End(output),
     }
 }
 

@@ -10,6 +10,23 @@ impl Run<'_> {
         failure.error == "States.Runtime" || (failure.error == "States.Timeout" && self.past_deadline())
     }
 
+    /// The catcher that takes `failure` (the first whose names match), if any may:
+    /// uncatchable errors and TestState's retriable ones go on. In both query languages.
+    pub(super) fn catcher<'s>(&self, s: &'s State, failure: &Failure, frame: &Frame) -> Option<&'s Catcher> {
+        if self.uncatchable(failure) || self.retriable_in_test(frame) {
+            return None;
+        }
+        let catcher = s
+            .catch
+            .iter()
+            .flatten()
+            .find(|c: &&Catcher| matches_error(&c.error_equals, &failure.error))?;
+        if let Some(i) = self.tested(frame) {
+            i.mark("CAUGHT_ERROR");
+        }
+        Some(catcher)
+    }
+
     pub(super) fn catch(
         &self,
         name: &str,
@@ -18,20 +35,9 @@ impl Run<'_> {
         failure: Failure,
         frame: &Frame,
     ) -> Result<Step, Failure> {
-        if self.uncatchable(&failure) || self.retriable_in_test(frame) {
-            return Err(failure);
-        }
-        let Some(catcher) = s
-            .catch
-            .iter()
-            .flatten()
-            .find(|c: &&Catcher| matches_error(&c.error_equals, &failure.error))
-        else {
+        let Some(catcher) = self.catcher(s, &failure, frame) else {
             return Err(failure);
         };
-        if let Some(i) = self.tested(frame) {
-            i.mark("CAUGHT_ERROR");
-        }
         let error = json!({"Error": failure.error, "Cause": failure.cause});
         let output = match &catcher.result_path {
             None => error,
