@@ -1,20 +1,28 @@
 //! The conformance suite: each fixture in `tests/conformance/` is a state machine, an
 //! input, the expected outcome (output, or error name and a fragment of the cause), and
-//! optionally the expected sequence of history events and virtual seconds elapsed —
+//! optionally the expected sequence of history events (and the second of each) and
+//! virtual seconds elapsed —
 //! written from the Amazon States Language specification, not from this interpreter.
+//! A fixture's `then` goes on after the first run: `{"sendTaskSuccess": OUTPUT}`,
+//! `{"sendTaskFailure": {"error", "cause"}}` (to the first waiting task token) or
+//! `{"redrive": true}`, each `afterSeconds` later; `expected` is about the last run.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::{json, Value};
-use weighbridge_asl::interpreter::{run, Clock, ExecutionSpec, Resources, Status, TaskContext, VirtualClock};
+use weighbridge_asl::interpreter::{
+    resume, run, Clock, Continuation, ExecutionResult, ExecutionSpec, Outcome, Resources, Status,
+    TaskContext, VirtualClock,
+};
 use weighbridge_asl::validate::validate_text;
 use weighbridge_asl::Failure;
 
 const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:";
 
-/// Test resources: Echo, Add, FailWith, Flaky (fails `failures` times), Slow (takes
-/// `seconds` of virtual time), and `lambda:invoke` of any of them.
+/// Test resources: Echo, Add, FailWith, Flaky (fails `failures` times), FailsFirst
+/// (fails the state's first `calls` calls, counted over redrives), Slow (takes `seconds`
+/// of virtual time), and `lambda:invoke` (and `.waitForTaskToken`) of any of them.
 struct Fakes<'a> {
     clock: &'a VirtualClock,
 }
@@ -22,7 +30,7 @@ struct Fakes<'a> {
 #[async_trait]
 impl Resources for Fakes<'_> {
     async fn call(&self, resource: &str, p: Value, task: &TaskContext) -> Result<Value, Failure> {
-        if resource == "arn:aws:states:::lambda:invoke" {
+        if resource.starts_with("arn:aws:states:::lambda:invoke") {
             let function = p["FunctionName"].as_str().unwrap_or_default().to_string();
             let out = self.call(&function, p["Payload"].clone(), task).await?;
             return Ok(json!({"Payload": out, "StatusCode": 200}));
@@ -39,6 +47,11 @@ impl Resources for Fakes<'_> {
                 format!("attempt {}", task.retry_count + 1),
             )),
             Some("Flaky") => Ok(json!({"attempts": task.retry_count + 1})),
+            Some("FailsFirst") if task.call_number < p["calls"].as_u64().unwrap() => Err(Failure::new(
+                p["error"].as_str().unwrap(),
+                format!("call {}", task.call_number),
+            )),
+            Some("FailsFirst") => Ok(json!({"call": task.call_number})),
             Some("Slow") => {
                 self.clock
                     .advance(Duration::seconds(p["seconds"].as_i64().unwrap()));
@@ -50,7 +63,7 @@ impl Resources for Fakes<'_> {
 }
 
 fn known(resource: &str) -> bool {
-    resource == "arn:aws:states:::lambda:invoke" || resource.starts_with(FUNCTION)
+    resource.starts_with("arn:aws:states:::lambda:invoke") || resource.starts_with(FUNCTION)
 }
 
 #[tokio::test]
@@ -76,19 +89,26 @@ async fn every_fixture_behaves_as_the_specification_says() {
             role_arn: "arn:aws:iam::123456789012:role/sfn".into(),
             seed: 1,
         };
-        let result = run(
-            &machine,
-            fixture["input"].clone(),
-            &spec,
-            &Fakes { clock: &clock },
-            &clock,
-        )
-        .await;
+        let fakes = Fakes { clock: &clock };
+        let mut result = run(&machine, fixture["input"].clone(), &spec, &fakes, &clock).await;
+        for step in fixture["then"].as_array().into_iter().flatten() {
+            clock.advance(Duration::seconds(step["afterSeconds"].as_i64().unwrap_or(0)));
+            let from = go_on(step, result, clock.now());
+            result = resume(
+                &machine,
+                fixture["input"].clone(),
+                &spec,
+                (&fakes, &clock),
+                Some(from),
+            )
+            .await;
+        }
         let expected = &fixture["expected"];
         let status = match result.status {
             Status::Succeeded => "Succeeded",
             Status::Failed => "Failed",
             Status::TimedOut => "TimedOut",
+            Status::Running => "Running",
         };
         assert_eq!(status, expected["status"], "{name}: {:?}", result.error);
         if let Some(output) = expected.get("output") {
@@ -115,6 +135,20 @@ async fn every_fixture_behaves_as_the_specification_says() {
                 .collect();
             assert_eq!(got, want, "{name}");
         }
+        if let Some(seconds) = fixture.get("eventSeconds") {
+            let got: Vec<i64> = result
+                .history
+                .iter()
+                .map(|e| (e.timestamp - start).num_seconds())
+                .collect();
+            let want: Vec<i64> = seconds
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_i64().unwrap())
+                .collect();
+            assert_eq!(got, want, "{name}: when each event happened");
+        }
         if let Some(seconds) = fixture["advancedSeconds"].as_i64() {
             assert_eq!(
                 (clock.now() - start).num_seconds(),
@@ -136,6 +170,28 @@ async fn every_fixture_behaves_as_the_specification_says() {
     assert!(checked >= 25, "{checked} fixtures");
 }
 
+/// Where a `then` step goes on from: the first waiting token answered, or a redrive.
+fn go_on(step: &Value, result: ExecutionResult, now: chrono::DateTime<Utc>) -> Continuation {
+    let mut journal = result.journal;
+    if step["redrive"] == true {
+        return Continuation::redriven(journal, result.started, result.history);
+    }
+    let outcome = match (&step["sendTaskSuccess"], &step["sendTaskFailure"]) {
+        (Value::Null, f) => Outcome::Error {
+            error: f["error"].as_str().unwrap().into(),
+            cause: f["cause"].as_str().unwrap_or("").into(),
+        },
+        (output, _) => Outcome::Result(output.clone()),
+    };
+    let token = journal
+        .waiting_tokens()
+        .into_iter()
+        .next()
+        .expect("a waiting task token");
+    assert!(journal.answer(&token, now, outcome));
+    Continuation::answered(journal, result.started, result.history)
+}
+
 /// Found by the fuzzer (`weighbridge-fuzz`, target jsonpath): a cut `\u` escape made the
 /// JSONPath parser panic; it is an invalid path instead.
 #[test]
@@ -146,4 +202,37 @@ fn a_cut_unicode_escape_in_a_path_is_invalid_not_a_panic() {
         assert!(e.to_string().contains("invalid JSONPath"), "{path}: {e}");
         assert!(!weighbridge_asl::paths::is_path(path), "{path}");
     }
+}
+
+/// The token a waiting Task hands out (`$$.Task.Token`, here in the Payload) is the one
+/// its execution waits for, it names the execution, and it answers only once.
+#[tokio::test]
+async fn a_task_token_is_handed_out_waited_for_and_answered_once() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/conformance/wait_for_task_token_still_running.json"
+    );
+    let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let machine = validate_text(&fixture["definition"].to_string(), &known).unwrap();
+    let clock = VirtualClock::starting_at(Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap());
+    let spec = ExecutionSpec {
+        state_machine_name: "m".into(),
+        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+        name: "order-7".into(),
+        role_arn: "arn:aws:iam::123456789012:role/sfn".into(),
+        seed: 1,
+    };
+    let result = run(&machine, json!({}), &spec, &Fakes { clock: &clock }, &clock).await;
+    assert_eq!(result.status, Status::Running);
+    let submitted = result.history.last().unwrap();
+    let handed_out = submitted.details["output"]["Payload"]["token"].as_str().unwrap();
+    assert_eq!(result.journal.waiting_tokens(), [handed_out]);
+    assert_eq!(
+        weighbridge_asl::interpreter::token_execution(handed_out).as_deref(),
+        Some("order-7")
+    );
+    let mut journal = result.journal;
+    assert!(journal.answer(handed_out, clock.now(), Outcome::Result(json!(1))));
+    assert!(!journal.answer(handed_out, clock.now(), Outcome::Result(json!(2))));
+    assert!(journal.waiting_tokens().is_empty());
 }

@@ -13,7 +13,6 @@
 //! the fallback resources (this project's functions), if the caller gave any.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -159,28 +158,12 @@ fn parse_response(name: &str, response: &Value) -> Result<MockedResponse, String
 pub struct MockedResources<'a> {
     mocks: Mocks,
     fallback: Option<&'a dyn Resources>,
-    calls: Mutex<BTreeMap<String, u64>>,
 }
 
 impl<'a> MockedResources<'a> {
     /// Mocks first, then `fallback` (none: an unmocked Task state fails).
     pub fn new(mocks: Mocks, fallback: Option<&'a dyn Resources>) -> Self {
-        Self {
-            mocks,
-            fallback,
-            calls: Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    /// The call number of this state (0 the first time).
-    fn next_call(&self, state: &str) -> u64 {
-        let mut calls = self
-            .calls
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let n = calls.entry(state.to_string()).or_insert(0);
-        *n += 1;
-        *n - 1
+        Self { mocks, fallback }
     }
 }
 
@@ -196,7 +179,7 @@ impl Resources for MockedResources<'_> {
                 )),
             };
         };
-        let call = self.next_call(&task.state_name);
+        let call = task.call_number;
         match response.answer(call) {
             Some(Answer::Return(v)) => Ok(v.clone()),
             Some(Answer::Throw { error, cause }) => Err(Failure::new(error.clone(), cause.clone())),
@@ -225,11 +208,12 @@ mod tests {
       }
     }"#;
 
-    fn task(state: &str) -> TaskContext {
+    fn task(state: &str, call_number: u64) -> TaskContext {
         TaskContext {
             execution_name: "e".into(),
             state_name: state.into(),
             retry_count: 0,
+            call_number,
         }
     }
 
@@ -237,23 +221,21 @@ mod tests {
     async fn answers_by_call_number_then_runs_out() {
         let mocks = Mocks::from_config(CONFIG, None, Some("Happy")).unwrap();
         let r = MockedResources::new(mocks, None);
-        let first = r.call("arn:x", json!({}), &task("Charge")).await.unwrap_err();
+        let first = r.call("arn:x", json!({}), &task("Charge", 0)).await.unwrap_err();
         assert_eq!((first.error.as_str(), first.cause.as_str()), ("Busy", "later"));
-        assert_eq!(
-            r.call("arn:x", json!({}), &task("Charge")).await.unwrap(),
-            json!({"ok": true})
-        );
-        assert_eq!(
-            r.call("arn:x", json!({}), &task("Charge")).await.unwrap(),
-            json!({"ok": true})
-        );
+        for n in [1, 2] {
+            assert_eq!(
+                r.call("arn:x", json!({}), &task("Charge", n)).await.unwrap(),
+                json!({"ok": true})
+            );
+        }
         assert!(r
-            .call("arn:x", json!({}), &task("Charge"))
+            .call("arn:x", json!({}), &task("Charge", 3))
             .await
             .unwrap_err()
             .cause
             .contains("call 3"));
-        let unmocked = r.call("arn:x", json!({}), &task("Ship")).await.unwrap_err();
+        let unmocked = r.call("arn:x", json!({}), &task("Ship", 0)).await.unwrap_err();
         assert!(unmocked.cause.contains("no mocked response"), "{unmocked}");
     }
 

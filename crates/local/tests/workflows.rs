@@ -560,6 +560,7 @@ async fn a_batch_transform_of_a_trained_model_feeds_the_quality_gate() {
         execution_name: "t".into(),
         state_name: "Transform".into(),
         retry_count: 0,
+        call_number: 0,
     };
     use weighbridge_asl::interpreter::Resources;
     resources

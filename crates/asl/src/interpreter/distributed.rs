@@ -33,15 +33,16 @@ impl Run<'_> {
             execution_name: self.spec.name.clone(),
             state_name: name.to_string(),
             retry_count: 0,
+            call_number: 0,
         };
         let resource = reader["Resource"].as_str().unwrap_or_default();
         let mut items = match resource {
             LIST_OBJECTS => {
-                let listed = self.resources.call(LIST_OBJECTS, parameters, &task).await?;
+                let listed = self.call(LIST_OBJECTS, parameters, &task).await?;
                 listed["Contents"].as_array().cloned().unwrap_or_default()
             }
             GET_OBJECT => {
-                let object = self.resources.call(GET_OBJECT, parameters, &task).await?;
+                let object = self.call(GET_OBJECT, parameters, &task).await?;
                 let body = object["Body"].as_str().unwrap_or_default();
                 parse_object(body, &config)?
             }
@@ -128,10 +129,11 @@ impl Run<'_> {
             execution_name: self.spec.name.clone(),
             state_name: name.to_string(),
             retry_count: 0,
+            call_number: 0,
         };
         for (file, body) in files {
             let put = json!({"Bucket": bucket, "Key": format!("{base}/{file}"), "Body": body.to_string()});
-            self.resources.call(PUT_OBJECT, put, &task).await?;
+            self.call(PUT_OBJECT, put, &task).await?;
         }
         Ok(
             json!({"MapRunArn": map_run, "ResultWriterDetails": {"Bucket": bucket, "Key": format!("{base}/manifest.json")}}),

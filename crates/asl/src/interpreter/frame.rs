@@ -1,6 +1,8 @@
 //! Where a state runs: the Map item it belongs to (if any) and the workflow variables in
 //! scope. A Parallel branch or a Map iteration gets a child frame: it reads the outer
-//! variables, and what it assigns stays inside it (AWS's variable scoping).
+//! variables, and what it assigns stays inside it (AWS's variable scoping). A frame also
+//! knows its path (`/Fan@1.0#1`: which state, visit and attempt, which branch or item),
+//! the key of the calls made in it (see `journal`).
 
 use std::sync::{Arc, Mutex};
 
@@ -12,6 +14,7 @@ pub struct Frame {
     item: Option<(usize, Value)>,
     variables: Arc<Mutex<Map<String, Value>>>,
     nested: bool,
+    path: String,
 }
 
 impl Frame {
@@ -21,15 +24,32 @@ impl Frame {
             item: None,
             variables: Arc::new(Mutex::new(variables)),
             nested: false,
+            path: String::new(),
         }
     }
 
-    /// The frame of a branch or an iteration: the variables as they are now, copied.
-    pub fn child(&self, item: Option<(usize, Value)>) -> Frame {
+    /// This frame, at the work of one attempt of a Task, Parallel or Map state
+    /// (`id`: `/Fan@1.0`): the same variables, the calls and children keyed under it.
+    pub fn working(&self, id: String) -> Frame {
+        Frame {
+            path: id,
+            ..self.clone()
+        }
+    }
+
+    /// Where this frame is: the key of a call made at work here.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The frame of a branch (`label` `#1`) or an iteration (`[3]`): the variables as
+    /// they are now, copied.
+    pub fn child(&self, label: &str, item: Option<(usize, Value)>) -> Frame {
         Frame {
             item,
             variables: Arc::new(Mutex::new(self.variables())),
             nested: true,
+            path: format!("{}{label}", self.path),
         }
     }
 
@@ -41,11 +61,12 @@ impl Frame {
 
     /// The frame of a Distributed Map's child execution: no variables (a child workflow
     /// does not see its parent's; pass what it needs through `ItemSelector`).
-    pub fn isolated(&self, item: Option<(usize, Value)>) -> Frame {
+    pub fn isolated(&self, label: &str, item: Option<(usize, Value)>) -> Frame {
         Frame {
             item,
             variables: Arc::default(),
             nested: true,
+            path: format!("{}{label}", self.path),
         }
     }
 

@@ -74,10 +74,7 @@ impl Run<'_> {
             }
             StateKind::Wait => {
                 let until = wait_end(s, entered, &before)?;
-                let wait = until - self.clock.now();
-                if wait > Duration::zero() {
-                    self.clock.advance(wait);
-                }
+                self.sleep(until - self.clock.now()).await;
                 let output = self.output_and_assign(name, s, (&s.output, &s.assign), &before, &raw, frame)?;
                 Ok(advance(s, output))
             }
@@ -141,7 +138,7 @@ impl Run<'_> {
         failure: Failure,
         frame: &Frame,
     ) -> Result<Step, Failure> {
-        let Some(catcher) = self.catcher(s, &failure, frame) else {
+        let Some(catcher) = self.catcher((name, s), &failure, frame) else {
             return Err(failure);
         };
         let error_output = json!({"Error": failure.error, "Cause": failure.cause});

@@ -45,10 +45,7 @@ impl Run<'_> {
             }
             StateKind::Wait => {
                 let until = wait_until(s, entered, &effective, &ctx)?;
-                let wait = until - self.clock.now();
-                if wait > Duration::zero() {
-                    self.clock.advance(wait);
-                }
+                self.sleep(until - self.clock.now()).await;
                 let assigned = jsonpath_assignments(s, &effective, &ctx)?;
                 let output = apply_path(&s.output_path, &effective, &ctx)?;
                 frame.assign(assigned);

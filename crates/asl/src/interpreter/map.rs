@@ -123,8 +123,9 @@ impl Run<'_> {
         }
     }
 
-    /// Runs the items, at most `concurrency` at a time, starting none once more than
-    /// `tolerated` have failed.
+    /// Runs the items, at most `concurrency` at a time (a finished iteration frees its
+    /// place at once, even while an earlier one still runs), starting none once more
+    /// than `tolerated` have failed. The iterations come back in item order.
     async fn iterations(
         &self,
         name: &str,
@@ -137,12 +138,12 @@ impl Run<'_> {
         let failures = Arc::new(Mutex::new(0usize));
         let failed_count =
             |f: &Arc<Mutex<usize>>| *f.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        stream::iter(items.into_iter().enumerate())
+        let mut finished = stream::iter(items.into_iter().enumerate())
             .map(|(index, value)| {
                 let failures = failures.clone();
                 async move {
                     if failed_count(&failures) > tolerated {
-                        return Iteration::NotStarted;
+                        return (index, Iteration::NotStarted);
                     }
                     let result = self
                         .iteration(name, s, (effective, ctx, frame), index, value)
@@ -150,12 +151,14 @@ impl Run<'_> {
                     if result.is_err() {
                         *failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
                     }
-                    Iteration::Ran(result)
+                    (index, Iteration::Ran(result))
                 }
             })
-            .buffered(concurrency)
-            .collect()
-            .await
+            .buffer_unordered(concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        finished.sort_by_key(|(index, _)| *index);
+        finished.into_iter().map(|(_, i)| i).collect()
     }
 
     /// One item through the processor (in a child frame), between its MapIteration events.
@@ -186,9 +189,9 @@ impl Run<'_> {
             .as_ref()
             .is_some_and(|c| c["Mode"] == "DISTRIBUTED");
         let child = if distributed {
-            frame.isolated(Some((index, value)))
+            frame.isolated(&format!("[{index}]"), Some((index, value)))
         } else {
-            frame.child(Some((index, value)))
+            frame.child(&format!("[{index}]"), Some((index, value)))
         };
         let result = self.scope(processor, input, child).await;
         let kind = if result.is_ok() {

@@ -4,14 +4,19 @@
 //! Catch, timeouts, Parallel and inline Map, and a history with the service's events.
 
 mod distributed;
+mod execution;
 mod frame;
+mod journal;
 mod jsonata_state;
 mod jsonpath_state;
 mod map;
 mod recovery;
 mod test_state;
+mod timeline;
 mod work;
 
+pub use execution::{resume, run, token_execution, Continuation};
+pub use journal::{Call, Journal, Outcome};
 pub use test_state::{test_state, InspectionLevel, TestStateResult};
 
 use std::sync::{Arc, Mutex};
@@ -45,6 +50,10 @@ pub struct TaskContext {
     pub state_name: String,
     /// How many times this state has been retried (0 on the first attempt).
     pub retry_count: u64,
+    /// How many calls this state (by name) made before this one in the execution, over
+    /// all its visits, branches and iterations, and before a redrive (mock configs
+    /// answer by it, so a redriven state gets the mock's next answer).
+    pub call_number: u64,
 }
 
 /// Virtual time: Wait states and Retry intervals advance it instead of sleeping, so a
@@ -105,6 +114,20 @@ pub enum Status {
     Failed,
     /// Ran past the machine's `TimeoutSeconds`.
     TimedOut,
+    /// Paused: it cannot go on until a task token is answered (`SendTaskSuccess`).
+    Running,
+}
+
+impl Status {
+    /// The service's name for it (`DescribeExecution`'s `status`).
+    pub fn service_name(self) -> &'static str {
+        match self {
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+            Status::Running => "RUNNING",
+        }
+    }
 }
 
 /// The result of [`run`].
@@ -120,8 +143,10 @@ pub struct ExecutionResult {
     pub history: Vec<HistoryEvent>,
     /// When it started.
     pub started: DateTime<Utc>,
-    /// When it stopped.
+    /// When it stopped (or paused).
     pub stopped: DateTime<Utc>,
+    /// Its Task calls, to go on from (a task token's answer, a redrive).
+    pub journal: Journal,
 }
 
 /// Identity of an execution, for the context object.
@@ -162,60 +187,23 @@ struct Run<'a> {
     language: QueryLanguage,
     /// TestState: the data after each processing step, and the outcome's kind.
     inspection: Option<test_state::Inspection>,
+    /// Who sleeps until when: waits in side-by-side branches overlap.
+    timeline: timeline::Timeline,
+    /// The Task calls recorded before (answered from here) and made now.
+    journal: journal::Recorder,
+    /// The clock that replays the recorded part, when going on from a journal.
+    replay: Option<&'a journal::ReplayClock<'a>>,
+    /// How many times each Task, Parallel and Map state was entered, by frame path and name.
+    visits: Mutex<std::collections::HashMap<String, u64>>,
+    /// How many history events the replay had written when the first unrecorded call
+    /// was made (where a redriven execution's new events begin).
+    live_from: std::sync::OnceLock<usize>,
 }
 
 /// Which kind of step ends a state.
 enum Step {
     Next(String, Value),
     End(Value),
-}
-
-/// Runs `machine` on `input` to the end.
-pub async fn run(
-    machine: &StateMachine,
-    input: Value,
-    spec: &ExecutionSpec,
-    resources: &dyn Resources,
-    clock: &dyn Clock,
-) -> ExecutionResult {
-    let mut run = Run::new(machine, input.clone(), spec, (resources, clock));
-    let started = run.started;
-    run.deadline = machine
-        .timeout_seconds
-        .map(|s| started + Duration::seconds(s as i64));
-    run.history.push(
-        started,
-        "ExecutionStarted",
-        None,
-        json!({"input": input, "roleArn": spec.role_arn, "stateMachineArn": spec.state_machine_arn}),
-    );
-    let result = run.scope(machine, input, Frame::default()).await;
-    let stopped = clock.now();
-    let (status, output, error) = match result {
-        Ok(output) => {
-            run.history
-                .push(stopped, "ExecutionSucceeded", None, json!({"output": output}));
-            (Status::Succeeded, Some(output), None)
-        }
-        Err(f) if f.error == "States.Timeout" && run.past_deadline() => {
-            run.history
-                .push(stopped, "ExecutionTimedOut", None, error_details(&f));
-            (Status::TimedOut, None, Some(f))
-        }
-        Err(f) => {
-            run.history
-                .push(stopped, "ExecutionFailed", None, error_details(&f));
-            (Status::Failed, None, Some(f))
-        }
-    };
-    ExecutionResult {
-        status,
-        output,
-        error,
-        history: run.history.events(),
-        started,
-        stopped,
-    }
 }
 
 /// Whether a Retry or Catch entry's names match an error. `States.ALL` and
@@ -265,11 +253,28 @@ impl<'a> Run<'a> {
             rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(spec.seed)),
             language: QueryLanguage::of_machine(machine),
             inspection: None,
+            timeline: timeline::Timeline::default(),
+            journal: journal::Recorder::default(),
+            replay: None,
+            visits: Mutex::default(),
+            live_from: std::sync::OnceLock::new(),
         }
     }
 }
 
 impl Run<'_> {
+    /// Sleeps for `by` of the run's time (a Wait, a Retry interval): other branches run
+    /// meanwhile, and the clock moves only when all of them wait.
+    async fn sleep(&self, by: Duration) {
+        self.timeline.sleep(self.clock, by).await;
+    }
+
+    /// Calls a Task resource; the clock does not move while the call is in flight.
+    async fn call(&self, resource: &str, parameters: Value, task: &TaskContext) -> Result<Value, Failure> {
+        let _in_flight = self.timeline.calling();
+        self.resources.call(resource, parameters, task).await
+    }
+
     fn past_deadline(&self) -> bool {
         self.deadline.is_some_and(|d| self.clock.now() >= d)
     }
@@ -288,7 +293,7 @@ impl Run<'_> {
                 "Name": self.spec.name,
                 "RoleArn": self.spec.role_arn,
                 "StartTime": self.started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                "RedriveCount": 0,
+                "RedriveCount": self.journal.redrive_count(),
             },
             "State": {
                 "EnteredTime": entered.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -360,8 +365,17 @@ impl Run<'_> {
     fn begin(&self, name: &str, s: &State, raw: &Value, frame: &Frame) -> (DateTime<Utc>, Value) {
         let entered = self.clock.now();
         self.enter(name, s.kind, raw);
-        let retries = matches!(s.kind, StateKind::Task | StateKind::Parallel | StateKind::Map);
-        (entered, self.context(name, entered, retries.then_some(0), frame))
+        let works = matches!(s.kind, StateKind::Task | StateKind::Parallel | StateKind::Map);
+        if works {
+            let mut visits = self
+                .visits
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *visits.entry(format!("{}/{name}", frame.path())).or_insert(0) += 1;
+        }
+        let mut ctx = self.context(name, entered, works.then_some(0), frame);
+        self.add_task_token(name, s, frame, &mut ctx);
+        (entered, ctx)
     }
 
     /// TestState: records the data after a processing step of the tested state (nothing

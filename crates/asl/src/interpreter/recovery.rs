@@ -12,7 +12,12 @@ impl Run<'_> {
 
     /// The catcher that takes `failure` (the first whose names match), if any may:
     /// uncatchable errors and TestState's retriable ones go on. In both query languages.
-    pub(super) fn catcher<'s>(&self, s: &'s State, failure: &Failure, frame: &Frame) -> Option<&'s Catcher> {
+    pub(super) fn catcher<'s>(
+        &self,
+        (name, s): (&str, &'s State),
+        failure: &Failure,
+        frame: &Frame,
+    ) -> Option<&'s Catcher> {
         if self.uncatchable(failure) || self.retriable_in_test(frame) {
             return None;
         }
@@ -24,6 +29,7 @@ impl Run<'_> {
         if let Some(i) = self.tested(frame) {
             i.mark("CAUGHT_ERROR");
         }
+        self.handled(frame, name);
         Some(catcher)
     }
 
@@ -35,7 +41,7 @@ impl Run<'_> {
         failure: Failure,
         frame: &Frame,
     ) -> Result<Step, Failure> {
-        let Some(catcher) = self.catcher(s, &failure, frame) else {
+        let Some(catcher) = self.catcher((name, s), &failure, frame) else {
             return Err(failure);
         };
         let error = json!({"Error": failure.error, "Cause": failure.cause});
@@ -69,6 +75,9 @@ impl Run<'_> {
         frame: &Frame,
     ) -> Result<Value, Failure> {
         let result = self.attempts(name, s, effective, entered, frame).await;
+        if result.is_ok() {
+            self.handled(frame, name);
+        }
         if let (Err(f), StateKind::Parallel | StateKind::Map) = (&result, s.kind) {
             self.history.push(
                 self.clock.now(),
@@ -92,8 +101,12 @@ impl Run<'_> {
         let retriers: &[Retrier] = s.retry.as_deref().unwrap_or(&[]);
         let mut attempts = vec![0u64; retriers.len()];
         let mut retry_count = 0u64;
+        let visit = self.visit_key(frame, name);
         loop {
-            let ctx = self.context(name, entered, Some(retry_count), frame);
+            let mut ctx = self.context(name, entered, Some(retry_count), frame);
+            self.add_task_token(name, s, frame, &mut ctx);
+            // The attempt's work is keyed `/State@visit.attempt` (its calls, its children).
+            let frame = &frame.working(format!("{visit}{retry_count}"));
             let result = match s.kind {
                 StateKind::Task => self.task(name, s, effective, &ctx, (retry_count, frame)).await,
                 StateKind::Parallel => {
@@ -144,8 +157,7 @@ impl Run<'_> {
             }
             attempts[index] += 1;
             retry_count += 1;
-            self.clock
-                .advance(Duration::milliseconds((delay * 1000.0) as i64));
+            self.sleep(Duration::milliseconds((delay * 1000.0) as i64)).await;
         }
     }
 }

@@ -100,9 +100,20 @@ pub async fn test_state(
     if level != InspectionLevel::Info {
         run.inspect(&frame, "input", &input);
     }
-    let outcome = run.run_state(state_name, state, input, &frame).await;
+    let outcome = run
+        .timeline
+        .drive(clock, run.run_state(state_name, state, input, &frame))
+        .await;
     let inspection = run.inspection.as_ref();
     let marked = inspection.and_then(Inspection::marked);
+    // A state that waits for a task token has not answered yet: TestState does not
+    // wait, so the run ends with the state still running.
+    let outcome = outcome.unwrap_or_else(|| {
+        Err(Failure::new(
+            "States.TaskTokenPending",
+            "the state waits for a task token (.waitForTaskToken); test-state does not wait: mock the state's answer instead",
+        ))
+    });
     let mut result = match outcome {
         Ok(step) => {
             let (next, output) = match step {

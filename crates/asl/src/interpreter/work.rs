@@ -42,10 +42,10 @@ impl Run<'_> {
             execution_name: self.spec.name.clone(),
             state_name: name.to_string(),
             retry_count,
+            call_number: 0,
         };
         let result = self
-            .resources
-            .call(resource, parameters, &task)
+            .journaled_call((frame, s), resource, parameters, &task)
             .await
             .and_then(|output| within_payload_limit("the task's result", &output).map(|()| output));
         let took = self.clock.now() - started;
@@ -92,7 +92,8 @@ impl Run<'_> {
         let results = futures::future::join_all(
             branches
                 .iter()
-                .map(|b| self.scope(b, input.clone(), frame.child(None))),
+                .enumerate()
+                .map(|(i, b)| self.scope(b, input.clone(), frame.child(&format!("#{i}"), None))),
         )
         .await;
         let outputs: Result<Vec<Value>, Failure> = results.into_iter().collect();

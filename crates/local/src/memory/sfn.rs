@@ -20,11 +20,7 @@ impl MemoryBackend {
 
     /// Records how an execution ended (DescribeExecution's status).
     pub fn finish_execution(&self, arn: &str, status: weighbridge_asl::interpreter::Status) {
-        let status = match status {
-            weighbridge_asl::interpreter::Status::Succeeded => "SUCCEEDED",
-            weighbridge_asl::interpreter::Status::Failed => "FAILED",
-            weighbridge_asl::interpreter::Status::TimedOut => "TIMED_OUT",
-        };
+        let status = status.service_name();
         self.with(|s| s.world.finished.insert(arn.to_string(), status.to_string()));
     }
 
@@ -34,7 +30,6 @@ impl MemoryBackend {
     }
 }
 
-#[async_trait]
 #[async_trait]
 impl Workflows for MemoryBackend {
     async fn start_execution(&self, state_machine_arn: &str, name: &str, input: &str) -> PortResult<String> {
