@@ -62,6 +62,17 @@ impl Resources for Fakes<'_> {
     }
 }
 
+/// Execution `name` of the state machine `conformance`.
+fn spec(name: &str) -> ExecutionSpec {
+    ExecutionSpec {
+        state_machine_name: "conformance".into(),
+        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:conformance".into(),
+        name: name.into(),
+        role_arn: "arn:aws:iam::123456789012:role/sfn".into(),
+        seed: 1,
+    }
+}
+
 fn known(resource: &str) -> bool {
     resource.starts_with("arn:aws:states:::lambda:invoke") || resource.starts_with(FUNCTION)
 }
@@ -82,13 +93,7 @@ async fn every_fixture_behaves_as_the_specification_says() {
             .unwrap_or_else(|e| panic!("{name}: the fixture's definition is invalid: {e}"));
         let start = Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap();
         let clock = VirtualClock::starting_at(start);
-        let spec = ExecutionSpec {
-            state_machine_name: "conformance".into(),
-            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:conformance".into(),
-            name: "conformance".into(),
-            role_arn: "arn:aws:iam::123456789012:role/sfn".into(),
-            seed: 1,
-        };
+        let spec = spec("conformance");
         let fakes = Fakes { clock: &clock };
         let mut result = run(&machine, fixture["input"].clone(), &spec, &fakes, &clock).await;
         for step in fixture["then"].as_array().into_iter().flatten() {
@@ -215,13 +220,7 @@ async fn a_task_token_is_handed_out_waited_for_and_answered_once() {
     let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let machine = validate_text(&fixture["definition"].to_string(), &known).unwrap();
     let clock = VirtualClock::starting_at(Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap());
-    let spec = ExecutionSpec {
-        state_machine_name: "m".into(),
-        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
-        name: "order-7".into(),
-        role_arn: "arn:aws:iam::123456789012:role/sfn".into(),
-        seed: 1,
-    };
+    let spec = spec("order-7");
     let result = run(&machine, json!({}), &spec, &Fakes { clock: &clock }, &clock).await;
     assert_eq!(result.status, Status::Running);
     let submitted = result.history.last().unwrap();

@@ -3,7 +3,7 @@
 //! it) — a paused execution whose task token was answered, or a failed one redriven.
 //! Task tokens (`.waitForTaskToken`, `$$.Task.Token`) and the journaled call live here.
 
-use super::journal::{Call, Journal, Outcome, Recorder, ReplayClock};
+use super::journal::{visit_of, Call, Journal, Outcome, Recorder, ReplayClock};
 use super::*;
 
 /// Where an execution that stopped goes on from.
@@ -254,7 +254,7 @@ impl Run<'_> {
         let token = waits_for_token(s).then(|| {
             task_token(
                 &self.spec.name,
-                &self.visit_key_of(key),
+                &format!("{}.", visit_of(key)),
                 self.journal.redrive_count(),
             )
         });
@@ -304,12 +304,6 @@ impl Run<'_> {
             Some(state),
             json!({"resource": resource, "output": output}),
         );
-    }
-
-    /// The visit prefix of a call key (`/Fan@1.` of `/Fan@1.0`).
-    fn visit_key_of(&self, key: &str) -> String {
-        key.rsplit_once('.')
-            .map_or_else(|| key.to_string(), |(visit, _)| format!("{visit}."))
     }
 }
 

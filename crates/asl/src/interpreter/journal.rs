@@ -97,7 +97,7 @@ impl Outcome {
 }
 
 /// The key without its attempt: `/Fan@1.0#1/Work@2` for `/Fan@1.0#1/Work@2.3`.
-fn visit_of(key: &str) -> &str {
+pub(super) fn visit_of(key: &str) -> &str {
     key.rsplit_once('.').map_or(key, |(visit, _)| visit)
 }
 
@@ -195,8 +195,15 @@ impl Recorder {
 
     /// Marks the failed calls at and under `visit` (`/Work@2.`) as caught.
     pub(super) fn caught(&self, visit: &str) {
-        for (key, call) in self.lock().calls.iter_mut() {
-            if key.starts_with(visit) && call.final_outcome().result().is_err() {
+        // The keys under a visit sort together: read only those, not the whole journal
+        // (this runs each time a Task, Parallel or Map state succeeds).
+        let mut journal = self.lock();
+        let under = journal
+            .calls
+            .range_mut(visit.to_string()..)
+            .take_while(|(key, _)| key.starts_with(visit));
+        for (_, call) in under {
+            if call.final_outcome().result().is_err() {
                 call.caught = true;
             }
         }
