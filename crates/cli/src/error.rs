@@ -30,6 +30,10 @@ pub enum CliError {
     /// An execution that ended other than Succeeded.
     #[error("{0}")]
     Execution(String),
+    /// A request Step Functions refuses, by the service's error name (`InvalidToken`,
+    /// `TaskTimedOut`, `ExecutionNotRedrivable`, …) and what to do about it.
+    #[error("{message} [{name}]")]
+    Service { name: &'static str, message: String },
 }
 
 impl CliError {
@@ -40,9 +44,17 @@ impl CliError {
             CliError::Store(StoreError::Busy { .. }) => 4,
             CliError::Store(StoreError::ExecutionExists(_) | StoreError::NoExecution { .. }) => 2,
             CliError::Store(_) => 1,
-            CliError::Core { .. } | CliError::Usage(_) => 2,
+            CliError::Core { .. } | CliError::Usage(_) | CliError::Service { .. } => 2,
             CliError::Task(TaskError::InvalidInput(_)) => 2,
             CliError::Task(_) | CliError::Execution(_) => 3,
+        }
+    }
+
+    /// A Step Functions error named `name`.
+    pub fn service(name: &'static str, message: impl Into<String>) -> CliError {
+        CliError::Service {
+            name,
+            message: message.into(),
         }
     }
 

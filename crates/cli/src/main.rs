@@ -26,9 +26,16 @@ enum Command {
     /// promoted by scheduled A/B looks, a worse one rolled back — the real state machines
     /// and task code over the embedded backend, on a virtual clock.
     Demo(commands::demo::DemoArgs),
-    /// Run a state machine (`retrain`, `ab-evaluation`) through the interpreter over the
-    /// embedded backend in the state directory.
+    /// Run a state machine (`retrain`, `ab-evaluation`, or any definition file with
+    /// `--mock`) through the interpreter over the embedded backend in the state directory.
     Run(commands::run::RunArgs),
+    /// Answer a Task state waiting for a task token (SendTaskSuccess): the paused
+    /// execution goes on with this output.
+    SendTaskSuccess(commands::send_task::SendTaskSuccessArgs),
+    /// Fail a Task state waiting for a task token (SendTaskFailure) with an error and cause.
+    SendTaskFailure(commands::send_task::SendTaskFailureArgs),
+    /// Redrive a FAILED or TIMED_OUT execution from where it failed (RedriveExecution).
+    Redrive(commands::redrive::RedriveArgs),
     /// What the TestState API answers for one state of a definition: output or error, the
     /// next state, the status, and (DEBUG/TRACE) the data after each processing step.
     TestState(commands::test_state::TestStateArgs),
@@ -69,6 +76,9 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::TestState(args) => commands::test_state::run(&args),
+        Command::SendTaskSuccess(args) => commands::send_task::success(&args),
+        Command::SendTaskFailure(args) => commands::send_task::failure(&args),
+        Command::Redrive(args) => commands::redrive::run(&args),
         Command::Invoke(args) => commands::invoke::run(&args),
         Command::Replay(args) => commands::replay::run(&args),
         Command::InvokeEndpoint(args) => commands::invoke_endpoint::run(&args),

@@ -4,10 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod support;
-use support::{repo, scratch};
+use support::{files, repo, scratch};
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::{json, Value};
@@ -33,24 +33,6 @@ fn weighbridge(args: &[String]) -> Output {
         .env("WEIGHBRIDGE_LOCK_WAIT_MS", "120000")
         .output()
         .expect("the binary runs")
-}
-
-/// Every file under `dir` with its bytes, except the lock file (which names its last
-/// holder and is not state).
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = e.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if e.file_name() != ".lock" {
-                out.insert(path.clone(), std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    out
 }
 
 fn event(name: &str) -> Value {
@@ -123,6 +105,14 @@ fn command(args: &[&str], code: i32, name: &'static str, says: &str) -> Row {
 }
 
 use weighbridge_tasks::functions::FUNCTIONS;
+
+/// A well-formed task token of `execution` (as the interpreter writes them: `wbt-` and
+/// the hex of the execution, the call's place and the redrive count).
+fn token(execution: &str) -> String {
+    let plain = format!("{execution}\n/Ask@1.\n0");
+    let hex: String = plain.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("wbt-{hex}")
+}
 
 /// The table. Each family is one class of defect from issue 9.
 fn catalogue(s: &str) -> Vec<Row> {
@@ -639,11 +629,58 @@ fn catalogue(s: &str) -> Vec<Row> {
     let too_long = "x".repeat(81);
     let c = |args: &[&str], code, name, says: &str| {
         let mut all: Vec<&str> = args.to_vec();
-        if matches!(args[0], "invoke" | "run" | "history" | "status") {
+        if matches!(
+            args[0],
+            "invoke" | "run" | "history" | "status" | "send-task-success" | "send-task-failure" | "redrive"
+        ) {
             all.extend(["--state-dir", s]);
         }
         command(&all, code, name, says)
     };
+    // Task tokens, refused by Step Functions' error names.
+    for (token, output, name, says) in [
+        (
+            "nonsense".to_string(),
+            "{}",
+            "[InvalidToken]",
+            "is not a task token",
+        ),
+        (token("../../etc"), "{}", "[InvalidToken]", "is not a task token"),
+        (
+            "wbt-zz".to_string(),
+            "{}",
+            "[InvalidToken]",
+            "is not a task token",
+        ),
+        (
+            String::new(),
+            "{}",
+            "[ValidationException]",
+            "a task token has 1 to 2048",
+        ),
+        (
+            token("nobody-001"),
+            "{}",
+            "[TaskDoesNotExist]",
+            "there is no execution \"nobody-001\"",
+        ),
+        (
+            token("look-001"),
+            "{}",
+            "[TaskTimedOut]",
+            "has already been closed",
+        ),
+        (token("look-001"), "{", "[InvalidOutput]", "is not JSON"),
+    ] {
+        let args = [
+            "send-task-success",
+            "--task-token",
+            &token,
+            "--task-output",
+            output,
+        ];
+        rows.push(c(&args, 2, name, says));
+    }
     let labels = repo().join("examples/compare/labels.csv");
     let champion = repo().join("examples/compare/champion.csv");
     let (labels, champion) = (labels.to_str().unwrap(), champion.to_str().unwrap());
@@ -722,6 +759,43 @@ fn catalogue(s: &str) -> Vec<Row> {
             INVALID,
             "is not valid JSON",
         ),
+        c(
+            &[
+                "send-task-failure",
+                "--task-token",
+                &token("look-001"),
+                "--error",
+                &"E".repeat(257),
+            ],
+            2,
+            "[ValidationException]",
+            "--error has 257 characters; the service takes at most 256",
+        ),
+        c(
+            &[
+                "send-task-failure",
+                "--task-token",
+                &token("look-001"),
+                "--error",
+                "E",
+            ],
+            2,
+            "[TaskTimedOut]",
+            "has already been closed",
+        ),
+        c(
+            &["redrive", "nobody-001"],
+            2,
+            "[ExecutionDoesNotExist]",
+            "there is no execution",
+        ),
+        c(
+            &["redrive", "look-001"],
+            2,
+            "[ExecutionNotRedrivable]",
+            "Execution is SUCCEEDED and cannot be redriven.",
+        ),
+        c(&["redrive", "../x"], 2, INVALID, "refuses in execution names"),
         c(
             &["history", "no-such-execution"],
             2,

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
 
 mod support;
-use support::{repo, scratch};
+use support::{files, repo, scratch};
 
 use std::process::{Command, Output};
 
@@ -565,4 +565,148 @@ fn test_state_answers_as_the_test_state_api() {
     assert!(
         text(&missing).contains("no state \"Nope\" at the top level; it has: BigEnough, Order, PriceEach")
     );
+}
+
+/// The approval example: `run` pauses at the Task waiting for its token and prints it;
+/// two answers sent at once are one answer and one `TaskTimedOut`; the supplier's
+/// failure fails the execution, and `redrive` goes on from the order without asking for
+/// approval again; a rejection (`send-task-failure`) is caught into the Fail state.
+#[test]
+fn a_paused_execution_goes_on_when_its_token_is_answered_and_a_failed_one_is_redriven() {
+    let dir = scratch("approve");
+    let s = dir.join("state");
+    let s = s.to_str().unwrap();
+    let example = |f: &str| repo().join("examples/run").join(f).to_str().unwrap().to_string();
+    let (machine, input, mocks) = (
+        example("approve.asl.json"),
+        example("approve-input.json"),
+        example("approve-mocks.json"),
+    );
+    let run = |name: &str| {
+        let out = weighbridge(&[
+            "run",
+            &machine,
+            "--input",
+            &input,
+            "--mock",
+            &mocks,
+            "--name",
+            name,
+            "--state-dir",
+            s,
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(
+            text(&out).contains(&format!("execution {name}: Running")),
+            "{}",
+            text(&out)
+        );
+        let paused: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(paused["status"], "RUNNING");
+        paused["taskTokens"][0].as_str().unwrap().to_string()
+    };
+    let token = run("buy-1");
+    // Two answers at once: the state directory's lock lets one in; the other finds the
+    // task closed.
+    let answer = || {
+        Command::new(env!("CARGO_BIN_EXE_weighbridge"))
+            .args(["send-task-success", "--task-token", &token])
+            .args(["--task-output", r#"{"approver": "kim"}"#, "--state-dir", s])
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (answer(), answer());
+    let mut codes = [a, b].map(|c| c.wait_with_output().unwrap().status.code());
+    codes.sort();
+    // One answer went on to the order, which failed (3); the other was refused (2).
+    assert_eq!(codes, [Some(2), Some(3)]);
+    let before = files(std::path::Path::new(s));
+    let again = weighbridge(&[
+        "send-task-success",
+        "--task-token",
+        &token,
+        "--task-output",
+        "{}",
+        "--state-dir",
+        s,
+    ]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(text(&again).contains("[TaskTimedOut]"), "{}", text(&again));
+    assert_eq!(
+        files(std::path::Path::new(s)),
+        before,
+        "a refused answer changed the state"
+    );
+    let history = weighbridge(&["history", "buy-1", "--json", "--state-dir", s]);
+    let events: Vec<serde_json::Value> = serde_json::from_slice(&history.stdout).unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.last(), Some(&"ExecutionFailed"), "{kinds:?}");
+    assert!(kinds.contains(&"TaskSubmitted"), "{kinds:?}");
+    let redriven = weighbridge(&["redrive", "buy-1", "--state-dir", s]);
+    assert!(redriven.status.success(), "{}", text(&redriven));
+    let output: serde_json::Value = serde_json::from_slice(&redriven.stdout).unwrap();
+    assert_eq!(
+        output,
+        serde_json::json!({"orderId": "PO-1001", "approvedBy": "kim"})
+    );
+    let history = weighbridge(&["history", "buy-1", "--json", "--state-dir", s]);
+    let events: Vec<serde_json::Value> = serde_json::from_slice(&history.stdout).unwrap();
+    let scheduled = |state: &str| {
+        events
+            .iter()
+            .filter(|e| e["type"] == "TaskScheduled" && e["state"] == state)
+            .count()
+    };
+    // Asked once, ordered twice (the failed order, then the redriven one).
+    assert_eq!((scheduled("AskApproval"), scheduled("Order")), (1, 2));
+    assert!(events
+        .iter()
+        .any(|e| e["type"] == "ExecutionRedriven" && e["details"]["redriveCount"] == 1));
+    let twice = weighbridge(&["redrive", "buy-1", "--state-dir", s]);
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(
+        text(&twice).contains("Execution is SUCCEEDED and cannot be redriven. [ExecutionNotRedrivable]"),
+        "{}",
+        text(&twice)
+    );
+    // A rejection: the Task fails with the error sent, its Catch goes to the Fail state.
+    let token = run("buy-2");
+    let rejected = weighbridge(&[
+        "send-task-failure",
+        "--task-token",
+        &token,
+        "--error",
+        "Approval.Rejected",
+        "--cause",
+        "over budget",
+        "--state-dir",
+        s,
+    ]);
+    assert_eq!(rejected.status.code(), Some(3), "{}", text(&rejected));
+    assert!(
+        text(&rejected).contains("Purchase.Rejected: over budget"),
+        "{}",
+        text(&rejected)
+    );
+    // A paused execution is not redriven (it is not over).
+    run("buy-3");
+    let paused = weighbridge(&["redrive", "buy-3", "--state-dir", s]);
+    assert!(
+        text(&paused).contains("Execution is RUNNING and cannot be redriven. [ExecutionNotRedrivable]"),
+        "{}",
+        text(&paused)
+    );
+    // A project machine is redriven on its own definition: the failed state runs again.
+    let failed = weighbridge(&["run", "retrain", "--input", "{}", "--state-dir", s]);
+    assert_eq!(failed.status.code(), Some(3), "{}", text(&failed));
+    let again = weighbridge(&["redrive", "retrain-004", "--state-dir", s]);
+    assert_eq!(again.status.code(), Some(3), "{}", text(&again));
+    assert!(text(&again).contains("States.Runtime"), "{}", text(&again));
+    let history = weighbridge(&["history", "retrain-004", "--json", "--state-dir", s]);
+    let events: Vec<serde_json::Value> = serde_json::from_slice(&history.stdout).unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let redriven = kinds.iter().position(|k| *k == "ExecutionRedriven").unwrap();
+    assert_eq!(kinds[redriven - 1], "ExecutionFailed", "{kinds:?}");
+    assert_eq!(events[redriven + 1]["state"], "PrepareTraining", "{kinds:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod functions;
 pub mod memory;
 pub mod mocks;
+pub mod records;
 pub mod replay;
 pub mod store;
 pub mod traffic;

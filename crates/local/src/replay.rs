@@ -160,12 +160,9 @@ async fn run_looks(backend: &MemoryBackend, config: &ReplayConfig) -> Result<Rep
         let report = look_report(1, n, &result, backend)?;
         let done = ends_experiment(&report.action);
         outcome.looks.push(report);
-        outcome.executions.push(ExecutionRecord {
-            name,
-            machine: "ab-evaluation".into(),
-            input,
-            result,
-        });
+        outcome
+            .executions
+            .push(ExecutionRecord::project(name, "ab-evaluation", input, result));
         if done {
             break;
         }

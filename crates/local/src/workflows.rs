@@ -14,6 +14,8 @@ use weighbridge_asl::{substitute, AslError, Failure};
 use weighbridge_tasks::names::fingerprint;
 use weighbridge_tasks::ports::{PortError, PutCondition};
 
+pub use crate::records::ExecutionRecord;
+
 use crate::functions::{FunctionEnv, Ports};
 use crate::MemoryBackend;
 
@@ -441,37 +443,6 @@ impl Resources for TaskResources<'_> {
     }
 }
 
-/// One finished execution, as `weighbridge history` shows it.
-#[derive(Debug, Clone)]
-pub struct ExecutionRecord {
-    /// The execution's name.
-    pub name: String,
-    /// The state machine (`retrain`, `ab-evaluation`).
-    pub machine: String,
-    /// The execution's input.
-    pub input: Value,
-    /// How it ended, with its history.
-    pub result: ExecutionResult,
-}
-
-impl ExecutionRecord {
-    /// The JSON kept in the state directory.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "name": self.name,
-            "machine": self.machine,
-            "status": self.result.status,
-            "started": self.result.started,
-            "stopped": self.result.stopped,
-            "input": self.input,
-            "output": self.result.output,
-            "error": self.result.error.as_ref().map(|f| &f.error),
-            "cause": self.result.error.as_ref().map(|f| &f.cause),
-            "events": self.result.history,
-        })
-    }
-}
-
 /// Runs one execution of `machine` to its end on the backend's clock.
 pub async fn run_machine(
     backend: &MemoryBackend,
@@ -502,14 +473,20 @@ pub async fn run_machine_with(
     input: Value,
 ) -> Result<ExecutionResult, AslError> {
     let definition = resources.deployment.definition(machine)?;
-    let spec = ExecutionSpec {
+    let spec = execution_spec(machine, execution_name);
+    Ok(run(&definition, input, &spec, resources, clock).await)
+}
+
+/// An execution's identity in local runs: the machine's ARN, a role named after it, and
+/// the retry jitter seeded by both names (so a rerun or a replay is the same run).
+pub fn execution_spec(machine: &str, execution_name: &str) -> ExecutionSpec {
+    ExecutionSpec {
         state_machine_name: machine.to_string(),
         state_machine_arn: state_machine_arn(machine),
         name: execution_name.to_string(),
         role_arn: format!("arn:aws:iam::{ACCOUNT}:role/{machine}"),
         seed: fingerprint(&[machine, execution_name]),
-    };
-    Ok(run(&definition, input, &spec, resources, clock).await)
+    }
 }
 
 /// Runs every execution that `StartExecution` queued on the backend and that has not run
@@ -525,12 +502,7 @@ pub async fn run_started(
         let input: Value = serde_json::from_str(&input).unwrap_or(Value::Null);
         let result = run_machine(backend, deployment, env, &machine, &name, input.clone()).await?;
         backend.finish_execution(&arn, result.status);
-        out.push(ExecutionRecord {
-            name,
-            machine,
-            input,
-            result,
-        });
+        out.push(ExecutionRecord::project(name, &machine, input, result));
     }
     Ok(out)
 }

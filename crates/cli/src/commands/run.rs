@@ -5,14 +5,15 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use weighbridge_asl::interpreter::Status;
 use weighbridge_local::demo::demo_env;
-use weighbridge_local::workflows::{run_machine, run_started, Deployment, ExecutionRecord};
+use weighbridge_local::records::{ExecutionRecord, Source};
+use weighbridge_local::workflows::{run_machine, run_started, Deployment};
 
 use weighbridge_local::store::{Access, StoreError};
 use weighbridge_tasks::validation;
 
 use super::local_state::{json_arg, Local};
+use super::resume::report;
 use crate::error::CliError;
 
 #[derive(Debug, Args)]
@@ -48,12 +49,9 @@ fn on_aws(args: &RunArgs) -> Result<(), CliError> {
         .name
         .clone()
         .unwrap_or_else(|| format!("{}-{}", args.machine, std::process::id()));
-    let result = super::aws_mode::run(&runtime, &args.machine, &name, json_arg(&args.input)?)?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&result.output).unwrap_or_default()
-    );
-    finish(&name, &result)
+    let input = json_arg(&args.input)?;
+    let result = super::aws_mode::run(&runtime, &args.machine, &name, input.clone())?;
+    report(&ExecutionRecord::project(name, &args.machine, input, result))
 }
 
 #[cfg(not(feature = "aws"))]
@@ -83,23 +81,6 @@ fn next_name(local: &Local, machine: &str) -> Result<String, CliError> {
     }
 }
 
-/// Success, or the execution's error as the command's.
-fn finish(name: &str, result: &weighbridge_asl::interpreter::ExecutionResult) -> Result<(), CliError> {
-    match (result.status, &result.error) {
-        (Status::Succeeded, _) => {
-            eprintln!(
-                "execution {name}: Succeeded ({} events; `weighbridge history {name}`)",
-                result.history.len()
-            );
-            Ok(())
-        }
-        (status, error) => Err(CliError::Execution(format!(
-            "execution {name}: {status:?}: {}",
-            error.as_ref().map(ToString::to_string).unwrap_or_default()
-        ))),
-    }
-}
-
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
     if args.aws {
         return on_aws(args);
@@ -118,7 +99,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         None => next_name(&local, &machine_label(args))?,
     };
     let env = demo_env();
-    let result = if super::run_file::is_definition_file(&args.machine) {
+    let (result, source) = if super::run_file::is_definition_file(&args.machine) {
         super::run_file::run_definition(args, &local, &name, input.clone())?
     } else {
         if args.mock.is_some() {
@@ -126,7 +107,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
                 "--mock runs a definition file (FILE.asl.json), not a project machine [Weighbridge.InvalidInput]".into(),
             ));
         }
-        local
+        let result = local
             .runtime
             .block_on(run_machine(
                 &local.backend,
@@ -136,13 +117,15 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
                 &name,
                 input.clone(),
             ))
-            .map_err(|e| CliError::Usage(e.to_string()))?
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        (result, Source::Project)
     };
     let mut records = vec![ExecutionRecord {
-        name: name.clone(),
+        name,
         machine: machine_label(args),
         input,
-        result: result.clone(),
+        result,
+        source,
     }];
     // Executions this one started (none for the project's machines) run too.
     records.extend(
@@ -152,9 +135,5 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             .map_err(|e| CliError::Usage(e.to_string()))?,
     );
     local.save(&records)?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&records[0].to_json()["output"]).unwrap_or_default()
-    );
-    finish(&name, &result)
+    report(&records[0])
 }

@@ -11,10 +11,10 @@ use weighbridge_asl::interpreter::{test_state, InspectionLevel};
 use weighbridge_local::demo::demo_env;
 use weighbridge_local::mocks::MockedResources;
 use weighbridge_local::store::Access;
-use weighbridge_local::workflows::{Deployment, TaskResources};
+use weighbridge_local::workflows::{execution_spec, Deployment, TaskResources};
 
 use super::local_state::{json_arg, Local};
-use super::run_file::{load_definition, machine_name, spec};
+use super::run_file::{load_definition, machine_name};
 use crate::error::CliError;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -78,7 +78,11 @@ pub fn run(args: &TestStateArgs) -> Result<(), CliError> {
             &definition,
             &args.state,
             (input, variables),
-            (&spec(&machine, "test-state"), &resources, clock.as_ref()),
+            (
+                &execution_spec(&machine, "test-state"),
+                &resources,
+                clock.as_ref(),
+            ),
             level,
         ))
         .map_err(|f| CliError::Usage(format!("{}: {} [{}]", args.definition, f.cause, f.error)))?;

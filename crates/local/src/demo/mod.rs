@@ -370,12 +370,8 @@ impl Demo<'_> {
         .await
         .map_err(|e| e.to_string())?;
         let report = look_report(experiment, n, &result, self.backend)?;
-        self.executions.push(ExecutionRecord {
-            name,
-            machine: "ab-evaluation".into(),
-            input,
-            result,
-        });
+        self.executions
+            .push(ExecutionRecord::project(name, "ab-evaluation", input, result));
         Ok(report)
     }
 }
