@@ -140,6 +140,18 @@ async fn every_fixture_behaves_as_the_specification_says() {
                 .collect();
             assert_eq!(got, want, "{name}");
         }
+        // A Distributed Map's child executions: each one's status and events.
+        if let Some(children) = fixture.get("children") {
+            let got: Vec<Value> = result
+                .children
+                .iter()
+                .map(|c| {
+                    let kinds: Vec<&str> = c.history.iter().map(|e| e.kind.as_str()).collect();
+                    json!({"status": c.status.service_name(), "events": kinds})
+                })
+                .collect();
+            assert_eq!(&Value::Array(got), children, "{name}: child executions");
+        }
         if let Some(seconds) = fixture.get("eventSeconds") {
             let got: Vec<i64> = result
                 .history

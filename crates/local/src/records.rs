@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use weighbridge_asl::history::HistoryEvent;
-use weighbridge_asl::interpreter::{ExecutionResult, Journal, Status};
+use weighbridge_asl::interpreter::{ChildExecution, ExecutionResult, Journal, Status};
 use weighbridge_asl::Failure;
 
 /// Where an execution's definition comes from.
@@ -34,7 +34,8 @@ pub struct FileSource {
     pub test_case: Option<String>,
 }
 
-/// One execution, finished or paused, as `weighbridge history` shows it.
+/// One execution, finished or paused, as `weighbridge history` shows it (with its
+/// Distributed Maps' child executions).
 #[derive(Debug, Clone)]
 pub struct ExecutionRecord {
     /// The execution's name.
@@ -69,6 +70,8 @@ struct Stored {
     journal: Option<Journal>,
     #[serde(default)]
     source: Option<Source>,
+    #[serde(default)]
+    children: Vec<ChildExecution>,
 }
 
 impl ExecutionRecord {
@@ -98,6 +101,7 @@ impl ExecutionRecord {
             "events": self.result.history,
             "journal": self.result.journal,
             "source": self.source,
+            "children": self.result.children,
         })
     }
 
@@ -124,6 +128,7 @@ impl ExecutionRecord {
                 started: stored.started,
                 stopped: stored.stopped,
                 journal,
+                children: stored.children,
             },
             source: stored.source.unwrap_or(Source::Project),
         }))
@@ -165,6 +170,7 @@ mod tests {
                 started: at,
                 stopped: at,
                 journal,
+                children: Vec::new(),
             },
             source: Source::File(FileSource {
                 definition: "{}".into(),

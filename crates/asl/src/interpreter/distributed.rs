@@ -5,11 +5,49 @@
 //! objects under a prefix), `ReaderConfig.MaxItems`, `ItemBatcher` (`MaxItemsPerBatch`,
 //! `BatchInput`) and `ResultWriter` (`manifest.json`, `SUCCEEDED_0.json`, `FAILED_0.json`).
 
+use serde::{Deserialize, Serialize};
+
 use super::*;
 
 const GET_OBJECT: &str = "arn:aws:states:::s3:getObject";
 const LIST_OBJECTS: &str = "arn:aws:states:::s3:listObjectsV2";
 const PUT_OBJECT: &str = "arn:aws:states:::s3:putObject";
+
+/// A Distributed Map's Map Run: its id, its ARN and the ARN its child executions run
+/// under (`stateMachine:<machine>/<label>`).
+#[derive(Debug, Clone)]
+pub(super) struct MapRun {
+    pub(super) id: String,
+    pub(super) arn: String,
+    pub(super) state_machine_arn: String,
+}
+
+/// One child execution of a Distributed Map, with its own history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChildExecution {
+    /// Its name (`<map run id>-<item index>`).
+    pub name: String,
+    /// `…:execution:<machine>/<label>:<name>`.
+    pub execution_arn: String,
+    /// The Map Run it belongs to.
+    pub map_run_arn: String,
+    /// The item (or batch) it ran.
+    pub index: usize,
+    /// How it ended.
+    pub status: Status,
+    /// Its events.
+    pub history: Vec<HistoryEvent>,
+}
+
+/// FNV-1a over the parts (a stable id: the same on every run and every build).
+fn fnv1a(parts: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in parts.join("\n").bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
 
 fn reader_error(why: impl Into<String>) -> Failure {
     Failure::new("States.ItemReaderFailed", why.into())
@@ -58,11 +96,88 @@ impl Run<'_> {
         Ok(items)
     }
 
+    /// The Map Run of a Distributed Map state's attempt in `frame`: its id is drawn
+    /// from where it runs (the execution, the attempt's path, the state), so a replay
+    /// of the execution names it again as it did.
+    pub(super) fn map_run(&self, name: &str, s: &State, frame: &Frame) -> MapRun {
+        let id = format!("{:016x}", fnv1a(&[&self.spec.name, frame.path(), name]));
+        let label = s.label.clone().unwrap_or_else(|| name.to_string());
+        let machine = format!("{}/{label}", self.spec.state_machine_arn);
+        MapRun {
+            arn: format!("{}:{id}", machine.replacen(":stateMachine:", ":mapRun:", 1)),
+            id,
+            state_machine_arn: machine,
+        }
+    }
+
+    /// One item as a child execution of `run`: its own history (ExecutionStarted, the
+    /// processor's states, ExecutionSucceeded or ExecutionFailed), none of the parent's
+    /// variables, and kept with the execution's result.
+    pub(super) async fn child_execution(
+        &self,
+        run: &MapRun,
+        processor: &StateMachine,
+        frame: &Frame,
+        item: (usize, Value),
+        input: Value,
+    ) -> Result<Value, Failure> {
+        let index = item.0;
+        let name = format!("{}-{index}", run.id);
+        let arn = format!(
+            "{}:{name}",
+            run.state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
+        );
+        let history = Arc::new(History::default());
+        history.push(
+            self.clock.now(),
+            "ExecutionStarted",
+            None,
+            json!({"input": input, "roleArn": self.spec.role_arn, "stateMachineArn": run.state_machine_arn}),
+        );
+        let child = frame.isolated(&format!("[{index}]"), Some(item), history.clone());
+        let result = self.scope(processor, input, child).await;
+        let (status, kind, details) = match &result {
+            Ok(output) => (Status::Succeeded, "ExecutionSucceeded", json!({"output": output})),
+            Err(f) => (Status::Failed, "ExecutionFailed", error_details(f)),
+        };
+        history.push(self.clock.now(), kind, None, details);
+        self.children
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(ChildExecution {
+                name,
+                execution_arn: arn,
+                map_run_arn: run.arn.clone(),
+                index,
+                status,
+                history: history.events(),
+            });
+        result
+    }
+
+    /// The child executions so far: Map Run by Map Run (in the order they started
+    /// finishing), each in item order.
+    pub(super) fn children(&self) -> Vec<ChildExecution> {
+        let mut children = self
+            .children
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let mut runs: Vec<String> = Vec::new();
+        for c in &children {
+            if !runs.contains(&c.map_run_arn) {
+                runs.push(c.map_run_arn.clone());
+            }
+        }
+        children.sort_by_key(|c| (runs.iter().position(|r| *r == c.map_run_arn), c.index));
+        children
+    }
+
     /// Writes the results as AWS's ResultWriter does and answers what the Map outputs
     /// then: the Map Run's ARN and where the manifest is.
     pub(super) async fn write_results(
         &self,
-        name: &str,
+        run: &MapRun,
         writer: &Value,
         results: &[(Value, Result<Value, Failure>)],
     ) -> Result<Value, Failure> {
@@ -75,25 +190,12 @@ impl Run<'_> {
             .unwrap_or_default()
             .trim_end_matches('/')
             .to_string();
-        let run_id = format!(
-            "{:016x}",
-            self.rng
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .random::<u64>()
-        );
         let base = if prefix.is_empty() {
-            run_id.clone()
+            run.id.clone()
         } else {
-            format!("{prefix}/{run_id}")
+            format!("{prefix}/{}", run.id)
         };
-        let map_run = format!(
-            "{}/{}:{run_id}",
-            self.spec
-                .state_machine_arn
-                .replacen(":stateMachine:", ":mapRun:", 1),
-            name
-        );
+        let map_run = &run.arn;
         let entry = |(input, result): &(Value, Result<Value, Failure>), status: &str| {
             let mut e = json!({"Input": input.to_string(), "Status": status, "StateMachineArn": map_run});
             match result {
@@ -127,7 +229,12 @@ impl Run<'_> {
         files.push(("manifest.json", manifest));
         let task = TaskContext {
             execution_name: self.spec.name.clone(),
-            state_name: name.to_string(),
+            state_name: run
+                .state_machine_arn
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
             retry_count: 0,
             call_number: 0,
         };

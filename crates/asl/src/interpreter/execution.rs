@@ -126,6 +126,7 @@ pub async fn resume(
         started,
         stopped,
         journal: run.journal.journal(),
+        children: run.children(),
     }
 }
 
@@ -238,7 +239,7 @@ impl Run<'_> {
     ) -> Result<Value, Failure> {
         let key = work.path();
         if let Some(call) = self.journal.recorded(key) {
-            return self.replayed(call, resource).await;
+            return self.replayed(work, call, resource).await;
         }
         if let Some(replay) = self.replay {
             self.live_from.get_or_init(|| self.history.len());
@@ -271,7 +272,7 @@ impl Run<'_> {
         );
         match (token, result) {
             (Some(_), Ok(submitted)) => {
-                self.submitted(&task.state_name, resource, &submitted);
+                self.submitted(work, &task.state_name, resource, &submitted);
                 self.timeline.park().await
             }
             (_, result) => result,
@@ -280,13 +281,13 @@ impl Run<'_> {
 
     /// A recorded call answered again: as long as it took, and for a call that waits for
     /// a task token, the token's answer at the time it came (or a pause until it comes).
-    async fn replayed(&self, call: Call, resource: &str) -> Result<Value, Failure> {
+    async fn replayed(&self, frame: &Frame, call: Call, resource: &str) -> Result<Value, Failure> {
         self.clock.advance(Duration::milliseconds(call.took_ms));
         let submitted = call.outcome.result();
         let (Some(_), Ok(submitted)) = (&call.token, &submitted) else {
             return submitted;
         };
-        self.submitted(&call.state, resource, submitted);
+        self.submitted(frame, &call.state, resource, submitted);
         match call.answer {
             Some((at, answer)) => {
                 self.sleep(at - self.clock.now()).await;
@@ -297,8 +298,8 @@ impl Run<'_> {
     }
 
     /// `TaskSubmitted`: the service took a call that waits for its task token.
-    fn submitted(&self, state: &str, resource: &str, output: &Value) {
-        self.history.push(
+    fn submitted(&self, frame: &Frame, state: &str, resource: &str, output: &Value) {
+        self.events(frame).push(
             self.clock.now(),
             "TaskSubmitted",
             Some(state),

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
+use crate::history::History;
+
 /// The frame of one scope: the top level, a branch or an iteration.
 #[derive(Debug, Clone, Default)]
 pub struct Frame {
@@ -15,6 +17,9 @@ pub struct Frame {
     variables: Arc<Mutex<Map<String, Value>>>,
     nested: bool,
     path: String,
+    /// The history of the Distributed Map child execution this frame runs in (the
+    /// execution's own history when `None`).
+    history: Option<Arc<History>>,
 }
 
 impl Frame {
@@ -25,6 +30,7 @@ impl Frame {
             variables: Arc::new(Mutex::new(variables)),
             nested: false,
             path: String::new(),
+            history: None,
         }
     }
 
@@ -50,6 +56,7 @@ impl Frame {
             variables: Arc::new(Mutex::new(self.variables())),
             nested: true,
             path: format!("{}{label}", self.path),
+            history: self.history.clone(),
         }
     }
 
@@ -60,14 +67,21 @@ impl Frame {
     }
 
     /// The frame of a Distributed Map's child execution: no variables (a child workflow
-    /// does not see its parent's; pass what it needs through `ItemSelector`).
-    pub fn isolated(&self, label: &str, item: Option<(usize, Value)>) -> Frame {
+    /// does not see its parent's; pass what it needs through `ItemSelector`), and its
+    /// events go to its own `history`.
+    pub fn isolated(&self, label: &str, item: Option<(usize, Value)>, history: Arc<History>) -> Frame {
         Frame {
             item,
             variables: Arc::default(),
             nested: true,
             path: format!("{}{label}", self.path),
+            history: Some(history),
         }
+    }
+
+    /// The child execution's history this frame writes to, if it runs in one.
+    pub fn history(&self) -> Option<&History> {
+        self.history.as_deref()
     }
 
     /// The Map item (index and value) this frame runs, if any.

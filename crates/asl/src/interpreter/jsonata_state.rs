@@ -124,7 +124,7 @@ impl Run<'_> {
         let assigned = assignments(assign, "Assign", bindings)?;
         within_payload_limit("the state's output", &out)?;
         frame.assign(assigned);
-        self.exit(name, s.kind, &out);
+        self.exit(frame, name, s.kind, &out);
         Ok(out)
     }
 

@@ -26,12 +26,12 @@ impl Run<'_> {
                 let assigned = jsonpath_assignments(s, &result, &ctx)?;
                 let output = self.finish(s, raw, result, &ctx, frame)?;
                 frame.assign(assigned);
-                self.exit(name, s.kind, &output);
+                self.exit(frame, name, s.kind, &output);
                 Ok(advance(s, output))
             }
             StateKind::Succeed => {
                 let output = apply_path(&s.output_path, &effective, &ctx)?;
-                self.exit(name, s.kind, &output);
+                self.exit(frame, name, s.kind, &output);
                 Ok(Step::End(output))
             }
             StateKind::Fail => Err(fail_state_error(s, &effective, &ctx)?),
@@ -40,7 +40,7 @@ impl Run<'_> {
                 let assigned = jsonpath_assignments(s, &effective, &ctx)?;
                 let output = apply_path(&s.output_path, &effective, &ctx)?;
                 frame.assign(assigned);
-                self.exit(name, s.kind, &output);
+                self.exit(frame, name, s.kind, &output);
                 Ok(Step::Next(next, output))
             }
             StateKind::Wait => {
@@ -49,7 +49,7 @@ impl Run<'_> {
                 let assigned = jsonpath_assignments(s, &effective, &ctx)?;
                 let output = apply_path(&s.output_path, &effective, &ctx)?;
                 frame.assign(assigned);
-                self.exit(name, s.kind, &output);
+                self.exit(frame, name, s.kind, &output);
                 Ok(advance(s, output))
             }
             StateKind::Task | StateKind::Parallel | StateKind::Map => {
@@ -64,7 +64,7 @@ impl Run<'_> {
                         let assigned = jsonpath_assignments(s, &selected, &ctx)?;
                         let output = self.finish(s, raw, selected, &ctx, frame)?;
                         frame.assign(assigned);
-                        self.exit(name, s.kind, &output);
+                        self.exit(frame, name, s.kind, &output);
                         Ok(advance(s, output))
                     }
                     Err(f) => self.catch(name, s, raw, f, frame),

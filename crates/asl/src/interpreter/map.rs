@@ -3,6 +3,7 @@
 //! iterations have failed than are tolerated, no further iteration starts: a task with
 //! side effects is not called for the items after a failure (`MaxConcurrency: 1`).
 
+use super::distributed::MapRun;
 use super::*;
 
 /// What became of one item.
@@ -14,6 +15,9 @@ enum Iteration {
 }
 
 impl Run<'_> {
+    /// A Map state's work. A Distributed Map is also a Map Run (`MapRunStarted`, then
+    /// `MapRunSucceeded` or `MapRunFailed`), which reads its items itself (so
+    /// `MapStateStarted` counts 0 of them) and runs each in a child execution.
     pub(super) async fn map(
         &self,
         name: &str,
@@ -22,32 +26,76 @@ impl Run<'_> {
         ctx: &Value,
         frame: &Frame,
     ) -> Result<Value, Failure> {
-        let items = self.map_inputs(name, s, (effective, ctx, frame)).await?;
-        let concurrency = max_concurrency(s, effective, ctx, items.len())?;
-        let tolerated = tolerated_failures(s, items.len());
-        self.history.push(
+        let map_run = is_distributed(s).then(|| self.map_run(name, s, frame));
+        let early = match (&map_run, &s.item_reader) {
+            (Some(_), Some(_)) => None,
+            _ => Some(self.map_inputs(name, s, (effective, ctx, frame)).await?),
+        };
+        let events = self.events(frame);
+        events.push(
             self.clock.now(),
             "MapStateStarted",
             Some(name),
-            json!({"length": items.len()}),
+            json!({"length": early.as_ref().map_or(0, Vec::len)}),
         );
-        let inputs = s.result_writer.as_ref().map(|_| items.clone());
-        let iterations = self
-            .iterations(name, s, (effective, ctx, frame), items, concurrency, tolerated)
+        if let Some(run) = &map_run {
+            events.push(
+                self.clock.now(),
+                "MapRunStarted",
+                Some(name),
+                json!({"mapRunArn": run.arn}),
+            );
+        }
+        let result = self
+            .run_items(name, s, (effective, ctx, frame), early, map_run.as_ref())
             .await;
-        let result = match (&s.result_writer, inputs) {
-            (Some(writer), Some(inputs)) => {
-                self.written(name, s, writer, (inputs, iterations), tolerated)
-                    .await
-            }
-            _ => map_outcome(s, iterations, tolerated),
-        };
+        match (&map_run, &result) {
+            (Some(_), Ok(_)) => events.push(self.clock.now(), "MapRunSucceeded", Some(name), json!({})),
+            (Some(_), Err(f)) => events.push(self.clock.now(), "MapRunFailed", Some(name), error_details(f)),
+            (None, _) => {}
+        }
         if result.is_ok() {
-            self.history
-                .push(self.clock.now(), "MapStateSucceeded", Some(name), json!({}));
+            events.push(self.clock.now(), "MapStateSucceeded", Some(name), json!({}));
         }
         // MapStateFailed is written once, after the last attempt (`with_retries`).
         result
+    }
+
+    /// The items (`early`, or read now), run at the Map's concurrency, and the Map's
+    /// result: the outputs, or with a `ResultWriter` where they were written.
+    async fn run_items(
+        &self,
+        name: &str,
+        s: &State,
+        (effective, ctx, frame): (&Value, &Value, &Frame),
+        early: Option<Vec<Value>>,
+        map_run: Option<&MapRun>,
+    ) -> Result<Value, Failure> {
+        let items = match early {
+            Some(items) => items,
+            None => self.map_inputs(name, s, (effective, ctx, frame)).await?,
+        };
+        let concurrency = max_concurrency(s, effective, ctx, items.len())?;
+        let tolerated = tolerated_failures(s, items.len());
+        let inputs = s.result_writer.as_ref().map(|_| items.clone());
+        let iterations = self
+            .iterations(
+                name,
+                s,
+                (effective, ctx, frame),
+                items,
+                (concurrency, tolerated),
+                map_run,
+            )
+            .await;
+        match (&s.result_writer, inputs) {
+            (Some(writer), Some(inputs)) => {
+                let run = map_run.cloned().unwrap_or_else(|| self.map_run(name, s, frame));
+                self.written(writer, (inputs, iterations), (s, tolerated), &run)
+                    .await
+            }
+            _ => map_outcome(s, iterations, tolerated),
+        }
     }
 
     /// The Map's items: from `ItemReader` (Distributed Map), `Items` (JSONata) or
@@ -79,11 +127,10 @@ impl Run<'_> {
     /// tolerance as without one, then the results written and their location answered.
     async fn written(
         &self,
-        name: &str,
-        s: &State,
         writer: &Value,
         (inputs, iterations): (Vec<Value>, Vec<Iteration>),
-        tolerated: usize,
+        (s, tolerated): (&State, usize),
+        run: &MapRun,
     ) -> Result<Value, Failure> {
         let ran: Vec<(Value, Result<Value, Failure>)> = inputs
             .into_iter()
@@ -95,7 +142,7 @@ impl Run<'_> {
             .collect();
         let checked: Vec<Iteration> = ran.iter().map(|(_, r)| Iteration::Ran(r.clone())).collect();
         map_outcome(s, checked, tolerated)?;
-        self.write_results(name, writer, &ran).await
+        self.write_results(run, writer, &ran).await
     }
 
     /// An item through `ItemSelector` (or `Parameters`), as the iteration receives it.
@@ -132,8 +179,8 @@ impl Run<'_> {
         s: &State,
         (effective, ctx, frame): (&Value, &Value, &Frame),
         items: Vec<Value>,
-        concurrency: usize,
-        tolerated: usize,
+        (concurrency, tolerated): (usize, usize),
+        map_run: Option<&MapRun>,
     ) -> Vec<Iteration> {
         let failures = Arc::new(Mutex::new(0usize));
         let failed_count =
@@ -146,7 +193,7 @@ impl Run<'_> {
                         return (index, Iteration::NotStarted);
                     }
                     let result = self
-                        .iteration(name, s, (effective, ctx, frame), index, value)
+                        .iteration(name, s, (effective, ctx, frame), (index, value), map_run)
                         .await;
                     if result.is_err() {
                         *failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
@@ -161,14 +208,15 @@ impl Run<'_> {
         finished.into_iter().map(|(_, i)| i).collect()
     }
 
-    /// One item through the processor (in a child frame), between its MapIteration events.
+    /// One item through the processor: in a child frame between its MapIteration
+    /// events, or in a Distributed Map's child execution (its own history).
     async fn iteration(
         &self,
         name: &str,
         s: &State,
         (effective, ctx, frame): (&Value, &Value, &Frame),
-        index: usize,
-        value: Value,
+        (index, value): (usize, Value),
+        map_run: Option<&MapRun>,
     ) -> Result<Value, Failure> {
         let processor = s
             .processor()
@@ -178,31 +226,35 @@ impl Run<'_> {
             Some(_) => value.clone(),
             None => self.selected(s, (effective, ctx, frame), index, value.clone())?,
         };
-        self.history.push(
+        if let Some(run) = map_run {
+            return self
+                .child_execution(run, processor, frame, (index, value), input)
+                .await;
+        }
+        let events = self.events(frame);
+        events.push(
             self.clock.now(),
             "MapIterationStarted",
             Some(name),
             json!({"index": index}),
         );
-        let distributed = processor
-            .processor_config
-            .as_ref()
-            .is_some_and(|c| c["Mode"] == "DISTRIBUTED");
-        let child = if distributed {
-            frame.isolated(&format!("[{index}]"), Some((index, value)))
-        } else {
-            frame.child(&format!("[{index}]"), Some((index, value)))
-        };
+        let child = frame.child(&format!("[{index}]"), Some((index, value)));
         let result = self.scope(processor, input, child).await;
         let kind = if result.is_ok() {
             "MapIterationSucceeded"
         } else {
             "MapIterationFailed"
         };
-        self.history
-            .push(self.clock.now(), kind, Some(name), json!({"index": index}));
+        events.push(self.clock.now(), kind, Some(name), json!({"index": index}));
         result
     }
+}
+
+/// Whether the Map runs its items as child executions (`ProcessorConfig.Mode`).
+fn is_distributed(s: &State) -> bool {
+    s.processor()
+        .and_then(|p| p.processor_config.as_ref())
+        .is_some_and(|c| c["Mode"] == "DISTRIBUTED")
 }
 
 /// The items: `ItemsPath` (default `$`) must select an array.

@@ -15,6 +15,7 @@ mod test_state;
 mod timeline;
 mod work;
 
+pub use distributed::ChildExecution;
 pub use execution::{resume, run, token_execution, Continuation};
 pub use journal::{Call, Journal, Outcome};
 pub use test_state::{test_state, InspectionLevel, TestStateResult};
@@ -147,6 +148,8 @@ pub struct ExecutionResult {
     pub stopped: DateTime<Utc>,
     /// Its Task calls, to go on from (a task token's answer, a redrive).
     pub journal: Journal,
+    /// Its Distributed Maps' child executions, by Map Run and item.
+    pub children: Vec<ChildExecution>,
 }
 
 /// Identity of an execution, for the context object.
@@ -198,6 +201,8 @@ struct Run<'a> {
     /// How many history events the replay had written when the first unrecorded call
     /// was made (where a redriven execution's new events begin).
     live_from: std::sync::OnceLock<usize>,
+    /// The Distributed Maps' child executions, as they finished.
+    children: Mutex<Vec<distributed::ChildExecution>>,
 }
 
 /// Which kind of step ends a state.
@@ -258,6 +263,7 @@ impl<'a> Run<'a> {
             replay: None,
             visits: Mutex::default(),
             live_from: std::sync::OnceLock::new(),
+            children: Mutex::default(),
         }
     }
 }
@@ -364,7 +370,7 @@ impl Run<'_> {
     /// object (with `RetryCount` in the states that retry).
     fn begin(&self, name: &str, s: &State, raw: &Value, frame: &Frame) -> (DateTime<Utc>, Value) {
         let entered = self.clock.now();
-        self.enter(name, s.kind, raw);
+        self.enter(frame, name, s.kind, raw);
         let works = matches!(s.kind, StateKind::Task | StateKind::Parallel | StateKind::Map);
         if works {
             let mut visits = self
@@ -391,8 +397,13 @@ impl Run<'_> {
         self.inspection.as_ref().filter(|_| !frame.is_nested())
     }
 
-    fn enter(&self, name: &str, kind: StateKind, input: &Value) {
-        self.history.push(
+    /// Where `frame`'s events go: its child execution's history, or the execution's.
+    fn events<'s>(&'s self, frame: &'s Frame) -> &'s History {
+        frame.history().unwrap_or(&self.history)
+    }
+
+    fn enter(&self, frame: &Frame, name: &str, kind: StateKind, input: &Value) {
+        self.events(frame).push(
             self.clock.now(),
             &format!("{}StateEntered", kind.event_prefix()),
             Some(name),
@@ -400,8 +411,8 @@ impl Run<'_> {
         );
     }
 
-    fn exit(&self, name: &str, kind: StateKind, output: &Value) {
-        self.history.push(
+    fn exit(&self, frame: &Frame, name: &str, kind: StateKind, output: &Value) {
+        self.events(frame).push(
             self.clock.now(),
             &format!("{}StateExited", kind.event_prefix()),
             Some(name),

@@ -55,7 +55,7 @@ impl Run<'_> {
                 )))
             }
         };
-        self.exit(name, s.kind, &output);
+        self.exit(frame, name, s.kind, &output);
         Ok(Step::Next(catcher.next.clone(), output))
     }
 
@@ -79,7 +79,7 @@ impl Run<'_> {
             self.handled(frame, name);
         }
         if let (Err(f), StateKind::Parallel | StateKind::Map) = (&result, s.kind) {
-            self.history.push(
+            self.events(frame).push(
                 self.clock.now(),
                 &format!("{}StateFailed", s.kind.event_prefix()),
                 Some(name),

@@ -30,14 +30,14 @@ impl Run<'_> {
             positive_seconds("HeartbeatSecondsPath", p, effective, ctx)?;
         }
         let started = self.clock.now();
-        self.history.push(
+        let events = self.events(frame);
+        events.push(
             started,
             "TaskScheduled",
             Some(name),
             json!({"resource": resource, "parameters": parameters}),
         );
-        self.history
-            .push(started, "TaskStarted", Some(name), json!({"resource": resource}));
+        events.push(started, "TaskStarted", Some(name), json!({"resource": resource}));
         let task = TaskContext {
             execution_name: self.spec.name.clone(),
             state_name: name.to_string(),
@@ -60,19 +60,16 @@ impl Run<'_> {
             (r, _) => r,
         };
         match &result {
-            Ok(output) => self.history.push(
+            Ok(output) => events.push(
                 self.clock.now(),
                 "TaskSucceeded",
                 Some(name),
                 json!({"output": output}),
             ),
             Err(f) if f.error == "States.Timeout" => {
-                self.history
-                    .push(self.clock.now(), "TaskTimedOut", Some(name), error_details(f))
+                events.push(self.clock.now(), "TaskTimedOut", Some(name), error_details(f))
             }
-            Err(f) => self
-                .history
-                .push(self.clock.now(), "TaskFailed", Some(name), error_details(f)),
+            Err(f) => events.push(self.clock.now(), "TaskFailed", Some(name), error_details(f)),
         }
         result
     }

@@ -14,6 +14,10 @@ use crate::error::CliError;
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
     pub execution: String,
+    /// A Distributed Map's child execution of it (its name, or its item index when the
+    /// execution ran one Map Run): that child's events instead.
+    #[arg(long)]
+    pub child: Option<String>,
     /// The events as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -36,17 +40,56 @@ fn short(details: &serde_json::Value) -> String {
 pub fn run(args: &HistoryArgs) -> Result<(), CliError> {
     let local = Local::open(&args.state_dir, Access::Read, "history")?;
     let record = local.dir.execution(&local.lock, &args.execution)?;
+    let empty = Vec::new();
+    let children = record["children"].as_array().unwrap_or(&empty);
+    let (title, events) = match &args.child {
+        Some(wanted) => {
+            let child = find_child(children, wanted, &args.execution)?;
+            let title = format!(
+                "{} (child of {}): {}",
+                child["executionArn"].as_str().unwrap_or_default(),
+                args.execution,
+                child["status"].as_str().unwrap_or_default()
+            );
+            (title, &child["history"])
+        }
+        None => {
+            let title = format!(
+                "{} ({}): {}",
+                args.execution,
+                record["machine"].as_str().unwrap_or_default(),
+                record["status"].as_str().unwrap_or_default()
+            );
+            (title, &record["events"])
+        }
+    };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&record["events"]).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(events).unwrap_or_default());
         return Ok(());
     }
+    println!("{title}");
+    println!("{}", events_table(events));
+    if args.child.is_none() {
+        if !children.is_empty() {
+            println!(
+                "child executions (`weighbridge history {} --child NAME`):",
+                args.execution
+            );
+            println!("{}", children_table(children));
+        }
+        if let Some(line) = lineage(&record) {
+            println!("{line}");
+        }
+    }
+    Ok(())
+}
+
+/// Events as a table: id, time, type, state, details (shortened).
+fn events_table(events: &serde_json::Value) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(["id", "timestamp", "type", "state", "details"]);
-    for e in record["events"].as_array().into_iter().flatten() {
+    for e in events.as_array().into_iter().flatten() {
         t.add_row([
             e["id"].to_string(),
             e["timestamp"].as_str().unwrap_or_default().to_string(),
@@ -55,17 +98,57 @@ pub fn run(args: &HistoryArgs) -> Result<(), CliError> {
             short(&e["details"]),
         ]);
     }
-    println!(
-        "{} ({}): {}",
-        args.execution,
-        record["machine"].as_str().unwrap_or_default(),
-        record["status"].as_str().unwrap_or_default()
-    );
-    println!("{t}");
-    if let Some(line) = lineage(&record) {
-        println!("{line}");
+    t
+}
+
+/// The child executions: name, Map Run, item, status, how many events.
+fn children_table(children: &[serde_json::Value]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["child", "map run", "item", "status", "events"]);
+    for c in children {
+        t.add_row([
+            c["name"].as_str().unwrap_or_default().to_string(),
+            c["mapRunArn"].as_str().unwrap_or_default().to_string(),
+            c["index"].to_string(),
+            c["status"].as_str().unwrap_or_default().to_string(),
+            c["history"].as_array().map_or(0, Vec::len).to_string(),
+        ]);
     }
-    Ok(())
+    t
+}
+
+/// The child named `wanted` (its name, or its item index if one child has it).
+fn find_child<'c>(
+    children: &'c [serde_json::Value],
+    wanted: &str,
+    execution: &str,
+) -> Result<&'c serde_json::Value, CliError> {
+    let by_name = children.iter().find(|c| c["name"] == wanted);
+    let index = wanted.parse::<u64>().ok();
+    let by_index: Vec<&serde_json::Value> = children
+        .iter()
+        .filter(|c| index.is_some() && c["index"].as_u64() == index)
+        .collect();
+    match (by_name, by_index.as_slice()) {
+        (Some(child), _) => Ok(child),
+        (None, [child]) => Ok(*child),
+        (None, found) => {
+            let names: Vec<&str> = children.iter().filter_map(|c| c["name"].as_str()).collect();
+            let why = if found.is_empty() { "no" } else { "more than one" };
+            Err(CliError::service(
+                "ExecutionDoesNotExist",
+                format!(
+                    "execution {execution} has {why} child execution {wanted:?}; it has: {}",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+            ))
+        }
+    }
 }
 
 /// The execution's lineage, when it deployed or registered a model: package ← training
