@@ -15,6 +15,7 @@ Each side is timed best-of-REPEAT. Needs scripts/requirements-reference.txt inst
 """
 import argparse
 import json
+import os
 import pathlib
 import resource
 import subprocess
@@ -92,7 +93,8 @@ def main():
 
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "weighbridge-core", "--example", "speed"],
                        cwd=ROOT, check=True)
-        exe = ROOT / "target/release/examples/speed"
+        target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+        exe = target / "release/examples/speed"
         rust = json.loads(subprocess.run([str(exe), str(d), str(max(args.repeat, 3))], check=True,
                                          capture_output=True, text=True).stdout)
 

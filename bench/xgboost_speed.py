@@ -6,7 +6,7 @@ same run.
 
 Needs scripts/requirements-xgboost.txt (its own venv). Trains a 500-tree, depth-6
 binary:logistic model on seeded data with missing values, saves it as JSON, and predicts
-the same float32 rows with (a) `crates/xgboost/examples/speed.rs` (release build, one
+the same float32 rows with (a) `crates/xgboost/examples/xgboost_speed.rs` (release build, one
 thread), (b) xgboost `Booster.predict` on one thread and (c) on every core. Checks that
 the predictions agree to 1e-6 and prints rows per second and the ratios.
 """
@@ -39,14 +39,14 @@ def main():
     booster = xgb.train(params, xgb.DMatrix(x, label=y, missing=np.nan), num_boost_round=500)
     rows = rng.random((args.rows, FEATURES), dtype=np.float32)
     rows[rng.random(rows.shape) < 0.05] = np.nan
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "weighbridge-xgboost", "--example", "speed"],
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "weighbridge-xgboost", "--example", "xgboost_speed"],
                    cwd=ROOT, check=True)
     target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         booster.save_model(str(tmp / "model.json"))
         rows.tofile(tmp / "rows.f32")
-        out = subprocess.run([str(target / "release/examples/speed"), str(tmp / "model.json"), str(tmp / "rows.f32"),
+        out = subprocess.run([str(target / "release/examples/xgboost_speed"), str(tmp / "model.json"), str(tmp / "rows.f32"),
                               str(FEATURES), str(tmp / "out.f32"), str(args.repeat)],
                              check=True, capture_output=True, text=True).stdout
         rust = json.loads(out)
