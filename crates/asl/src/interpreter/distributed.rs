@@ -253,7 +253,8 @@ fn parse_object(body: &str, config: &Value) -> Result<Vec<Value>, Failure> {
     match config["InputType"].as_str().unwrap_or("JSON") {
         "JSON" => match serde_json::from_str(body) {
             Ok(Value::Array(items)) => Ok(items),
-            Ok(_) => Err(reader_error("the JSON object must hold an array of items")),
+            // The service's words (recorded, localstack test_map_item_reader_json_no_json_list_object).
+            Ok(_) => Err(reader_error("Attempting to map over non-iterable node.")),
             Err(e) => Err(reader_error(format!("the object is not JSON: {e}"))),
         },
         "JSONL" => body
@@ -290,6 +291,11 @@ fn parse_csv(body: &str, config: &Value) -> Result<Vec<Value>, Failure> {
             .map(|h| h.split(delimiter).map(|f| f.trim().to_string()).collect())
             .ok_or_else(|| reader_error("the CSV object has no header row"))?,
     };
+    let distinct: std::collections::BTreeSet<&String> = headers.iter().collect();
+    if distinct.len() < headers.len() {
+        // The service's words (recorded, localstack test_map_item_reader_csv_headers_decl_duplicate_headers).
+        return Err(reader_error("CSV headers cannot contain duplicates."));
+    }
     lines
         .enumerate()
         .map(|(i, line)| {
@@ -310,22 +316,68 @@ fn parse_csv(body: &str, config: &Value) -> Result<Vec<Value>, Failure> {
         .collect()
 }
 
-/// `ItemBatcher`: the items in batches of `MaxItemsPerBatch`, each `{"Items": [...]}`
-/// with `BatchInput` beside them.
-pub(super) fn batches(batcher: &Value, items: Vec<Value>) -> Vec<Value> {
-    let size = batcher["MaxItemsPerBatch"]
-        .as_u64()
-        .map_or(items.len().max(1), |n| n.max(1) as usize);
-    items
-        .chunks(size)
-        .map(|chunk| {
-            let mut batch = json!({"Items": chunk});
-            if let Some(extra) = batcher.get("BatchInput") {
-                batch["BatchInput"] = extra.clone();
-            }
-            batch
-        })
-        .collect()
+/// A batcher limit: the number, or what its `…Path` selects on the state's input (a
+/// positive integer, else `States.Runtime`); `None` when neither is given.
+fn batch_limit(
+    batcher: &Value,
+    field: &str,
+    (effective, ctx): (&Value, &Value),
+) -> Result<Option<usize>, Failure> {
+    if let Some(n) = batcher.get(field).and_then(Value::as_u64) {
+        return Ok(Some(usize::try_from(n).unwrap_or(usize::MAX)));
+    }
+    let Some(path) = batcher.get(format!("{field}Path")).and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let value = paths::read(path, effective, ctx)?;
+    match value.as_u64().filter(|n| *n > 0) {
+        Some(n) => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
+        None => Err(Failure::runtime(format!(
+            "The {field}Path field refers to value {value} which is not a valid positive integer: {path}"
+        ))),
+    }
+}
+
+/// `ItemBatcher`: the items in order, in batches `{"Items": [...]}` with `BatchInput`
+/// beside them, each of at most `MaxItemsPerBatch` items and at most
+/// `MaxInputBytesPerBatch` bytes as JSON (never over the 256 KiB payload quota); an item
+/// too big for the byte limit on its own goes alone (its child's input is then checked
+/// against the quota like any state's).
+pub(super) fn batches(
+    batcher: &Value,
+    items: Vec<Value>,
+    data: (&Value, &Value),
+) -> Result<Vec<Value>, Failure> {
+    let max_items = batch_limit(batcher, "MaxItemsPerBatch", data)?
+        .unwrap_or(usize::MAX)
+        .max(1);
+    let max_bytes = batch_limit(batcher, "MaxInputBytesPerBatch", data)?
+        .map_or(MAX_PAYLOAD_BYTES, |b| b.min(MAX_PAYLOAD_BYTES));
+    let extra = batcher.get("BatchInput");
+    let batch = |items: Vec<Value>| {
+        let mut batch = json!({"Items": items});
+        if let Some(extra) = extra {
+            batch["BatchInput"] = extra.clone();
+        }
+        batch
+    };
+    // `{"Items":[a,b],"BatchInput":…}` as JSON is the empty batch plus each item and a comma between.
+    let empty = batch(Vec::new()).to_string().len();
+    let mut out = Vec::new();
+    let (mut current, mut bytes) = (Vec::new(), empty);
+    for item in items {
+        let size = item.to_string().len() + usize::from(!current.is_empty());
+        if !current.is_empty() && (current.len() == max_items || bytes + size > max_bytes) {
+            out.push(batch(std::mem::take(&mut current)));
+            bytes = empty;
+        }
+        bytes += item.to_string().len() + usize::from(!current.is_empty());
+        current.push(item);
+    }
+    if !current.is_empty() {
+        out.push(batch(current));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -346,19 +398,58 @@ mod tests {
         );
         let jsonl = parse_object("{\"a\":1}\n\n{\"a\":2}\n", &json!({"InputType": "JSONL"})).unwrap();
         assert_eq!(jsonl.len(), 2);
-        assert!(parse_object("{\"a\":1}", &json!({}))
-            .unwrap_err()
-            .cause
-            .contains("array"));
+        assert_eq!(
+            parse_object("{\"a\":1}", &json!({})).unwrap_err().cause,
+            "Attempting to map over non-iterable node."
+        );
+        let twice = json!({"InputType": "CSV", "CSVHeaderLocation": "GIVEN", "CSVHeaders": ["x", "x"]});
+        assert_eq!(
+            parse_object("1,2", &twice).unwrap_err().cause,
+            "CSV headers cannot contain duplicates."
+        );
+        let none = (&json!({}), &json!({}));
         assert_eq!(
             batches(
                 &json!({"MaxItemsPerBatch": 2, "BatchInput": {"k": 1}}),
-                vec![json!(1), json!(2), json!(3)]
-            ),
+                vec![json!(1), json!(2), json!(3)],
+                none
+            )
+            .unwrap(),
             vec![
                 json!({"Items": [1, 2], "BatchInput": {"k": 1}}),
                 json!({"Items": [3], "BatchInput": {"k": 1}})
             ]
         );
+    }
+
+    #[test]
+    fn batches_stay_within_their_bytes() {
+        let none = (&json!({}), &json!({}));
+        let items = || vec![json!("aaaa"), json!("bbbb"), json!("cccc")];
+        // {"Items":["aaaa","bbbb"]} is 25 bytes; a third item makes 32.
+        let by_bytes = batches(&json!({"MaxInputBytesPerBatch": 25}), items(), none).unwrap();
+        assert_eq!(
+            by_bytes,
+            vec![json!({"Items": ["aaaa", "bbbb"]}), json!({"Items": ["cccc"]})]
+        );
+        assert!(by_bytes.iter().all(|b| b.to_string().len() <= 25));
+        let tight = batches(&json!({"MaxInputBytesPerBatch": 24}), items(), none).unwrap();
+        assert_eq!(tight.len(), 3);
+        // One item bigger than the limit still goes, alone.
+        let big = batches(&json!({"MaxInputBytesPerBatch": 5}), items(), none).unwrap();
+        assert_eq!(big.len(), 3);
+        let input = json!({"size": 2, "bad": "two"});
+        let by_path = batches(
+            &json!({"MaxItemsPerBatchPath": "$.size"}),
+            items(),
+            (&input, &json!({})),
+        );
+        assert_eq!(by_path.unwrap().len(), 2);
+        let bad = batches(
+            &json!({"MaxItemsPerBatchPath": "$.bad"}),
+            items(),
+            (&input, &json!({})),
+        );
+        assert_eq!(bad.unwrap_err().error, "States.Runtime");
     }
 }

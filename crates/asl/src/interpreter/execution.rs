@@ -180,6 +180,20 @@ pub fn task_token(execution: &str, visit: &str, redrive_count: u64) -> String {
     format!("wbt-{hex}")
 }
 
+/// Where state `name` is in `frame`, for the journal's keys: `/Fan@1.0#1/Work`. The
+/// name is escaped (`%`, `/`, `@`, `.`, `#`, `[`, `]` as `%XX`), so a state named like a
+/// path (`Fan@1.0#1/Work`) cannot take another state's calls.
+fn state_key(frame: &Frame, name: &str) -> String {
+    let mut key = format!("{}/", frame.path());
+    for c in name.chars() {
+        match c {
+            '%' | '/' | '@' | '.' | '#' | '[' | ']' => key.push_str(&format!("%{:02X}", c as u32)),
+            c => key.push(c),
+        }
+    }
+    key
+}
+
 /// The execution a task token belongs to, if it is one of ours.
 pub fn token_execution(token: &str) -> Option<String> {
     let hex = token.strip_prefix("wbt-")?;
@@ -198,26 +212,32 @@ impl Run<'_> {
             .visits
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        visits
-            .get(&format!("{}/{name}", frame.path()))
-            .copied()
-            .unwrap_or(0)
+        visits.get(&state_key(frame, name)).copied().unwrap_or(0)
+    }
+
+    /// Counts an entry of state `name` in `frame` (a new visit).
+    pub(super) fn count_visit(&self, frame: &Frame, name: &str) {
+        let mut visits = self
+            .visits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *visits.entry(state_key(frame, name)).or_insert(0) += 1;
     }
 
     /// The key prefix of the current visit of `name` in `frame`: `/Fan@1.`.
     pub(super) fn visit_key(&self, frame: &Frame, name: &str) -> String {
-        format!("{}/{name}@{}.", frame.path(), self.visit(frame, name))
+        format!("{}@{}.", state_key(frame, name), self.visit(frame, name))
+    }
+
+    /// The task token of the visit keyed `visit` (`/Ask@1.`), in this redrive.
+    fn token(&self, visit: &str) -> String {
+        task_token(&self.spec.name, visit, self.journal.redrive_count())
     }
 
     /// `$$.Task.Token` for a Task state that waits for one.
     pub(super) fn add_task_token(&self, name: &str, s: &State, frame: &Frame, ctx: &mut Value) {
         if s.kind == StateKind::Task && waits_for_token(s) {
-            let token = task_token(
-                &self.spec.name,
-                &self.visit_key(frame, name),
-                self.journal.redrive_count(),
-            );
-            ctx["Task"] = json!({"Token": token});
+            ctx["Task"] = json!({"Token": self.token(&self.visit_key(frame, name))});
         }
     }
 
@@ -252,13 +272,7 @@ impl Run<'_> {
         let before = self.clock.now();
         let result = self.call(resource, parameters, task).await;
         let took = self.clock.now() - before;
-        let token = waits_for_token(s).then(|| {
-            task_token(
-                &self.spec.name,
-                &format!("{}.", visit_of(key)),
-                self.journal.redrive_count(),
-            )
-        });
+        let token = waits_for_token(s).then(|| self.token(&format!("{}.", visit_of(key))));
         self.journal.record(
             key,
             Call {
@@ -313,4 +327,28 @@ pub(super) fn waits_for_token(s: &State) -> bool {
     s.resource
         .as_deref()
         .is_some_and(|r| r.ends_with(".waitForTaskToken"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_named_like_a_path_has_a_key_of_its_own() {
+        let branch = Frame::default().working("/Fan@1.0".into()).child("#0", None);
+        let inside = state_key(&branch, "Work");
+        let lookalike = state_key(&Frame::default(), "Fan@1.0#0/Work");
+        assert_eq!(inside, "/Fan@1.0#0/Work");
+        assert_eq!(lookalike, "/Fan%401%2E0%230%2FWork");
+        assert_ne!(inside, lookalike);
+        assert_eq!(state_key(&Frame::default(), "100%[x]"), "/100%25%5Bx%5D");
+    }
+
+    #[test]
+    fn a_token_names_its_execution() {
+        let token = task_token("buy-1", "/Ask@1.", 2);
+        assert_eq!(token_execution(&token).as_deref(), Some("buy-1"));
+        assert_eq!(token_execution("wbt-zz"), None);
+        assert_eq!(token_execution("nonsense"), None);
+    }
 }

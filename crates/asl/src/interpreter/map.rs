@@ -120,7 +120,7 @@ impl Run<'_> {
             .enumerate()
             .map(|(index, value)| self.selected(s, (effective, ctx, frame), index, value))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(super::distributed::batches(batcher, selected))
+        super::distributed::batches(batcher, selected, (effective, ctx))
     }
 
     /// The Map's output with a `ResultWriter`: the failures checked against the

@@ -373,11 +373,7 @@ impl Run<'_> {
         self.enter(frame, name, s.kind, raw);
         let works = matches!(s.kind, StateKind::Task | StateKind::Parallel | StateKind::Map);
         if works {
-            let mut visits = self
-                .visits
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            *visits.entry(format!("{}/{name}", frame.path())).or_insert(0) += 1;
+            self.count_visit(frame, name);
         }
         let mut ctx = self.context(name, entered, works.then_some(0), frame);
         self.add_task_token(name, s, frame, &mut ctx);
