@@ -254,7 +254,14 @@ impl TaskResources<'_> {
                     .get_object(bucket, p["Key"].as_str().unwrap_or_default())
                     .await
                     .map_err(failed)?;
-                Ok(json!({"Body": String::from_utf8_lossy(&object.body), "ETag": object.etag}))
+                let mut out = json!({"Body": String::from_utf8_lossy(&object.body), "ETag": object.etag});
+                // A body that is not text (a gzipped inventory file) also goes whole, for
+                // the Distributed Map's ItemReader.
+                if std::str::from_utf8(&object.body).is_err() {
+                    use base64::Engine as _;
+                    out["BodyBase64"] = json!(base64::engine::general_purpose::STANDARD.encode(&object.body));
+                }
+                Ok(out)
             }
             "listObjectsV2" => {
                 let listed = self

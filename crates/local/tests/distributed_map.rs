@@ -126,6 +126,121 @@ async fn objects_under_a_prefix_are_the_items() {
         "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
                        "Parameters": {"Bucket": "data", "Key": "nope.json"}},
         "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}});
-    let failed = execute(&b, missing, json!({})).await;
-    assert_eq!(failed.error.unwrap().error, "S3.NoSuchKey");
+    reader_failed(&execute(&b, missing, json!({})).await, "S3.NoSuchKey");
+}
+
+/// A Map that passes each item through: what the ItemReader read.
+fn reading(reader: Value) -> Value {
+    json!({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map",
+        "ItemReader": reader,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Keep", "States": {"Keep": {"Type": "Pass", "End": true}}},
+        "End": true}}})
+}
+
+async fn put(b: &MemoryBackend, bucket: &str, key: &str, body: Vec<u8>) {
+    b.put_object(bucket, key, body, PutCondition::Always)
+        .await
+        .unwrap();
+}
+
+fn gzipped(text: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut zip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    zip.write_all(text.as_bytes()).unwrap();
+    zip.finish().unwrap()
+}
+
+/// An S3 inventory (the manifest and CSV layout of the Step Functions guide's example):
+/// the rows of its gzipped and plain files, keyed by `fileSchema`, every value a string.
+#[tokio::test]
+async fn an_s3_inventory_manifest_lists_its_files_rows() {
+    let b = backend();
+    let rows = "\"src\",\"csvDataset/titles.csv\",\"3399671\",\"2022-11-16T00:29:32.000Z\"\n";
+    put(&b, "inventory", "inv/data/0.csv.gz", gzipped(rows)).await;
+    put(
+        &b,
+        "inventory",
+        "inv/data/1.csv",
+        b"\"src\",\"imageDataset/pic.jpg\",\"27034\",\"2022-11-15T20:02:16.000Z\"\n".to_vec(),
+    )
+    .await;
+    let manifest = json!({
+        "sourceBucket": "src", "destinationBucket": "arn:aws:s3:::inventory", "version": "2016-11-30",
+        "fileFormat": "CSV", "fileSchema": "Bucket, Key, Size, LastModifiedDate",
+        "files": [{"key": "inv/data/0.csv.gz", "size": 70}, {"key": "inv/data/1.csv", "size": 70}]});
+    put(
+        &b,
+        "inventory",
+        "inv/manifest.json",
+        manifest.to_string().into_bytes(),
+    )
+    .await;
+    let get = json!({"Bucket": "inventory", "Key": "inv/manifest.json"});
+    for config in [
+        json!({"InputType": "MANIFEST"}),
+        json!({"ManifestType": "S3_INVENTORY"}),
+    ] {
+        let reader =
+            json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": config, "Parameters": get});
+        let result = execute(&b, reading(reader), json!({})).await;
+        assert_eq!(result.status, Status::Succeeded, "{:?}", result.error);
+        assert_eq!(
+            result.output.unwrap(),
+            json!([
+                {"Bucket": "src", "Key": "csvDataset/titles.csv", "Size": "3399671", "LastModifiedDate": "2022-11-16T00:29:32.000Z"},
+                {"Bucket": "src", "Key": "imageDataset/pic.jpg", "Size": "27034", "LastModifiedDate": "2022-11-15T20:02:16.000Z"}
+            ])
+        );
+    }
+    // Only CSV inventories are read.
+    let orc = json!({"fileFormat": "ORC", "fileSchema": "Bucket, Key", "files": []});
+    put(&b, "inventory", "orc/manifest.json", orc.to_string().into_bytes()).await;
+    let reader = json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "MANIFEST"},
+                        "Parameters": {"Bucket": "inventory", "Key": "orc/manifest.json"}});
+    reader_failed(
+        &execute(&b, reading(reader), json!({})).await,
+        "only CSV inventories",
+    );
+}
+
+/// The execution failed with `States.ItemReaderFailed` whose cause says `says`.
+fn reader_failed(result: &weighbridge_asl::interpreter::ExecutionResult, says: &str) {
+    let failure = result.error.as_ref().unwrap();
+    assert_eq!(failure.error, "States.ItemReaderFailed");
+    assert!(failure.cause.contains(says), "{failure}");
+}
+
+/// `Transformation: LOAD_AND_FLATTEN` reads every listed object (here JSON Lines) and
+/// maps over all their items; an object that is not there fails the Map Run with
+/// `States.ItemReaderFailed` naming S3's error.
+#[tokio::test]
+async fn listed_objects_load_and_flatten_and_a_missing_one_is_an_item_reader_failure() {
+    let b = backend();
+    put(&b, "logs", "day/1.jsonl", b"{\"n\": 1}\n{\"n\": 2}\n".to_vec()).await;
+    put(&b, "logs", "day/2.jsonl", b"{\"n\": 3}\n".to_vec()).await;
+    let reader = json!({"Resource": "arn:aws:states:::s3:listObjectsV2",
+                        "ReaderConfig": {"InputType": "JSONL", "Transformation": "LOAD_AND_FLATTEN"},
+                        "Parameters": {"Bucket": "logs", "Prefix": "day/"}});
+    let result = execute(&b, reading(reader), json!({})).await;
+    assert_eq!(result.status, Status::Succeeded, "{:?}", result.error);
+    assert_eq!(result.output.unwrap(), json!([{"n": 1}, {"n": 2}, {"n": 3}]));
+    let missing = json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "JSON"},
+                         "Parameters": {"Bucket": "logs", "Key": "nope.json"}});
+    let result = execute(&b, reading(missing), json!({})).await;
+    reader_failed(&result, "NoSuchKey");
+    let kinds: Vec<&str> = result.history.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunFailed",
+            "MapStateFailed",
+            "ExecutionFailed"
+        ]
+    );
 }

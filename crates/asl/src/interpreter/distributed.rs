@@ -76,13 +76,18 @@ impl Run<'_> {
         let resource = reader["Resource"].as_str().unwrap_or_default();
         let mut items = match resource {
             LIST_OBJECTS => {
-                let listed = self.call(LIST_OBJECTS, parameters, &task).await?;
-                listed["Contents"].as_array().cloned().unwrap_or_default()
+                let listed = self.reader_call(LIST_OBJECTS, parameters.clone(), &task).await?;
+                let objects = listed["Contents"].as_array().cloned().unwrap_or_default();
+                if config["Transformation"] == "LOAD_AND_FLATTEN" {
+                    self.flattened(&parameters, &objects, &config, &task).await?
+                } else {
+                    objects
+                }
             }
+            GET_OBJECT if is_manifest(&config) => self.inventory(&parameters, &task).await?,
             GET_OBJECT => {
-                let object = self.call(GET_OBJECT, parameters, &task).await?;
-                let body = object["Body"].as_str().unwrap_or_default();
-                parse_object(body, &config)?
+                let object = self.reader_call(GET_OBJECT, parameters, &task).await?;
+                parse_object(&object_text(&object, "")?, &config)?
             }
             other => {
                 return Err(reader_error(format!(
@@ -153,6 +158,73 @@ impl Run<'_> {
                 history: history.events(),
             });
         result
+    }
+
+    /// An S3 call of the ItemReader; its failure is the Map Run's `States.ItemReaderFailed`
+    /// (the S3 error named in the cause, as the service does).
+    async fn reader_call(
+        &self,
+        resource: &str,
+        parameters: Value,
+        task: &TaskContext,
+    ) -> Result<Value, Failure> {
+        self.call(resource, parameters, task)
+            .await
+            .map_err(|f| reader_error(format!("{}: {}", f.error, f.cause)))
+    }
+
+    /// `Transformation: LOAD_AND_FLATTEN`: every listed object read (by `InputType`) and
+    /// their items one after another.
+    async fn flattened(
+        &self,
+        listing: &Value,
+        objects: &[Value],
+        config: &Value,
+        task: &TaskContext,
+    ) -> Result<Vec<Value>, Failure> {
+        let mut items = Vec::new();
+        for o in objects {
+            let key = o["Key"].as_str().unwrap_or_default();
+            let get = json!({"Bucket": listing["Bucket"], "Key": key});
+            let object = self.reader_call(GET_OBJECT, get, task).await?;
+            items.extend(parse_object(&object_text(&object, key)?, config)?);
+        }
+        Ok(items)
+    }
+
+    /// An S3 inventory (`InputType: MANIFEST`, or `ManifestType: S3_INVENTORY`): the
+    /// manifest's CSV files (gzipped or not) in the destination bucket, each row an
+    /// object of strings keyed by the manifest's `fileSchema`.
+    async fn inventory(&self, parameters: &Value, task: &TaskContext) -> Result<Vec<Value>, Failure> {
+        let object = self.reader_call(GET_OBJECT, parameters.clone(), task).await?;
+        let manifest: Value = serde_json::from_str(&object_text(&object, "")?)
+            .map_err(|e| reader_error(format!("the inventory manifest is not JSON: {e}")))?;
+        if manifest["fileFormat"] != "CSV" {
+            return Err(reader_error(format!(
+                "the inventory's fileFormat is {}; only CSV inventories can be read",
+                manifest["fileFormat"]
+            )));
+        }
+        let headers: Vec<Value> = manifest["fileSchema"]
+            .as_str()
+            .unwrap_or_default()
+            .split(',')
+            .map(|h| json!(h.trim()))
+            .collect();
+        let bucket = manifest["destinationBucket"]
+            .as_str()
+            .map(|b| b.trim_start_matches("arn:aws:s3:::").to_string())
+            .unwrap_or_else(|| parameters["Bucket"].as_str().unwrap_or_default().to_string());
+        let rows = json!({"InputType": "CSV", "CSVHeaderLocation": "GIVEN", "CSVHeaders": headers});
+        let mut items = Vec::new();
+        for file in manifest["files"].as_array().into_iter().flatten() {
+            let key = file["key"].as_str().unwrap_or_default();
+            let object = self
+                .reader_call(GET_OBJECT, json!({"Bucket": bucket, "Key": key}), task)
+                .await?;
+            items.extend(parse_csv(&object_text(&object, key)?, &rows)?);
+        }
+        Ok(items)
     }
 
     /// The child executions so far: Map Run by Map Run (in the order they started
@@ -248,6 +320,37 @@ impl Run<'_> {
     }
 }
 
+/// Whether the reader reads an S3 inventory's manifest.
+fn is_manifest(config: &Value) -> bool {
+    config["InputType"] == "MANIFEST" || config["ManifestType"] == "S3_INVENTORY"
+}
+
+/// An object's text: its `Body`, or for a gzipped object (`.gz`, or gzip's magic bytes)
+/// the unzipped bytes of `BodyBase64` (what the local S3 adds for a body that is not text).
+fn object_text(object: &Value, key: &str) -> Result<String, Failure> {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let Some(encoded) = object["BodyBase64"].as_str() else {
+        return Ok(object["Body"].as_str().unwrap_or_default().to_string());
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|e| reader_error(format!("{key}: the body is not base64: {e}")))?;
+    let gzipped = key.ends_with(".gz") || bytes.starts_with(&[0x1f, 0x8b]);
+    if !gzipped {
+        return String::from_utf8(bytes).map_err(|_| reader_error(format!("{key} is not UTF-8 text")));
+    }
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes.as_slice())
+        .take(MAX_INVENTORY_BYTES)
+        .read_to_string(&mut text)
+        .map_err(|e| reader_error(format!("{key} is not gzipped UTF-8 text: {e}")))?;
+    Ok(text)
+}
+
+/// The most one gzipped object may unzip to here (a bound against a zip bomb).
+const MAX_INVENTORY_BYTES: u64 = 256 << 20;
+
 /// An object's items by `ReaderConfig.InputType`: JSON (an array), JSONL, CSV.
 fn parse_object(body: &str, config: &Value) -> Result<Vec<Value>, Failure> {
     match config["InputType"].as_str().unwrap_or("JSON") {
@@ -265,30 +368,43 @@ fn parse_object(body: &str, config: &Value) -> Result<Vec<Value>, Failure> {
             .collect(),
         "CSV" => parse_csv(body, config),
         other => Err(reader_error(format!(
-            "ReaderConfig.InputType {other:?} is not JSON, JSONL or CSV"
+            "ReaderConfig.InputType {other:?} is not JSON, JSONL, CSV or MANIFEST (PARQUET is not read here)"
         ))),
     }
 }
 
 /// CSV rows as objects of strings, keyed by the first row (`CSVHeaderLocation`
-/// `FIRST_ROW`, the default) or by `CSVHeaders` (`GIVEN`).
+/// `FIRST_ROW`, the default) or by `CSVHeaders` (`GIVEN`). Fields are read as RFC 4180
+/// has them (quoted, with the delimiter or line breaks inside quotes); blank lines are
+/// skipped; a short row's missing fields are empty strings.
 fn parse_csv(body: &str, config: &Value) -> Result<Vec<Value>, Failure> {
     let delimiter = match config["CSVDelimiter"].as_str().unwrap_or("COMMA") {
-        "SEMICOLON" => ';',
-        "TAB" => '\t',
-        "SPACE" => ' ',
-        "PIPE" => '|',
-        _ => ',',
+        "SEMICOLON" => b';',
+        "TAB" => b'\t',
+        "SPACE" => b' ',
+        "PIPE" => b'|',
+        _ => b',',
     };
-    let mut lines = body.lines().filter(|l| !l.is_empty());
+    let mut rows = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body.as_bytes())
+        .into_records()
+        .filter(|r| !r.as_ref().is_ok_and(|r| r.iter().all(str::is_empty)));
+    let mut next_row = || -> Result<Option<Vec<String>>, Failure> {
+        rows.next()
+            .transpose()
+            .map(|r| r.map(|r| r.iter().map(String::from).collect()))
+            .map_err(|e| reader_error(format!("the CSV object is not CSV: {e}")))
+    };
     let headers: Vec<String> = match config["CSVHeaderLocation"].as_str().unwrap_or("FIRST_ROW") {
         "GIVEN" => config["CSVHeaders"]
             .as_array()
             .map(|h| h.iter().filter_map(|v| v.as_str().map(String::from)).collect())
             .ok_or_else(|| reader_error("CSVHeaderLocation GIVEN needs CSVHeaders"))?,
-        _ => lines
-            .next()
-            .map(|h| h.split(delimiter).map(|f| f.trim().to_string()).collect())
+        _ => next_row()?
+            .map(|h| h.iter().map(|f| f.trim().to_string()).collect())
             .ok_or_else(|| reader_error("the CSV object has no header row"))?,
     };
     let distinct: std::collections::BTreeSet<&String> = headers.iter().collect();
@@ -296,24 +412,22 @@ fn parse_csv(body: &str, config: &Value) -> Result<Vec<Value>, Failure> {
         // The service's words (recorded, localstack test_map_item_reader_csv_headers_decl_duplicate_headers).
         return Err(reader_error("CSV headers cannot contain duplicates."));
     }
-    lines
-        .enumerate()
-        .map(|(i, line)| {
-            let fields: Vec<&str> = line.split(delimiter).collect();
-            if fields.len() > headers.len() {
-                return Err(reader_error(format!(
-                    "CSV row {} has more fields than headers",
-                    i + 1
-                )));
-            }
-            let row: Map<String, Value> = headers
-                .iter()
-                .zip(fields.iter().chain(std::iter::repeat(&"")))
-                .map(|(h, f)| (h.clone(), Value::String((*f).to_string())))
-                .collect();
-            Ok(Value::Object(row))
-        })
-        .collect()
+    let mut items = Vec::new();
+    while let Some(fields) = next_row()? {
+        if fields.len() > headers.len() {
+            return Err(reader_error(format!(
+                "CSV row {} has more fields than headers",
+                items.len() + 1
+            )));
+        }
+        let row: Map<String, Value> = headers
+            .iter()
+            .zip(fields.into_iter().chain(std::iter::repeat(String::new())))
+            .map(|(h, f)| (h.clone(), Value::String(f)))
+            .collect();
+        items.push(Value::Object(row));
+    }
+    Ok(items)
 }
 
 /// A batcher limit: the number, or what its `…Path` selects on the state's input (a
@@ -398,6 +512,15 @@ mod tests {
         );
         let jsonl = parse_object("{\"a\":1}\n\n{\"a\":2}\n", &json!({"InputType": "JSONL"})).unwrap();
         assert_eq!(jsonl.len(), 2);
+        let quoted = parse_object(
+            "name,note\n\"Smith, J\",\"said \"\"hi\"\"\nthen left\"\n",
+            &json!({"InputType": "CSV"}),
+        )
+        .unwrap();
+        assert_eq!(
+            quoted,
+            vec![json!({"name": "Smith, J", "note": "said \"hi\"\nthen left"})]
+        );
         assert_eq!(
             parse_object("{\"a\":1}", &json!({})).unwrap_err().cause,
             "Attempting to map over non-iterable node."
