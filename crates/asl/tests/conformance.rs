@@ -6,7 +6,12 @@
 //! A fixture's `then` goes on after the first run: `{"sendTaskSuccess": OUTPUT}`,
 //! `{"sendTaskFailure": {"error", "cause"}}` (to the first waiting task token) or
 //! `{"redrive": true}`, each `afterSeconds` later; `expected` is about the last run.
+//! A Distributed Map reads the fixture's `s3` objects; `s3Written` names the files the
+//! run wrote, and `expected.outputKeys` the output's fields when its values are ids.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and examples may panic
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
@@ -22,14 +27,65 @@ const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:";
 
 /// Test resources: Echo, Add, FailWith, Flaky (fails `failures` times), FailsFirst
 /// (fails the state's first `calls` calls, counted over redrives), Slow (takes `seconds`
-/// of virtual time), and `lambda:invoke` (and `.waitForTaskToken`) of any of them.
+/// of virtual time), and `lambda:invoke` (and `.waitForTaskToken`) of any of them; and
+/// an S3 of the fixture's objects (`"s3": {"bucket": {"key": body}}`, a body that is not
+/// a string kept as its JSON) for the Distributed Map's ItemReader and ResultWriter.
 struct Fakes<'a> {
     clock: &'a VirtualClock,
+    s3: Mutex<BTreeMap<(String, String), String>>,
+}
+
+impl<'a> Fakes<'a> {
+    fn new(clock: &'a VirtualClock, fixture: &Value) -> Self {
+        let mut objects = BTreeMap::new();
+        for (bucket, keys) in fixture["s3"].as_object().into_iter().flatten() {
+            for (key, body) in keys.as_object().into_iter().flatten() {
+                let text = body.as_str().map_or_else(|| body.to_string(), String::from);
+                objects.insert((bucket.clone(), key.clone()), text);
+            }
+        }
+        Fakes {
+            clock,
+            s3: Mutex::new(objects),
+        }
+    }
+
+    /// `s3:getObject`, `s3:listObjectsV2`, `s3:putObject` on the fixture's objects.
+    fn s3(&self, action: &str, p: &Value) -> Result<Value, Failure> {
+        let mut objects = self.s3.lock().unwrap();
+        let bucket = p["Bucket"].as_str().unwrap_or_default().to_string();
+        let key = p["Key"].as_str().unwrap_or_default().to_string();
+        match action {
+            "getObject" => objects
+                .get(&(bucket, key.clone()))
+                .map(|body| json!({"Body": body}))
+                .ok_or_else(|| Failure::new("S3.NoSuchKey", format!("no object {key}"))),
+            "listObjectsV2" => {
+                let prefix = p["Prefix"].as_str().unwrap_or_default();
+                let contents: Vec<Value> = objects
+                    .iter()
+                    .filter(|((b, k), _)| *b == bucket && k.starts_with(prefix))
+                    .map(|((_, k), body)| json!({"Key": k, "Size": body.len()}))
+                    .collect();
+                Ok(json!({"Contents": contents}))
+            }
+            _ => {
+                let body = p["Body"]
+                    .as_str()
+                    .map_or_else(|| p["Body"].to_string(), String::from);
+                objects.insert((bucket, key), body);
+                Ok(json!({}))
+            }
+        }
+    }
 }
 
 #[async_trait]
 impl Resources for Fakes<'_> {
     async fn call(&self, resource: &str, p: Value, task: &TaskContext) -> Result<Value, Failure> {
+        if let Some(action) = resource.strip_prefix("arn:aws:states:::s3:") {
+            return self.s3(action, &p);
+        }
         if resource.starts_with("arn:aws:states:::lambda:invoke") {
             let function = p["FunctionName"].as_str().unwrap_or_default().to_string();
             let out = self.call(&function, p["Payload"].clone(), task).await?;
@@ -94,7 +150,7 @@ async fn every_fixture_behaves_as_the_specification_says() {
         let start = Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap();
         let clock = VirtualClock::starting_at(start);
         let spec = spec("conformance");
-        let fakes = Fakes { clock: &clock };
+        let fakes = Fakes::new(&clock, &fixture);
         let mut result = run(&machine, fixture["input"].clone(), &spec, &fakes, &clock).await;
         for step in fixture["then"].as_array().into_iter().flatten() {
             clock.advance(Duration::seconds(step["afterSeconds"].as_i64().unwrap_or(0)));
@@ -118,6 +174,36 @@ async fn every_fixture_behaves_as_the_specification_says() {
         assert_eq!(status, expected["status"], "{name}: {:?}", result.error);
         if let Some(output) = expected.get("output") {
             assert_eq!(result.output.as_ref(), Some(output), "{name}");
+        }
+        if let Some(keys) = expected.get("outputKeys") {
+            let output = result.output.as_ref().unwrap();
+            let got: Vec<&String> = output.as_object().unwrap().keys().collect();
+            let want: Vec<&str> = keys
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k.as_str().unwrap())
+                .collect();
+            assert_eq!(got, want, "{name}: the output's fields");
+        }
+        // What the run wrote to S3: per bucket, the file names (a key's last part) in order.
+        if let Some(written) = fixture.get("s3Written") {
+            let objects = fakes.s3.lock().unwrap();
+            for (bucket, files) in written.as_object().unwrap() {
+                let before = &fixture["s3"][bucket];
+                let got: Vec<&str> = objects
+                    .keys()
+                    .filter(|(b, k)| b == bucket && before.get(k).is_none())
+                    .map(|(_, k)| k.rsplit('/').next().unwrap())
+                    .collect();
+                let want: Vec<&str> = files
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f.as_str().unwrap())
+                    .collect();
+                assert_eq!(got, want, "{name}: the objects written to {bucket}");
+            }
         }
         if let Some(error) = expected.get("error") {
             let failure = result.error.as_ref().unwrap();
@@ -233,7 +319,8 @@ async fn a_task_token_is_handed_out_waited_for_and_answered_once() {
     let machine = validate_text(&fixture["definition"].to_string(), &known).unwrap();
     let clock = VirtualClock::starting_at(Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap());
     let spec = spec("order-7");
-    let result = run(&machine, json!({}), &spec, &Fakes { clock: &clock }, &clock).await;
+    let fakes = Fakes::new(&clock, &fixture);
+    let result = run(&machine, json!({}), &spec, &fakes, &clock).await;
     assert_eq!(result.status, Status::Running);
     let submitted = result.history.last().unwrap();
     let handed_out = submitted.details["output"]["Payload"]["token"].as_str().unwrap();
