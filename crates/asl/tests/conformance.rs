@@ -164,94 +164,9 @@ async fn every_fixture_behaves_as_the_specification_says() {
             )
             .await;
         }
-        let expected = &fixture["expected"];
-        let status = match result.status {
-            Status::Succeeded => "Succeeded",
-            Status::Failed => "Failed",
-            Status::TimedOut => "TimedOut",
-            Status::Running => "Running",
-        };
-        assert_eq!(status, expected["status"], "{name}: {:?}", result.error);
-        if let Some(output) = expected.get("output") {
-            assert_eq!(result.output.as_ref(), Some(output), "{name}");
-        }
-        if let Some(keys) = expected.get("outputKeys") {
-            let output = result.output.as_ref().unwrap();
-            let got: Vec<&String> = output.as_object().unwrap().keys().collect();
-            let want: Vec<&str> = keys
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|k| k.as_str().unwrap())
-                .collect();
-            assert_eq!(got, want, "{name}: the output's fields");
-        }
-        // What the run wrote to S3: per bucket, the file names (a key's last part) in order.
-        if let Some(written) = fixture.get("s3Written") {
-            let objects = fakes.s3.lock().unwrap();
-            for (bucket, files) in written.as_object().unwrap() {
-                let before = &fixture["s3"][bucket];
-                let got: Vec<&str> = objects
-                    .keys()
-                    .filter(|(b, k)| b == bucket && before.get(k).is_none())
-                    .map(|(_, k)| k.rsplit('/').next().unwrap())
-                    .collect();
-                let want: Vec<&str> = files
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|f| f.as_str().unwrap())
-                    .collect();
-                assert_eq!(got, want, "{name}: the objects written to {bucket}");
-            }
-        }
-        if let Some(error) = expected.get("error") {
-            let failure = result.error.as_ref().unwrap();
-            assert_eq!(failure.error, error.as_str().unwrap(), "{name}: {failure}");
-            if let Some(fragment) = expected["causeContains"].as_str() {
-                assert!(
-                    failure.cause.contains(fragment),
-                    "{name}: {:?} lacks {fragment:?}",
-                    failure.cause
-                );
-            }
-        }
-        if let Some(events) = fixture.get("events") {
-            let got: Vec<&str> = result.history.iter().map(|e| e.kind.as_str()).collect();
-            let want: Vec<&str> = events
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e.as_str().unwrap())
-                .collect();
-            assert_eq!(got, want, "{name}");
-        }
-        // A Distributed Map's child executions: each one's status and events.
-        if let Some(children) = fixture.get("children") {
-            let got: Vec<Value> = result
-                .children
-                .iter()
-                .map(|c| {
-                    let kinds: Vec<&str> = c.history.iter().map(|e| e.kind.as_str()).collect();
-                    json!({"status": c.status.service_name(), "events": kinds})
-                })
-                .collect();
-            assert_eq!(&Value::Array(got), children, "{name}: child executions");
-        }
-        if let Some(seconds) = fixture.get("eventSeconds") {
-            let got: Vec<i64> = result
-                .history
-                .iter()
-                .map(|e| (e.timestamp - start).num_seconds())
-                .collect();
-            let want: Vec<i64> = seconds
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s.as_i64().unwrap())
-                .collect();
-            assert_eq!(got, want, "{name}: when each event happened");
-        }
+        check_outcome(&name, &fixture, &result);
+        check_written(&name, &fixture, &fakes);
+        check_events(&name, &fixture, &result, start);
         if let Some(seconds) = fixture["advancedSeconds"].as_i64() {
             assert_eq!(
                 (clock.now() - start).num_seconds(),
@@ -259,18 +174,107 @@ async fn every_fixture_behaves_as_the_specification_says() {
                 "{name}: virtual time"
             );
         }
-        // Event ids count up from 1 without gaps.
-        assert!(
-            result
-                .history
-                .iter()
-                .enumerate()
-                .all(|(i, e)| e.id == i as u64 + 1),
-            "{name}"
-        );
         checked += 1;
     }
-    assert!(checked >= 25, "{checked} fixtures");
+    assert!(checked >= 72, "{checked} fixtures");
+}
+
+/// A fixture's list of strings.
+fn strings(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect()
+}
+
+/// `expected`: the status, the output (or its fields), the error and its cause.
+fn check_outcome(name: &str, fixture: &Value, result: &ExecutionResult) {
+    let expected = &fixture["expected"];
+    let status = match result.status {
+        Status::Succeeded => "Succeeded",
+        Status::Failed => "Failed",
+        Status::TimedOut => "TimedOut",
+        Status::Running => "Running",
+    };
+    assert_eq!(status, expected["status"], "{name}: {:?}", result.error);
+    if let Some(output) = expected.get("output") {
+        assert_eq!(result.output.as_ref(), Some(output), "{name}");
+    }
+    if let Some(keys) = expected.get("outputKeys") {
+        let output = result.output.as_ref().unwrap();
+        let got: Vec<&str> = output.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(got, strings(keys), "{name}: the output's fields");
+    }
+    if let Some(error) = expected.get("error") {
+        let failure = result.error.as_ref().unwrap();
+        assert_eq!(failure.error, error.as_str().unwrap(), "{name}: {failure}");
+        if let Some(fragment) = expected["causeContains"].as_str() {
+            assert!(
+                failure.cause.contains(fragment),
+                "{name}: {:?} lacks {fragment:?}",
+                failure.cause
+            );
+        }
+    }
+}
+
+/// `s3Written`: per bucket, the file names (a key's last part) the run wrote, in order.
+fn check_written(name: &str, fixture: &Value, fakes: &Fakes) {
+    let Some(written) = fixture.get("s3Written") else {
+        return;
+    };
+    let objects = fakes.s3.lock().unwrap();
+    for (bucket, files) in written.as_object().unwrap() {
+        let before = &fixture["s3"][bucket];
+        let got: Vec<&str> = objects
+            .keys()
+            .filter(|(b, k)| b == bucket && before.get(k).is_none())
+            .map(|(_, k)| k.rsplit('/').next().unwrap())
+            .collect();
+        assert_eq!(got, strings(files), "{name}: the objects written to {bucket}");
+    }
+}
+
+/// `events`, `children` (a Distributed Map's child executions: status and events) and
+/// `eventSeconds`; and event ids that count up from 1 without gaps.
+fn check_events(name: &str, fixture: &Value, result: &ExecutionResult, start: chrono::DateTime<Utc>) {
+    let kinds = |history: &[weighbridge_asl::history::HistoryEvent]| -> Vec<String> {
+        history.iter().map(|e| e.kind.clone()).collect()
+    };
+    if let Some(events) = fixture.get("events") {
+        assert_eq!(kinds(&result.history), strings(events), "{name}");
+    }
+    if let Some(children) = fixture.get("children") {
+        let got: Vec<Value> = result
+            .children
+            .iter()
+            .map(|c| json!({"status": c.status.service_name(), "events": kinds(&c.history)}))
+            .collect();
+        assert_eq!(&Value::Array(got), children, "{name}: child executions");
+    }
+    if let Some(seconds) = fixture.get("eventSeconds") {
+        let got: Vec<i64> = result
+            .history
+            .iter()
+            .map(|e| (e.timestamp - start).num_seconds())
+            .collect();
+        let want: Vec<i64> = seconds
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_i64().unwrap())
+            .collect();
+        assert_eq!(got, want, "{name}: when each event happened");
+    }
+    assert!(
+        result
+            .history
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.id == i as u64 + 1),
+        "{name}: event ids"
+    );
 }
 
 /// Where a `then` step goes on from: the first waiting token answered, or a redrive.
