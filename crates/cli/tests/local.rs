@@ -14,6 +14,14 @@ fn weighbridge(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// The command was refused (exit 2) saying each of `says`.
+fn refused(out: &Output, says: &[&str]) {
+    assert_eq!(out.status.code(), Some(2), "{}", text(out));
+    for s in says {
+        assert!(text(out).contains(s), "{s:?} not in {}", text(out));
+    }
+}
+
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -532,12 +540,7 @@ fn any_definition_runs_with_mocks_jsonata_and_variables() {
         "{first}{second}"
     );
     let missing = weighbridge(&["history", "restock-001", "--child", "7", "--state-dir", s]);
-    assert_eq!(missing.status.code(), Some(2));
-    assert!(
-        text(&missing).contains("has no child execution \"7\"; it has: "),
-        "{}",
-        text(&missing)
-    );
+    refused(&missing, &["has no child execution \"7\"; it has: "]);
     let too_small = run("Cheap");
     assert_eq!(too_small.status.code(), Some(3), "{}", text(&too_small));
     assert!(text(&too_small).contains("Restock.TooSmall: the total 6 is under the minimum 100"));
@@ -650,17 +653,19 @@ fn a_paused_execution_goes_on_when_its_token_is_answered_and_a_failed_one_is_red
     // One answer went on to the order, which failed (3); the other was refused (2).
     assert_eq!(codes, [Some(2), Some(3)]);
     let before = files(std::path::Path::new(s));
-    let again = weighbridge(&[
-        "send-task-success",
-        "--task-token",
-        &token,
-        "--task-output",
-        "{}",
-        "--state-dir",
-        s,
-    ]);
-    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
-    assert!(text(&again).contains("[TaskTimedOut]"), "{}", text(&again));
+    let send = |token: &str| {
+        weighbridge(&[
+            "send-task-success",
+            "--task-token",
+            token,
+            "--task-output",
+            "{}",
+            "--state-dir",
+            s,
+        ])
+    };
+    let again = send(&token);
+    refused(&again, &["[TaskTimedOut]"]);
     assert_eq!(
         files(std::path::Path::new(s)),
         before,
@@ -692,11 +697,9 @@ fn a_paused_execution_goes_on_when_its_token_is_answered_and_a_failed_one_is_red
         .iter()
         .any(|e| e["type"] == "ExecutionRedriven" && e["details"]["redriveCount"] == 1));
     let twice = weighbridge(&["redrive", "buy-1", "--state-dir", s]);
-    assert_eq!(twice.status.code(), Some(2));
-    assert!(
-        text(&twice).contains("Execution is SUCCEEDED and cannot be redriven. [ExecutionNotRedrivable]"),
-        "{}",
-        text(&twice)
+    refused(
+        &twice,
+        &["Execution is SUCCEEDED and cannot be redriven. [ExecutionNotRedrivable]"],
     );
     // A rejection: the Task fails with the error sent, its Catch goes to the Fail state.
     let token = run("buy-2");
@@ -720,10 +723,9 @@ fn a_paused_execution_goes_on_when_its_token_is_answered_and_a_failed_one_is_red
     // A paused execution is not redriven (it is not over).
     run("buy-3");
     let paused = weighbridge(&["redrive", "buy-3", "--state-dir", s]);
-    assert!(
-        text(&paused).contains("Execution is RUNNING and cannot be redriven. [ExecutionNotRedrivable]"),
-        "{}",
-        text(&paused)
+    refused(
+        &paused,
+        &["Execution is RUNNING and cannot be redriven. [ExecutionNotRedrivable]"],
     );
     // A project machine is redriven on its own definition: the failed state runs again.
     let failed = weighbridge(&["run", "retrain", "--input", "{}", "--state-dir", s]);
@@ -737,5 +739,27 @@ fn a_paused_execution_goes_on_when_its_token_is_answered_and_a_failed_one_is_red
     let redriven = kinds.iter().position(|k| *k == "ExecutionRedriven").unwrap();
     assert_eq!(kinds[redriven - 1], "ExecutionFailed", "{kinds:?}");
     assert_eq!(events[redriven + 1]["state"], "PrepareTraining", "{kinds:?}");
+    // An answer after the Task's TimeoutSeconds (a day; another execution's 25-hour Wait
+    // moves the state directory's clock past it) is refused, and the execution fails
+    // from the timeout, at its time.
+    let token = run("buy-5");
+    let sleep = dir.join("sleep.asl.json");
+    std::fs::write(
+        &sleep,
+        r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 90000, "End": true}}}"#,
+    )
+    .unwrap();
+    let slept = weighbridge(&["run", sleep.to_str().unwrap(), "--input", "{}", "--state-dir", s]);
+    assert!(slept.status.success(), "{}", text(&slept));
+    let late = send(&token);
+    refused(&late, &["went on from the timeout", "[TaskTimedOut]"]);
+    let history = weighbridge(&["history", "buy-5", "--json", "--state-dir", s]);
+    let events: Vec<serde_json::Value> = serde_json::from_slice(&history.stdout).unwrap();
+    let at = |kind: &str| {
+        let e = events.iter().find(|e| e["type"] == kind).unwrap();
+        chrono::DateTime::parse_from_rfc3339(e["timestamp"].as_str().unwrap()).unwrap()
+    };
+    assert_eq!((at("TaskTimedOut") - at("TaskSubmitted")).num_seconds(), 86_400);
+    assert_eq!(events.last().unwrap()["type"], "ExecutionFailed");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -58,6 +58,20 @@ pub struct Call {
     /// so a redrive keeps it.
     #[serde(default)]
     pub caught: bool,
+    /// When a token's wait ends unanswered, and the error it ends with
+    /// (`States.Timeout`, `States.HeartbeatTimeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<(DateTime<Utc>, String)>,
+}
+
+/// How an answer to a task token was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// In time: the task ends with it.
+    InTime,
+    /// After the wait had ended (at this time): the task ended then with its timeout,
+    /// as the service would have timed it out; the answer is not used.
+    TooLate(DateTime<Utc>),
 }
 
 /// A call's result or error, as kept.
@@ -142,15 +156,22 @@ impl Journal {
             .collect()
     }
 
-    /// Answers the call waiting for `token`; false when none waits for it.
-    pub fn answer(&mut self, token: &str, at: DateTime<Utc>, outcome: Outcome) -> bool {
-        let Some(key) = self.waiting_for(token).map(String::from) else {
-            return false;
-        };
-        if let Some(call) = self.calls.get_mut(&key) {
-            call.answer = Some((at, outcome));
+    /// Answers the call waiting for `token` at `at`; `None` when none waits for it. An
+    /// answer after the wait's end is kept as the timeout at its end.
+    pub fn answer(&mut self, token: &str, at: DateTime<Utc>, outcome: Outcome) -> Option<Answer> {
+        let key = self.waiting_for(token).map(String::from)?;
+        let call = self.calls.get_mut(&key)?;
+        match call.expires.clone() {
+            Some((end, error)) if at > end => {
+                let cause = format!("the task token was not answered by {}", end.to_rfc3339());
+                call.answer = Some((end, Outcome::Error { error, cause }));
+                Some(Answer::TooLate(end))
+            }
+            _ => {
+                call.answer = Some((at, outcome));
+                Some(Answer::InTime)
+            }
         }
-        true
     }
 }
 
@@ -287,6 +308,7 @@ mod tests {
             token: None,
             answer: None,
             caught: false,
+            expires: None,
         }
     }
 
@@ -339,8 +361,33 @@ mod tests {
         );
         assert_eq!(j.waiting_tokens(), ["t"]);
         let at = DateTime::<Utc>::UNIX_EPOCH;
-        assert!(j.answer("t", at, Outcome::Result(json!("done"))));
-        assert!(!j.answer("t", at, Outcome::Result(json!("again"))));
+        assert_eq!(
+            j.answer("t", at, Outcome::Result(json!("done"))),
+            Some(Answer::InTime)
+        );
+        assert_eq!(j.answer("t", at, Outcome::Result(json!("again"))), None);
         assert_eq!(j.calls["/W@1.0"].final_outcome(), &Outcome::Result(json!("done")));
+    }
+
+    #[test]
+    fn an_answer_after_the_wait_ended_is_the_timeout_at_its_end() {
+        let end = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(60);
+        let mut j = Journal::default();
+        j.calls.insert(
+            "/W@1.0".into(),
+            Call {
+                token: Some("t".into()),
+                expires: Some((end, "States.HeartbeatTimeout".into())),
+                ..call(Outcome::Result(json!({})))
+            },
+        );
+        let late = end + chrono::Duration::seconds(1);
+        assert_eq!(
+            j.answer("t", late, Outcome::Result(json!("done"))),
+            Some(Answer::TooLate(end))
+        );
+        let (at, outcome) = j.calls["/W@1.0"].answer.clone().unwrap();
+        assert_eq!(at, end);
+        assert!(matches!(outcome, Outcome::Error { error, .. } if error == "States.HeartbeatTimeout"));
     }
 }

@@ -25,10 +25,11 @@ impl Run<'_> {
             Some(p) => Some(positive_seconds("TimeoutSecondsPath", p, effective, ctx)?),
             None => s.timeout_seconds,
         };
-        if let Some(p) = &s.heartbeat_seconds_path {
-            // Tasks here answer at once, so a heartbeat never lapses; the path must still resolve.
-            positive_seconds("HeartbeatSecondsPath", p, effective, ctx)?;
-        }
+        // A call answers at once here, so only a task token's wait can outlast a heartbeat.
+        let heartbeat = match &s.heartbeat_seconds_path {
+            Some(p) => Some(positive_seconds("HeartbeatSecondsPath", p, effective, ctx)?),
+            None => s.heartbeat_seconds,
+        };
         let started = self.clock.now();
         let events = self.events(frame);
         events.push(
@@ -45,7 +46,7 @@ impl Run<'_> {
             call_number: 0,
         };
         let result = self
-            .journaled_call((frame, s), resource, parameters, &task)
+            .journaled_call((frame, s), resource, parameters, &task, (timeout, heartbeat))
             .await
             .and_then(|output| within_payload_limit("the task's result", &output).map(|()| output));
         let took = self.clock.now() - started;
@@ -66,7 +67,7 @@ impl Run<'_> {
                 Some(name),
                 json!({"output": output}),
             ),
-            Err(f) if f.error == "States.Timeout" => {
+            Err(f) if f.error == "States.Timeout" || f.error == "States.HeartbeatTimeout" => {
                 events.push(self.clock.now(), "TaskTimedOut", Some(name), error_details(f))
             }
             Err(f) => events.push(self.clock.now(), "TaskFailed", Some(name), error_details(f)),

@@ -8,12 +8,14 @@
 //! (`InvalidToken`), one of no execution kept here (`TaskDoesNotExist`), one already
 //! answered or of an execution that is no longer running (`TaskTimedOut`), output that is
 //! not JSON (`InvalidOutput`), and fields over the service's lengths
-//! (`ValidationException`).
+//! (`ValidationException`). An answer after the Task's `TimeoutSeconds` or
+//! `HeartbeatSeconds` ran out (on the state directory's clock) is `TaskTimedOut` too, and
+//! the execution goes on as the service's would have: from the timeout, at its time.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use weighbridge_asl::interpreter::{token_execution, Clock, Continuation, Outcome, Status};
+use weighbridge_asl::interpreter::{token_execution, Answer, Clock, Continuation, Outcome, Status};
 use weighbridge_local::store::Access;
 use weighbridge_tasks::validation;
 
@@ -125,13 +127,22 @@ fn answer(state_dir: &Path, token: &str, outcome: Outcome, command: &str) -> Res
     }
     let mut journal = record.result.journal.clone();
     let now = local.backend.clock().now();
-    if !journal.answer(token, now, outcome) {
-        return Err(closed());
-    }
+    let taken = journal.answer(token, now, outcome).ok_or_else(closed)?;
     let from = Continuation::answered(journal, record.result.started, record.result.history.clone());
     let record = go_on(&local, &record, from)?;
     save(&local, &record)?;
-    report(&record)
+    let reported = report(&record);
+    match taken {
+        // As the service refuses a late answer; the execution went on from the timeout.
+        Answer::TooLate(end) => Err(CliError::service(
+            "TaskTimedOut",
+            format!(
+                "the task's wait ended at {} (its TimeoutSeconds or HeartbeatSeconds), before this answer; execution {name} went on from the timeout (`weighbridge history {name}`)",
+                end.to_rfc3339()
+            ),
+        )),
+        Answer::InTime => reported,
+    }
 }
 
 pub fn success(args: &SendTaskSuccessArgs) -> Result<(), CliError> {
