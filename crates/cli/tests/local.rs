@@ -739,9 +739,10 @@ fn a_paused_execution_goes_on_when_its_token_is_answered_and_a_failed_one_is_red
     let redriven = kinds.iter().position(|k| *k == "ExecutionRedriven").unwrap();
     assert_eq!(kinds[redriven - 1], "ExecutionFailed", "{kinds:?}");
     assert_eq!(events[redriven + 1]["state"], "PrepareTraining", "{kinds:?}");
-    // An answer after the Task's TimeoutSeconds (a day; another execution's 25-hour Wait
-    // moves the state directory's clock past it) is refused, and the execution fails
-    // from the timeout, at its time.
+    // A Task's wait for its token ends at its TimeoutSeconds (a day): another execution's
+    // 25-hour Wait moves the state directory's clock past it, and the paused execution
+    // goes on from the timeout, at its time, without anyone asking; an answer after
+    // that is refused.
     let token = run("buy-5");
     let sleep = dir.join("sleep.asl.json");
     std::fs::write(
@@ -751,8 +752,13 @@ fn a_paused_execution_goes_on_when_its_token_is_answered_and_a_failed_one_is_red
     .unwrap();
     let slept = weighbridge(&["run", sleep.to_str().unwrap(), "--input", "{}", "--state-dir", s]);
     assert!(slept.status.success(), "{}", text(&slept));
-    let late = send(&token);
-    refused(&late, &["went on from the timeout", "[TaskTimedOut]"]);
+    assert!(
+        text(&slept)
+            .contains("execution buy-5: its task token's wait ran out; it went on from the timeout: FAILED"),
+        "{}",
+        text(&slept)
+    );
+    refused(&send(&token), &["has already been closed", "[TaskTimedOut]"]);
     let history = weighbridge(&["history", "buy-5", "--json", "--state-dir", s]);
     let events: Vec<serde_json::Value> = serde_json::from_slice(&history.stdout).unwrap();
     let at = |kind: &str| {

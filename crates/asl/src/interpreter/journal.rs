@@ -156,6 +156,15 @@ impl Journal {
             .collect()
     }
 
+    /// The tokens whose wait ran out before `now` without an answer.
+    pub fn lapsed(&self, now: DateTime<Utc>) -> Vec<String> {
+        self.calls
+            .values()
+            .filter(|c| c.answer.is_none() && c.expires.as_ref().is_some_and(|(end, _)| *end < now))
+            .filter_map(|c| c.token.clone())
+            .collect()
+    }
+
     /// Answers the call waiting for `token` at `at`; `None` when none waits for it. An
     /// answer after the wait's end is kept as the timeout at its end.
     pub fn answer(&mut self, token: &str, at: DateTime<Utc>, outcome: Outcome) -> Option<Answer> {

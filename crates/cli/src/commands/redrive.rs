@@ -18,7 +18,7 @@ use weighbridge_local::store::Access;
 use weighbridge_tasks::validation;
 
 use super::local_state::Local;
-use super::resume::{go_on, report, save, stored};
+use super::resume::{go_on, report, save, stored, sweep_lapsed};
 use crate::error::CliError;
 
 /// How long after it closed an execution can be redriven.
@@ -63,5 +63,6 @@ pub fn run(args: &RedriveArgs) -> Result<(), CliError> {
     let from = Continuation::redriven(result.journal.clone(), result.started, result.history.clone());
     let record = go_on(&local, &record, from)?;
     save(&local, &record)?;
+    sweep_lapsed(&local, &record.name)?;
     report(&record)
 }

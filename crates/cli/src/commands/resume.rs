@@ -5,8 +5,8 @@
 //! then its record is replaced. What `run` prints at the end is here too, so the three
 //! commands report an execution alike.
 
-use serde_json::json;
-use weighbridge_asl::interpreter::{Continuation, Status};
+use serde_json::{json, Value};
+use weighbridge_asl::interpreter::{Clock, Continuation, Outcome, Status};
 use weighbridge_local::demo::demo_env;
 use weighbridge_local::records::{ExecutionRecord, Source};
 use weighbridge_local::store::StoreError;
@@ -67,6 +67,39 @@ pub fn go_on(
         result,
         ..record.clone()
     })
+}
+
+/// Every other paused execution whose task token's wait ran out by now (the state
+/// directory's clock moved on): it goes on from the timeout, at the time it ran out, as
+/// the service's would have without anyone asking. Says so on stderr.
+pub fn sweep_lapsed(local: &Local, except: &str) -> Result<(), CliError> {
+    let now = local.backend.clock().now();
+    for name in local.dir.executions()? {
+        let json = local.dir.execution(&local.lock, &name)?;
+        if name == except || json["status"] != "Running" {
+            continue;
+        }
+        let Ok(Some(record)) = ExecutionRecord::from_json(&json) else {
+            continue;
+        };
+        let mut journal = record.result.journal.clone();
+        let lapsed = journal.lapsed(now);
+        if lapsed.is_empty() {
+            continue;
+        }
+        for token in &lapsed {
+            // Any answer after the wait's end is kept as the timeout at its end.
+            let _ = journal.answer(token, now, Outcome::Result(Value::Null));
+        }
+        let from = Continuation::answered(journal, record.result.started, record.result.history.clone());
+        let record = go_on(local, &record, from)?;
+        save(local, &record)?;
+        eprintln!(
+            "execution {name}: its task token's wait ran out; it went on from the timeout: {}",
+            record.result.status.service_name()
+        );
+    }
+    Ok(())
 }
 
 /// Keeps `record` in place of the one of its name, runs the executions it started, and

@@ -13,7 +13,7 @@ use weighbridge_local::store::{Access, StoreError};
 use weighbridge_tasks::validation;
 
 use super::local_state::{json_arg, Local};
-use super::resume::report;
+use super::resume::{report, sweep_lapsed};
 use crate::error::CliError;
 
 #[derive(Debug, Args)]
@@ -135,5 +135,6 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             .map_err(|e| CliError::Usage(e.to_string()))?,
     );
     local.save(&records)?;
+    sweep_lapsed(&local, &records[0].name)?;
     report(&records[0])
 }

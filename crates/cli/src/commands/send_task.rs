@@ -20,7 +20,7 @@ use weighbridge_local::store::Access;
 use weighbridge_tasks::validation;
 
 use super::local_state::{read_bounded, Local};
-use super::resume::{go_on, report, save, stored};
+use super::resume::{go_on, report, save, stored, sweep_lapsed};
 use crate::error::CliError;
 
 /// The longest task token SendTaskSuccess takes.
@@ -131,6 +131,7 @@ fn answer(state_dir: &Path, token: &str, outcome: Outcome, command: &str) -> Res
     let from = Continuation::answered(journal, record.result.started, record.result.history.clone());
     let record = go_on(&local, &record, from)?;
     save(&local, &record)?;
+    sweep_lapsed(&local, &record.name)?;
     let reported = report(&record);
     match taken {
         // As the service refuses a late answer; the execution went on from the timeout.
