@@ -76,6 +76,7 @@ pub fn run(args: &InvokeArgs) -> Result<(), CliError> {
     // Saves only what changed: a rejected event leaves the directory as it was; a
     // function that failed after changing something keeps the change, as on AWS.
     local.save(&records)?;
+    super::resume::sweep_lapsed(&local, "")?;
     for r in &records {
         eprintln!(
             "started and ran execution {} ({}): {:?}",

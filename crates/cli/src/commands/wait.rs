@@ -39,8 +39,9 @@ pub fn run(args: &WaitArgs) -> Result<(), CliError> {
     validation::sagemaker_name("--endpoint-name", endpoint_name).map_err(CliError::Task)?;
     let local = Local::open(&args.state_dir, Access::Write, "wait")?;
     let waited = local.backend.wait_in_service(endpoint_name, POLLS);
-    // The clock moved: saved whatever the outcome.
+    // The clock moved: saved whatever the outcome, and token waits that ran out end.
     local.save(&[])?;
+    super::resume::sweep_lapsed(&local, "")?;
     match waited {
         Ok(endpoint) => {
             println!("{endpoint_name} is InService on config {}", endpoint.config_name);
