@@ -4,7 +4,8 @@
 //! virtual seconds elapsed —
 //! written from the Amazon States Language specification, not from this interpreter.
 //! A fixture's `then` goes on after the first run: `{"sendTaskSuccess": OUTPUT}`,
-//! `{"sendTaskFailure": {"error", "cause"}}` (to the first waiting task token) or
+//! `{"sendTaskFailure": {"error", "cause"}}`, `{"sendTaskHeartbeat": true}` (to the first
+//! waiting task token) or
 //! `{"redrive": true}`, each `afterSeconds` later; `expected` is about the last run.
 //! A Distributed Map reads the fixture's `s3` objects; `s3Written` names the files the
 //! run wrote, and `expected.outputKeys` the output's fields when its values are ids.
@@ -176,7 +177,7 @@ async fn every_fixture_behaves_as_the_specification_says() {
         }
         checked += 1;
     }
-    assert!(checked >= 74, "{checked} fixtures");
+    assert!(checked >= 75, "{checked} fixtures");
 }
 
 /// A fixture's list of strings.
@@ -282,6 +283,15 @@ fn go_on(step: &Value, result: ExecutionResult, now: chrono::DateTime<Utc>) -> C
     let mut journal = result.journal;
     if step["redrive"] == true {
         return Continuation::redriven(journal, result.started, result.history);
+    }
+    if step["sendTaskHeartbeat"] == true {
+        let token = journal
+            .waiting_tokens()
+            .into_iter()
+            .next()
+            .expect("a waiting task token");
+        assert!(journal.heartbeat(&token, now).is_some());
+        return Continuation::answered(journal, result.started, result.history);
     }
     let outcome = match (&step["sendTaskSuccess"], &step["sendTaskFailure"]) {
         (Value::Null, f) => Outcome::Error {

@@ -34,6 +34,8 @@ enum Command {
     SendTaskSuccess(commands::send_task::SendTaskSuccessArgs),
     /// Fail a Task state waiting for a task token (SendTaskFailure) with an error and cause.
     SendTaskFailure(commands::send_task::SendTaskFailureArgs),
+    /// Keep a Task state waiting for a task token past its HeartbeatSeconds (SendTaskHeartbeat).
+    SendTaskHeartbeat(commands::send_task::SendTaskHeartbeatArgs),
     /// Redrive a FAILED or TIMED_OUT execution from where it failed (RedriveExecution).
     Redrive(commands::redrive::RedriveArgs),
     /// What the TestState API answers for one state of a definition: output or error, the
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
         Command::TestState(args) => commands::test_state::run(&args),
         Command::SendTaskSuccess(args) => commands::send_task::success(&args),
         Command::SendTaskFailure(args) => commands::send_task::failure(&args),
+        Command::SendTaskHeartbeat(args) => commands::send_task::heartbeat(&args),
         Command::Redrive(args) => commands::redrive::run(&args),
         Command::Invoke(args) => commands::invoke::run(&args),
         Command::Replay(args) => commands::replay::run(&args),

@@ -631,12 +631,31 @@ fn catalogue(s: &str) -> Vec<Row> {
         let mut all: Vec<&str> = args.to_vec();
         if matches!(
             args[0],
-            "invoke" | "run" | "history" | "status" | "send-task-success" | "send-task-failure" | "redrive"
+            "invoke"
+                | "run"
+                | "history"
+                | "status"
+                | "send-task-success"
+                | "send-task-failure"
+                | "send-task-heartbeat"
+                | "redrive"
         ) {
             all.extend(["--state-dir", s]);
         }
         command(&all, code, name, says)
     };
+    rows.push(c(
+        &["send-task-heartbeat", "--task-token", "nonsense"],
+        2,
+        "[InvalidToken]",
+        "is not a task token",
+    ));
+    rows.push(c(
+        &["send-task-heartbeat", "--task-token", &token("look-001")],
+        2,
+        "[TaskTimedOut]",
+        "has already been closed",
+    ));
     // Task tokens, refused by Step Functions' error names.
     for (token, output, name, says) in [
         (

@@ -721,7 +721,14 @@ fn a_paused_execution_goes_on_when_its_token_is_answered_and_a_failed_one_is_red
         text(&rejected)
     );
     // A paused execution is not redriven (it is not over).
-    run("buy-3");
+    let waiting = run("buy-3");
+    let beat = weighbridge(&["send-task-heartbeat", "--task-token", &waiting, "--state-dir", s]);
+    assert!(beat.status.success(), "{}", text(&beat));
+    assert!(
+        text(&beat).contains("execution buy-3: heartbeat at"),
+        "{}",
+        text(&beat)
+    );
     let paused = weighbridge(&["redrive", "buy-3", "--state-dir", s]);
     refused(
         &paused,

@@ -153,7 +153,7 @@ mod tests {
                 token: Some("wbt-00".into()),
                 answer: None,
                 caught: false,
-                expires: None,
+                wait: None,
             },
         );
         let at = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")

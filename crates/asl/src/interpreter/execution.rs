@@ -3,7 +3,7 @@
 //! it) — a paused execution whose task token was answered, or a failed one redriven.
 //! Task tokens (`.waitForTaskToken`, `$$.Task.Token`) and the journaled call live here.
 
-use super::journal::{visit_of, Call, Journal, Outcome, Recorder, ReplayClock};
+use super::journal::{visit_of, Call, Journal, Outcome, Recorder, ReplayClock, TokenWait};
 use super::*;
 
 /// Where an execution that stopped goes on from.
@@ -251,7 +251,8 @@ impl Run<'_> {
     /// and recorded. A call that waits for a task token parks until the token's answer
     /// is in the journal; the answer comes at the time it was sent. The wait ends by
     /// the Task's `TimeoutSeconds` or `HeartbeatSeconds` (`limits`, whichever comes
-    /// first; no heartbeat can be sent here): an answer after that is the timeout.
+    /// first, the heartbeat counted from the last `SendTaskHeartbeat`): an answer after that is
+    /// the timeout.
     pub(super) async fn journaled_call(
         &self,
         (work, s): (&Frame, &State),
@@ -276,7 +277,7 @@ impl Run<'_> {
         let result = self.call(resource, parameters, task).await;
         let took = self.clock.now() - before;
         let token = waits_for_token(s).then(|| self.token(&format!("{}.", visit_of(key))));
-        let expires = token.as_ref().and_then(|_| expiry(before, limits));
+        let wait = token.as_ref().and_then(|_| TokenWait::new(before, limits));
         self.journal.record(
             key,
             Call {
@@ -286,7 +287,7 @@ impl Run<'_> {
                 token: token.clone(),
                 answer: None,
                 caught: false,
-                expires,
+                wait,
             },
         );
         match (token, result) {
@@ -325,23 +326,6 @@ impl Run<'_> {
             json!({"resource": resource, "output": output}),
         );
     }
-}
-
-/// When a task token's wait ends unanswered, and with which error: the earlier of
-/// `TimeoutSeconds` (`States.Timeout`) and `HeartbeatSeconds` (`States.HeartbeatTimeout`)
-/// after the call was made.
-fn expiry(
-    made: DateTime<Utc>,
-    (timeout, heartbeat): (Option<u64>, Option<u64>),
-) -> Option<(DateTime<Utc>, String)> {
-    let after = |seconds: u64| made + Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX / 1000));
-    let by_timeout = timeout.map(|t| (after(t), "States.Timeout"));
-    let by_heartbeat = heartbeat.map(|h| (after(h), "States.HeartbeatTimeout"));
-    [by_timeout, by_heartbeat]
-        .into_iter()
-        .flatten()
-        .min_by_key(|(at, _)| *at)
-        .map(|(at, error)| (at, error.to_string()))
 }
 
 /// Whether a Task state waits for a task token (`….waitForTaskToken`).

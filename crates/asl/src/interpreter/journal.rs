@@ -58,10 +58,51 @@ pub struct Call {
     /// so a redrive keeps it.
     #[serde(default)]
     pub caught: bool,
-    /// When a token's wait ends unanswered, and the error it ends with
-    /// (`States.Timeout`, `States.HeartbeatTimeout`).
+    /// What ends a token's wait unanswered (its `TimeoutSeconds`, `HeartbeatSeconds`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires: Option<(DateTime<Utc>, String)>,
+    pub wait: Option<TokenWait>,
+}
+
+/// The limits of a wait for a task token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenWait {
+    /// When `TimeoutSeconds` ends it.
+    pub timeout_at: Option<DateTime<Utc>>,
+    /// `HeartbeatSeconds`: it ends this long after the call or its last heartbeat.
+    pub heartbeat_seconds: Option<u64>,
+    /// When the call was made, or the last `SendTaskHeartbeat`.
+    pub last_beat: DateTime<Utc>,
+}
+
+impl TokenWait {
+    /// The wait of a call made at `made` under `TimeoutSeconds` and `HeartbeatSeconds`;
+    /// `None` when neither bounds it.
+    pub fn new(made: DateTime<Utc>, (timeout, heartbeat): (Option<u64>, Option<u64>)) -> Option<Self> {
+        (timeout.is_some() || heartbeat.is_some()).then(|| TokenWait {
+            timeout_at: timeout.map(|t| made + seconds(t)),
+            heartbeat_seconds: heartbeat,
+            last_beat: made,
+        })
+    }
+
+    /// When it ends unanswered, and the error it ends with: the earlier of the timeout
+    /// (`States.Timeout`) and a lapsed heartbeat (`States.HeartbeatTimeout`).
+    pub fn end(&self) -> Option<(DateTime<Utc>, &'static str)> {
+        let by_timeout = self.timeout_at.map(|at| (at, "States.Timeout"));
+        let by_heartbeat = self
+            .heartbeat_seconds
+            .map(|h| (self.last_beat + seconds(h), "States.HeartbeatTimeout"));
+        [by_timeout, by_heartbeat]
+            .into_iter()
+            .flatten()
+            .min_by_key(|(at, _)| *at)
+    }
+}
+
+/// Whole seconds as a duration (saturating far beyond any quota).
+fn seconds(s: u64) -> Duration {
+    Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000))
 }
 
 /// How an answer to a task token was taken.
@@ -160,7 +201,7 @@ impl Journal {
     pub fn lapsed(&self, now: DateTime<Utc>) -> Vec<String> {
         self.calls
             .values()
-            .filter(|c| c.answer.is_none() && c.expires.as_ref().is_some_and(|(end, _)| *end < now))
+            .filter(|c| c.answer.is_none() && c.end().is_some_and(|(end, _)| end < now))
             .filter_map(|c| c.token.clone())
             .collect()
     }
@@ -170,21 +211,48 @@ impl Journal {
     pub fn answer(&mut self, token: &str, at: DateTime<Utc>, outcome: Outcome) -> Option<Answer> {
         let key = self.waiting_for(token).map(String::from)?;
         let call = self.calls.get_mut(&key)?;
-        match call.expires.clone() {
-            Some((end, error)) if at > end => {
-                let cause = format!("the task token was not answered by {}", end.to_rfc3339());
-                call.answer = Some((end, Outcome::Error { error, cause }));
-                Some(Answer::TooLate(end))
-            }
-            _ => {
-                call.answer = Some((at, outcome));
-                Some(Answer::InTime)
-            }
+        if let Some(end) = call.timed_out(at) {
+            return Some(Answer::TooLate(end));
         }
+        call.answer = Some((at, outcome));
+        Some(Answer::InTime)
+    }
+
+    /// `SendTaskHeartbeat` at `at` to the call waiting for `token`: its heartbeat starts
+    /// again (`TooLate` if its wait had already ended); `None` when none waits for it.
+    pub fn heartbeat(&mut self, token: &str, at: DateTime<Utc>) -> Option<Answer> {
+        let key = self.waiting_for(token).map(String::from)?;
+        let call = self.calls.get_mut(&key)?;
+        if let Some(end) = call.timed_out(at) {
+            return Some(Answer::TooLate(end));
+        }
+        if let Some(wait) = &mut call.wait {
+            wait.last_beat = at;
+        }
+        Some(Answer::InTime)
     }
 }
 
 impl Call {
+    /// When its token's wait ends unanswered, and the error.
+    pub fn end(&self) -> Option<(DateTime<Utc>, &'static str)> {
+        self.wait.as_ref().and_then(TokenWait::end)
+    }
+
+    /// If its wait ended before `at`: answers it with the timeout, at the end, and says when.
+    fn timed_out(&mut self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let (end, error) = self.end().filter(|(end, _)| at > *end)?;
+        let cause = format!("the task token was not answered by {}", end.to_rfc3339());
+        self.answer = Some((
+            end,
+            Outcome::Error {
+                error: error.to_string(),
+                cause,
+            },
+        ));
+        Some(end)
+    }
+
     /// What the state got: the token's answer for a call that waited, else the call's.
     pub fn final_outcome(&self) -> &Outcome {
         match (&self.token, &self.answer, &self.outcome) {
@@ -317,7 +385,7 @@ mod tests {
             token: None,
             answer: None,
             caught: false,
-            expires: None,
+            wait: None,
         }
     }
 
@@ -386,7 +454,7 @@ mod tests {
             "/W@1.0".into(),
             Call {
                 token: Some("t".into()),
-                expires: Some((end, "States.HeartbeatTimeout".into())),
+                wait: TokenWait::new(DateTime::<Utc>::UNIX_EPOCH, (None, Some(60))),
                 ..call(Outcome::Result(json!({})))
             },
         );

@@ -17,7 +17,7 @@ mod work;
 
 pub use distributed::ChildExecution;
 pub use execution::{resume, run, token_execution, Continuation};
-pub use journal::{Answer, Call, Journal, Outcome};
+pub use journal::{Answer, Call, Journal, Outcome, TokenWait};
 pub use test_state::{test_state, InspectionLevel, TestStateResult};
 
 use std::sync::{Arc, Mutex};

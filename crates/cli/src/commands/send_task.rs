@@ -1,7 +1,8 @@
-//! `weighbridge send-task-success --task-token T --task-output JSON` and
-//! `weighbridge send-task-failure --task-token T [--error E] [--cause C]`: the answer to
-//! a Task state that waits for a task token (`.waitForTaskToken`), as Step Functions'
-//! SendTaskSuccess / SendTaskFailure take it. The paused execution goes on at once, on
+//! `weighbridge send-task-success --task-token T --task-output JSON`,
+//! `weighbridge send-task-failure --task-token T [--error E] [--cause C]` and
+//! `weighbridge send-task-heartbeat --task-token T`: the answer to a Task state that waits
+//! for a task token (`.waitForTaskToken`), as Step Functions' SendTaskSuccess /
+//! SendTaskFailure take it, or a heartbeat that keeps it waiting (SendTaskHeartbeat). The paused execution goes on at once, on
 //! the state directory's clock, until it ends or waits for another token.
 //!
 //! Refused as the service refuses them, by its error names: a token that is not one
@@ -15,7 +16,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use weighbridge_asl::interpreter::{token_execution, Answer, Clock, Continuation, Outcome, Status};
+use weighbridge_asl::interpreter::{token_execution, Answer, Clock, Continuation, Journal, Outcome, Status};
+use weighbridge_local::records::ExecutionRecord;
 use weighbridge_local::store::Access;
 use weighbridge_tasks::validation;
 
@@ -40,6 +42,15 @@ pub struct SendTaskSuccessArgs {
     /// The task's result: inline JSON or a file holding it.
     #[arg(long)]
     pub task_output: String,
+    #[arg(long, default_value = ".weighbridge")]
+    pub state_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SendTaskHeartbeatArgs {
+    /// The token the Task state handed out (`$$.Task.Token`; `weighbridge run` prints it).
+    #[arg(long)]
+    pub task_token: String,
     #[arg(long, default_value = ".weighbridge")]
     pub state_dir: PathBuf,
 }
@@ -105,45 +116,85 @@ fn execution_of(token: &str) -> Result<String, CliError> {
         })
 }
 
-/// Answers `token` with `outcome`, then runs its execution on.
-fn answer(state_dir: &Path, token: &str, outcome: Outcome, command: &str) -> Result<(), CliError> {
-    let name = execution_of(token)?;
-    let local = Local::open(state_dir, Access::Write, command)?;
-    let closed = || {
-        CliError::service(
-            "TaskTimedOut",
-            format!("the task of this token in execution {name} has already been closed (answered, or the execution is no longer running)"),
-        )
-    };
-    let record = match stored(&local, &name) {
+/// `TaskTimedOut` for a token whose task is no longer open.
+fn closed(name: &str) -> CliError {
+    CliError::service(
+        "TaskTimedOut",
+        format!("the task of this token in execution {name} has already been closed (answered, or the execution is no longer running)"),
+    )
+}
+
+/// The paused execution `name` (a token's), as kept; the service's errors otherwise.
+fn paused_execution(local: &Local, name: &str) -> Result<ExecutionRecord, CliError> {
+    let record = match stored(local, name) {
         Err(CliError::Service {
             name: "ExecutionDoesNotExist",
             message,
         }) => return Err(CliError::service("TaskDoesNotExist", message)),
-        other => other?.ok_or_else(closed)?,
+        other => other?.ok_or_else(|| closed(name))?,
     };
     if record.result.status != Status::Running {
-        return Err(closed());
+        return Err(closed(name));
     }
+    Ok(record)
+}
+
+/// Answers `token` with `outcome`, then runs its execution on.
+fn answer(state_dir: &Path, token: &str, outcome: Outcome, command: &str) -> Result<(), CliError> {
+    let name = execution_of(token)?;
+    let local = Local::open(state_dir, Access::Write, command)?;
+    let record = paused_execution(&local, &name)?;
     let mut journal = record.result.journal.clone();
     let now = local.backend.clock().now();
-    let taken = journal.answer(token, now, outcome).ok_or_else(closed)?;
+    let taken = journal.answer(token, now, outcome).ok_or_else(|| closed(&name))?;
+    went_on(&local, &record, journal, taken)
+}
+
+/// Runs `record`'s execution on over `journal` (a token answered, or its wait ended),
+/// keeps it and reports it; a late answer is the service's `TaskTimedOut`.
+fn went_on(local: &Local, record: &ExecutionRecord, journal: Journal, taken: Answer) -> Result<(), CliError> {
     let from = Continuation::answered(journal, record.result.started, record.result.history.clone());
-    let record = go_on(&local, &record, from)?;
-    save(&local, &record)?;
-    sweep_lapsed(&local, &record.name)?;
+    let record = go_on(local, record, from)?;
+    save(local, &record)?;
+    sweep_lapsed(local, &record.name)?;
     let reported = report(&record);
+    let name = &record.name;
     match taken {
         // As the service refuses a late answer; the execution went on from the timeout.
         Answer::TooLate(end) => Err(CliError::service(
             "TaskTimedOut",
             format!(
-                "the task's wait ended at {} (its TimeoutSeconds or HeartbeatSeconds), before this answer; execution {name} went on from the timeout (`weighbridge history {name}`)",
+                "the task's wait ended at {} (its TimeoutSeconds or HeartbeatSeconds), before this; execution {name} went on from the timeout (`weighbridge history {name}`)",
                 end.to_rfc3339()
             ),
         )),
         Answer::InTime => reported,
     }
+}
+
+/// `send-task-heartbeat`: the task's `HeartbeatSeconds` start again from now; the
+/// execution stays paused (the service writes no event for a heartbeat).
+pub fn heartbeat(args: &SendTaskHeartbeatArgs) -> Result<(), CliError> {
+    let name = execution_of(&args.task_token)?;
+    let local = Local::open(&args.state_dir, Access::Write, "send-task-heartbeat")?;
+    let record = paused_execution(&local, &name)?;
+    let mut journal = record.result.journal.clone();
+    let now = local.backend.clock().now();
+    let taken = journal
+        .heartbeat(&args.task_token, now)
+        .ok_or_else(|| closed(&name))?;
+    if let Answer::TooLate(_) = taken {
+        return went_on(&local, &record, journal, taken);
+    }
+    let mut kept = record;
+    kept.result.journal = journal;
+    local.dir.replace_execution(&local.lock, &name, &kept.to_json())?;
+    println!("{{}}");
+    eprintln!(
+        "execution {name}: heartbeat at {}; still waiting",
+        now.to_rfc3339()
+    );
+    Ok(())
 }
 
 pub fn success(args: &SendTaskSuccessArgs) -> Result<(), CliError> {
