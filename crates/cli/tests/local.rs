@@ -452,10 +452,40 @@ fn replay_promotes_the_better_shipped_artifact() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A file of examples/run.
+fn example(file: &str) -> String {
+    repo()
+        .join("examples/run")
+        .join(file)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// `weighbridge run` of an example definition with its input and mock config, and `extra`
+/// arguments.
+fn run_example(
+    (machine, input, mocks): &(String, String, String),
+    extra: &[&str],
+    state_dir: &str,
+) -> Output {
+    let mut args = vec![
+        "run",
+        machine,
+        "--input",
+        input,
+        "--mock",
+        mocks,
+        "--state-dir",
+        state_dir,
+    ];
+    args.extend(extra);
+    weighbridge(&args)
+}
+
 /// examples/run: the definition, its input and its mock config, with the order lines
 /// copied into the state directory's S3 (`s3://stock/lines/`), as the README does.
 fn restock_example(state_dir: &str) -> (String, String, String) {
-    let example = |f: &str| repo().join("examples/run").join(f).to_str().unwrap().to_string();
     for line in ["lines/a-1.json", "lines/b-7.json"] {
         let out = weighbridge(&[
             "s3",
@@ -483,21 +513,9 @@ fn any_definition_runs_with_mocks_jsonata_and_variables() {
     let dir = scratch("run-file");
     let s = dir.join("state");
     let s = s.to_str().unwrap();
-    let (machine, input, mocks) = restock_example(s);
-    let run = |case: &str| {
-        weighbridge(&[
-            "run",
-            &machine,
-            "--input",
-            &input,
-            "--mock",
-            &mocks,
-            "--test-case",
-            case,
-            "--state-dir",
-            s,
-        ])
-    };
+    let files = restock_example(s);
+    let (machine, input) = (&files.0, &files.1);
+    let run = |case: &str| run_example(&files, &["--test-case", case], s);
     let ok = run("Throttled");
     assert!(ok.status.success(), "{}", text(&ok));
     let output: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
@@ -552,7 +570,7 @@ fn any_definition_runs_with_mocks_jsonata_and_variables() {
         text(&unknown_case)
     );
     // Without mocks the Task goes to this project's functions, which have no `price`.
-    let no_mock = weighbridge(&["run", &machine, "--input", &input, "--state-dir", s]);
+    let no_mock = weighbridge(&["run", machine, "--input", input, "--state-dir", s]);
     assert_eq!(no_mock.status.code(), Some(3), "{}", text(&no_mock));
     let why =
         "Lambda.ResourceNotFoundException: no function arn:aws:lambda:us-east-1:123456789012:function:price";
@@ -608,25 +626,13 @@ fn a_paused_execution_goes_on_when_its_token_is_answered_and_a_failed_one_is_red
     let dir = scratch("approve");
     let s = dir.join("state");
     let s = s.to_str().unwrap();
-    let example = |f: &str| repo().join("examples/run").join(f).to_str().unwrap().to_string();
-    let (machine, input, mocks) = (
+    let approve = (
         example("approve.asl.json"),
         example("approve-input.json"),
         example("approve-mocks.json"),
     );
     let run = |name: &str| {
-        let out = weighbridge(&[
-            "run",
-            &machine,
-            "--input",
-            &input,
-            "--mock",
-            &mocks,
-            "--name",
-            name,
-            "--state-dir",
-            s,
-        ]);
+        let out = run_example(&approve, &["--name", name], s);
         assert!(out.status.success(), "{}", text(&out));
         assert!(
             text(&out).contains(&format!("execution {name}: Running")),

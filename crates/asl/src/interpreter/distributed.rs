@@ -13,10 +13,11 @@ const GET_OBJECT: &str = "arn:aws:states:::s3:getObject";
 const LIST_OBJECTS: &str = "arn:aws:states:::s3:listObjectsV2";
 const PUT_OBJECT: &str = "arn:aws:states:::s3:putObject";
 
-/// A Distributed Map's Map Run: its id, its ARN and the ARN its child executions run
-/// under (`stateMachine:<machine>/<label>`).
+/// A Distributed Map's Map Run: the Map state, its id, its ARN and the ARN its child
+/// executions run under (`stateMachine:<machine>/<label>`).
 #[derive(Debug, Clone)]
 pub(super) struct MapRun {
+    pub(super) state: String,
     pub(super) id: String,
     pub(super) arn: String,
     pub(super) state_machine_arn: String,
@@ -67,12 +68,7 @@ impl Run<'_> {
             (None, None) => json!({}),
         };
         let config = reader.get("ReaderConfig").cloned().unwrap_or(json!({}));
-        let task = TaskContext {
-            execution_name: self.spec.name.clone(),
-            state_name: name.to_string(),
-            retry_count: 0,
-            call_number: 0,
-        };
+        let task = self.s3_task(name);
         let resource = reader["Resource"].as_str().unwrap_or_default();
         let mut items = match resource {
             LIST_OBJECTS => {
@@ -109,6 +105,7 @@ impl Run<'_> {
         let label = s.label.clone().unwrap_or_else(|| name.to_string());
         let machine = format!("{}/{label}", self.spec.state_machine_arn);
         MapRun {
+            state: name.to_string(),
             arn: format!("{}:{id}", machine.replacen(":stateMachine:", ":mapRun:", 1)),
             id,
             state_machine_arn: machine,
@@ -158,6 +155,16 @@ impl Run<'_> {
                 history: history.events(),
             });
         result
+    }
+
+    /// The context of the Map state `name`'s own S3 calls (ItemReader, ResultWriter).
+    fn s3_task(&self, name: &str) -> TaskContext {
+        TaskContext {
+            execution_name: self.spec.name.clone(),
+            state_name: name.to_string(),
+            retry_count: 0,
+            call_number: 0,
+        }
     }
 
     /// An S3 call of the ItemReader; its failure is the Map Run's `States.ItemReaderFailed`
@@ -299,17 +306,7 @@ impl Run<'_> {
             "ResultFiles": files.iter().map(|(f, v)| json!({"Key": format!("{base}/{f}"), "Size": v.to_string().len()})).collect::<Vec<_>>(),
         });
         files.push(("manifest.json", manifest));
-        let task = TaskContext {
-            execution_name: self.spec.name.clone(),
-            state_name: run
-                .state_machine_arn
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-            retry_count: 0,
-            call_number: 0,
-        };
+        let task = self.s3_task(&run.state);
         for (file, body) in files {
             let put = json!({"Bucket": bucket, "Key": format!("{base}/{file}"), "Body": body.to_string()});
             self.call(PUT_OBJECT, put, &task).await?;
@@ -480,12 +477,13 @@ pub(super) fn batches(
     let mut out = Vec::new();
     let (mut current, mut bytes) = (Vec::new(), empty);
     for item in items {
-        let size = item.to_string().len() + usize::from(!current.is_empty());
-        if !current.is_empty() && (current.len() == max_items || bytes + size > max_bytes) {
+        let len = item.to_string().len();
+        let full = current.len() == max_items || bytes + 1 + len > max_bytes;
+        if !current.is_empty() && full {
             out.push(batch(std::mem::take(&mut current)));
             bytes = empty;
         }
-        bytes += item.to_string().len() + usize::from(!current.is_empty());
+        bytes += len + usize::from(!current.is_empty());
         current.push(item);
     }
     if !current.is_empty() {

@@ -74,9 +74,9 @@ pub fn go_on(
 /// the service's would have without anyone asking. Says so on stderr.
 pub fn sweep_lapsed(local: &Local, except: &str) -> Result<(), CliError> {
     let now = local.backend.clock().now();
-    for name in local.dir.executions()? {
+    for name in local.dir.executions()?.into_iter().filter(|n| n != except) {
         let json = local.dir.execution(&local.lock, &name)?;
-        if name == except || json["status"] != "Running" {
+        if json["status"] != "Running" {
             continue;
         }
         let Ok(Some(record)) = ExecutionRecord::from_json(&json) else {
